@@ -1,0 +1,2 @@
+// cpu: see the modules of this folder.
+export {};

@@ -1,0 +1,2 @@
+// hash: see the modules of this folder.
+export {};
