@@ -1,0 +1,233 @@
+// Adapter selection: hardware first, then the software adapters that Dawn accepts, each step logged.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { create, globals } from 'webgpu';
+import { debug, flags } from '../config.js';
+
+/** Limits the engine asks for, at the adapter's own value (the WebGPU defaults are far lower). */
+export const WANTED_LIMITS = [
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxUniformBufferBindingSize',
+  'maxBufferSize',
+] as const;
+export type LimitName = (typeof WANTED_LIMITS)[number];
+
+/** What was chosen and why: printed at the head of every report. */
+export interface AdapterInfo {
+  name: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  backend: string;
+  featureLevel: 'core' | 'compatibility';
+  software: boolean;
+  softwareReason?: string;
+  features: string[];
+  limits: Record<LimitName, { requested: number; adapter: number; default: number }>;
+  webgpuPackage: string;
+  node: string;
+  platform: string;
+  tried: string[];
+}
+
+export interface Selected {
+  instance: GPU;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  info: AdapterInfo;
+}
+
+/** Thrown when no adapter can be had; the message names what was tried and how to fix it. */
+export class NoAdapterError extends Error {
+  override name = 'NoAdapterError';
+}
+
+const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software|warp|basic render/i;
+
+let globalsInstalled = false;
+function installGlobals(): void {
+  // GPUBufferUsage, GPUMapMode, ... are read as globals by the runtime.
+  if (!globalsInstalled) Object.assign(globalThis, globals);
+  globalsInstalled = true;
+}
+
+function webgpuVersion(): string {
+  try {
+    const req = createRequire(import.meta.url);
+    const pkgPath = req.resolve('webgpu/package.json');
+    return JSON.parse(readFileSync(pkgPath, 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** True when a Vulkan loader can be found (Dawn prints a warning when it tries without one). */
+function hasVulkanLoader(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64',
+  ];
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+}
+
+interface Attempt {
+  label: string;
+  options: string[];
+  featureLevel: 'core' | 'compatibility';
+  /** Accept only a hardware adapter at this step. */
+  hardwareOnly: boolean;
+}
+
+function attempts(): Attempt[] {
+  const f = flags();
+  const adapterOpt = f.adapter ? [`adapter=${f.adapter}`] : [];
+  if (f.backend) {
+    const fl = f.featureLevel ?? (f.backend === 'opengles' || f.backend === 'opengl' ? 'compatibility' : 'core');
+    return [{ label: `TQHASH_BACKEND=${f.backend}`, options: [`backend=${f.backend}`, ...adapterOpt], featureLevel: fl, hardwareOnly: false }];
+  }
+  const list: Attempt[] = [];
+  const vk = hasVulkanLoader();
+  if (vk || process.platform !== 'linux') {
+    list.push({ label: 'default backend, hardware', options: adapterOpt, featureLevel: f.featureLevel ?? 'core', hardwareOnly: true });
+  } else {
+    debug('no Vulkan loader (libvulkan.so.1) found: skipping the default (Vulkan) backend');
+  }
+  list.push({ label: 'opengles (llvmpipe)', options: ['backend=opengles', ...adapterOpt], featureLevel: f.featureLevel ?? 'compatibility', hardwareOnly: false });
+  if (vk) list.push({ label: 'vulkan (lavapipe)', options: ['backend=vulkan', ...adapterOpt], featureLevel: f.featureLevel ?? 'core', hardwareOnly: false });
+  return list;
+}
+
+function isSoftware(adapter: GPUAdapter): string | undefined {
+  const i = adapter.info;
+  const text = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`;
+  if ((i as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) return 'the adapter reports itself as a fallback adapter';
+  const m = text.match(SOFTWARE_NAMES);
+  return m ? `the adapter is ${m[0]}, a CPU rasterizer` : undefined;
+}
+
+const FIX = `No WebGPU adapter could be found. On a machine without a GPU, tqhash runs on Mesa's llvmpipe through Dawn's OpenGL ES backend.
+On Debian/Ubuntu install the Mesa EGL and GL drivers:
+  sudo apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri
+and run again (EGL_PLATFORM=surfaceless is set by tqhash when unset). With a GPU, install its Vulkan driver and the loader (libvulkan1).
+To force a choice: TQHASH_BACKEND=vulkan|opengles, TQHASH_ADAPTER=<name>, TQHASH_DEBUG=1 to see each step.`;
+
+/** Picks the adapter (hardware first, then software), creates the device with the limits the engine needs. */
+export async function selectAdapter(): Promise<Selected> {
+  installGlobals();
+  // Mesa's EGL needs a platform without a display server; must be set before the first requestAdapter.
+  if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+  const tried: string[] = [];
+  let softwareFallback: { instance: GPU; adapter: GPUAdapter; attempt: Attempt; reason: string } | undefined;
+  for (const at of attempts()) {
+    let instance: GPU;
+    try {
+      instance = create(at.options) as GPU;
+    } catch (e) {
+      tried.push(`${at.label}: ${(e as Error).message.split('\n')[0]}`);
+      debug(`${at.label}: create failed: ${(e as Error).message}`);
+      continue;
+    }
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = await instance.requestAdapter({ featureLevel: at.featureLevel } as GPURequestAdapterOptions);
+    } catch (e) {
+      debug(`${at.label}: requestAdapter threw: ${(e as Error).message}`);
+    }
+    if (!adapter) {
+      tried.push(`${at.label} (feature level ${at.featureLevel}): no adapter`);
+      debug(`${at.label}: no adapter`);
+      continue;
+    }
+    const sw = isSoftware(adapter);
+    debug(`${at.label}: adapter "${adapter.info.device || adapter.info.description}"${sw ? ` (software: ${sw})` : ''}`);
+    if (sw && at.hardwareOnly) {
+      tried.push(`${at.label}: only a software adapter (${adapter.info.device || adapter.info.description})`);
+      softwareFallback ??= { instance, adapter, attempt: at, reason: sw };
+      continue;
+    }
+    tried.push(`${at.label}: chosen`);
+    return await openDevice(instance, adapter, at, sw, tried);
+  }
+  if (softwareFallback) {
+    tried.push(`${softwareFallback.attempt.label}: chosen as the last resort`);
+    return await openDevice(softwareFallback.instance, softwareFallback.adapter, softwareFallback.attempt, softwareFallback.reason, tried);
+  }
+  throw new NoAdapterError(`${FIX}\nTried:\n${tried.map((t) => `  - ${t}`).join('\n')}`);
+}
+
+async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, software: string | undefined, tried: string[]): Promise<Selected> {
+  const requiredLimits: Record<string, number> = {};
+  const limits = {} as AdapterInfo['limits'];
+  for (const name of WANTED_LIMITS) {
+    const offered = adapter.limits[name] as number;
+    requiredLimits[name] = offered;
+    limits[name] = { requested: offered, adapter: offered, default: 0 };
+  }
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tqhash' });
+  for (const name of WANTED_LIMITS) limits[name].requested = device.limits[name] as number;
+  const i = adapter.info;
+  const info: AdapterInfo = {
+    name: i.device || i.description || 'unknown',
+    vendor: i.vendor,
+    architecture: i.architecture,
+    description: i.description,
+    backend: at.options.find((o) => o.startsWith('backend='))?.slice(8) ?? 'default',
+    featureLevel: ((adapter as GPUAdapter & { featureLevel?: string }).featureLevel as AdapterInfo['featureLevel']) ?? at.featureLevel,
+    software: software !== undefined,
+    softwareReason: software,
+    features: [...adapter.features].sort(),
+    limits,
+    webgpuPackage: webgpuVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    tried,
+  };
+  fillDefaults(info);
+  return { instance, adapter, device, info };
+}
+
+// The WebGPU spec's default limits, to show how far above them the engine asks.
+const SPEC_DEFAULTS: Record<LimitName, number> = {
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBuffersPerShaderStage: 8,
+  maxStorageBufferBindingSize: 134217728,
+  maxUniformBufferBindingSize: 65536,
+  maxBufferSize: 268435456,
+};
+function fillDefaults(info: AdapterInfo): void {
+  for (const name of WANTED_LIMITS) info.limits[name].default = SPEC_DEFAULTS[name];
+}
+
+/** The adapter block that heads every report, as plain text lines. */
+export function formatAdapterInfo(info: AdapterInfo): string {
+  const lines = [
+    `adapter   ${info.name}${info.description && info.description !== info.name ? ` (${info.description})` : ''}`,
+    `backend   ${info.backend}, feature level ${info.featureLevel}`,
+    info.software
+      ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound.`
+      : `software  no (hardware adapter)`,
+    `features  ${info.features.length ? info.features.join(', ') : '(none)'}`,
+    `versions  webgpu ${info.webgpuPackage}, node ${info.node}, ${info.platform}`,
+    `limits    name                                requested      adapter  spec default`,
+  ];
+  for (const [name, l] of Object.entries(info.limits)) {
+    lines.push(`          ${name.padEnd(34)} ${String(l.requested).padStart(11)} ${String(l.adapter).padStart(12)} ${String(l.default).padStart(13)}`);
+  }
+  lines.push(`selection ${info.tried.join('; ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,108 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { gpu } from '../dist/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+test('adapter is found and reported', async () => {
+  const rt = await gpu.getRuntime();
+  assert.ok(rt.info.name.length > 0, 'adapter name');
+  assert.ok(['core', 'compatibility'].includes(rt.info.featureLevel));
+  const text = gpu.formatAdapterInfo(rt.info);
+  assert.match(text, /adapter\s+\S/);
+  assert.match(text, /maxStorageBufferBindingSize/);
+  // A software adapter must say so in the block.
+  if (rt.info.software) assert.match(text, /SOFTWARE\s+yes/);
+  // The engine asked for the adapter's own limits, not the defaults.
+  for (const [name, l] of Object.entries(rt.info.limits)) assert.is(l.requested, l.adapter, name);
+});
+
+test('a trivial kernel result is read back exactly', async () => {
+  const rt = await gpu.getRuntime();
+  const n = 1000;
+  const x = new Float32Array(n).map((_, i) => (i % 7) - 3.25);
+  const xb = rt.upload(x);
+  const yb = rt.alloc(n * 4);
+  rt.write(yb, new Float32Array(n).fill(NaN));
+  rt.dispatch({ file: 'util.wgsl', entry: 'scale_copy' }, { bindings: { x: xb, y: yb }, params: { n, value: 2 }, workgroups: Math.ceil(n / 64) });
+  const y = await rt.readF32(yb);
+  for (let i = 0; i < n; i++) assert.is(y[i], x[i] * 2, `y[${i}]`);
+  rt.free(xb);
+  rt.free(yb);
+});
+
+test('1,000 dispatches in one submit run in order', async () => {
+  const rt = await gpu.getRuntime();
+  const n = 37;
+  const yb = rt.alloc(n * 4);
+  const submits = rt.counters.submits;
+  rt.dispatch({ file: 'util.wgsl', entry: 'fill' }, { bindings: { y: yb }, params: { n, value: 0.5 }, workgroups: 1 });
+  for (let i = 0; i < 1000; i++) rt.dispatch({ file: 'util.wgsl', entry: 'add_scalar' }, { bindings: { y: yb }, params: { n, value: i % 2 ? 1 : -0.5 }, workgroups: 1 });
+  const y = await rt.readF32(yb);
+  assert.is(rt.counters.submits - submits, 1, 'one submit');
+  for (let i = 0; i < n; i++) assert.is(y[i], 0.5 + 500 * 1 - 500 * 0.5);
+  rt.free(yb);
+});
+
+test('a WGSL syntax error yields file:line:column', async () => {
+  const rt = await gpu.getRuntime();
+  rt.kernels.registerSource('broken.wgsl', '@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  y[0] = 1.0 +;\n}\n');
+  let err;
+  try {
+    await rt.compile({ file: 'broken.wgsl', entry: 'main' });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, 'compile must throw');
+  assert.is(err.name, 'KernelError');
+  assert.match(err.message, /broken\.wgsl:4:\d+/);
+});
+
+test('a wrong binding yields a named error', async () => {
+  const rt = await gpu.getRuntime();
+  const b = rt.alloc(64);
+  const k = { file: 'util.wgsl', entry: 'scale_copy' };
+  assert.throws(() => rt.dispatch(k, { bindings: { y: b }, params: { n: 1, value: 1 }, workgroups: 1 }), /scale_copy.*binding "x".*missing/);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: b, z: b }, params: { n: 1, value: 1 }, workgroups: 1 }), /binding "z" does not exist/);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: b }, params: { n: 1, value: 1 }, workgroups: 1 }), /share a buffer/);
+  const c = rt.alloc(64);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: 1 }, workgroups: 1 }), /params\.value.*missing/);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: -1, value: 1 }, workgroups: 1 }), /params\.n = -1 is not a u32/);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: 1, value: 1 }, workgroups: 1e6 }), /workgroups in one dimension/);
+  rt.free(b);
+  rt.free(c);
+});
+
+test('the pool reuses a released buffer and counts bytes', async () => {
+  const rt = await gpu.getRuntime();
+  const before = rt.pool.report();
+  const a = rt.alloc(3000);
+  const mid = rt.pool.report();
+  assert.is(mid.inUseBytes - before.inUseBytes, gpu.sizeClass(3000));
+  rt.free(a);
+  const b = rt.alloc(2900); // same size class
+  assert.is(b.buffer, a.buffer, 'same GPUBuffer reused');
+  const after = rt.pool.report();
+  assert.is(after.allocations, mid.allocations, 'no new allocation');
+  assert.ok(after.peakInUseBytes >= mid.inUseBytes);
+  rt.free(b);
+  assert.throws(() => rt.free(b), /released twice/);
+});
+
+test('a script using the runtime exits by itself', () => {
+  const script = `import { gpu } from ${JSON.stringify(root + 'dist/index.js')};
+const rt = await gpu.getRuntime(); const b = rt.upload(new Float32Array([1,2,3]));
+const y = await rt.readF32(b); console.log('read', y.join(','));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60000, encoding: 'utf8' });
+  assert.is(r.signal, null, `killed by ${r.signal}: the process did not exit`);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /read 1,2,3/);
+});
+
+test.after(async () => {
+  await gpu.disposeRuntime();
+});
+
+test.run();
