@@ -36,3 +36,10 @@ fn add_scalar(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn empty() {
 }
+
+// y[i] += x[i]: gradient accumulation (autograd's `grad += g`).
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i < p.n) { y[i] = y[i] + x[i]; }
+}

@@ -1,0 +1,3 @@
+// Every op family: forward dispatch beside its backward rule (registered with defineBackward).
+export * from './grid.js';
+export * from './shape.js';
