@@ -43,3 +43,10 @@ fn accumulate(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   let i = g.x + g.y * nw.x * WG;
   if (i < p.n) { y[i] = y[i] + x[i]; }
 }
+
+// y[i] = NaN: tests poison outputs so that an element a kernel forgets to write fails the comparison.
+@compute @workgroup_size(WG)
+fn poison(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i < p.n) { y[i] = bitcast<f32>(0x7fc00000u); }
+}

@@ -1,7 +1,7 @@
 // Public API of tqhash. Each area keeps its own index; names are grouped by namespace to avoid collisions.
 export * as gpu from './gpu/index.js';
 export { flags, flagsSet } from './config.js';
-export { Tensor, init, runtime, scope, numel, type DType } from './tensor.js';
+export { Tensor, init, runtime, scope, numel, setPoison, type DType } from './tensor.js';
 export { backward, noGrad, record, defineBackward, differentiableOps, accumulateInto, clone, full, isGradEnabled, type TapeNode, type BackwardRule } from './autograd.js';
 export * as ops from './ops/index.js';
 export * as cpu from './cpu/index.js';

@@ -32,6 +32,12 @@ export function numel(shape: readonly number[]): number {
 
 // Memory scopes: tensors created inside scope() are disposed at its end unless returned or kept.
 const scopes: Set<Tensor>[] = [];
+let poisonNew = false;
+
+/** Test mode: every new tensor from Tensor.empty is filled with NaN, so unwritten outputs show up. */
+export function setPoison(on: boolean): void {
+  poisonNew = on;
+}
 
 /** A GPU tensor (row-major). Activations are NCHW throughout the engine. */
 export class Tensor {
@@ -61,7 +67,15 @@ export class Tensor {
   /** An uninitialised tensor from the pool. */
   static empty(shape: readonly number[], dtype: DType = 'f32', name?: string): Tensor {
     const n = numel(shape);
-    return new Tensor(shape, dtype, runtime().alloc(Math.max(4, n * 4), name), false, name);
+    const r = runtime();
+    const t = new Tensor(shape, dtype, r.alloc(Math.max(4, n * 4), name), false, name);
+    if (poisonNew && n > 0) {
+      const wg = 64;
+      const groups = Math.ceil(n / wg);
+      const grid: [number, number] = groups <= 65535 ? [groups, 1] : [Math.ceil(groups / Math.ceil(groups / 65535)), Math.ceil(groups / 65535)];
+      r.dispatch({ file: 'util.wgsl', entry: 'poison', overrides: { WG: wg } }, { bindings: { y: t.buffer }, params: { n, value: 0 }, workgroups: grid });
+    }
+    return t;
   }
 
   /** A tensor holding a copy of `data` (length must match the shape). */
