@@ -70,6 +70,16 @@ test('scopes free intermediates; the pool stays flat over many steps', async () 
   assert.ok(Math.abs(g[0] - 52 * 3.5) < 1e-4, `accumulated gradient ${g[0]}`);
 });
 
+test('poison mode fills new tensors with NaN', async () => {
+  tq.setPoison(true);
+  const t = Tensor.empty([3, 7]);
+  tq.setPoison(false);
+  const v = await t.toArray();
+  assert.is(v.length, 21);
+  assert.ok(v.every(Number.isNaN), 'every element NaN');
+  t.dispose();
+});
+
 test.after(async () => {
   await tq.gpu.disposeRuntime();
 });
