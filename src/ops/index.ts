@@ -1,3 +1,15 @@
 // Every op family: forward dispatch beside its backward rule (registered with defineBackward).
+// Names must be unique across families (they are re-exported flat).
 export * from './grid.js';
 export * from './shape.js';
+export * from './matmul.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './conv.js';
+export * from './pool.js';
+export * from './norm.js';
+export * from './loss.js';
+export * from './random.js';
+export * from './tql.js';
+export * from './quantize.js';
+export * from './hamming.js';

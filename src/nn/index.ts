@@ -1,0 +1,2 @@
+// Layers, models, init, safetensors I/O.
+export {};

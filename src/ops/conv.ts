@@ -1,0 +1,2 @@
+// Op family conv: forward beside backward.
+export {};

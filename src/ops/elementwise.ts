@@ -1,0 +1,2 @@
+// Op family elementwise: forward beside backward.
+export {};

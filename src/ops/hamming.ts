@@ -1,0 +1,2 @@
+// Op family hamming: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Op family loss: forward beside backward.
+export {};

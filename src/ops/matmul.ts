@@ -1,0 +1,2 @@
+// Op family matmul: forward beside backward.
+export {};

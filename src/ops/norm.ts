@@ -1,0 +1,2 @@
+// Op family norm: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Op family pool: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Op family quantize: forward beside backward.
+export {};

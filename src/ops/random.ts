@@ -1,0 +1,2 @@
+// Op family random: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Op family reduce: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Op family tql: forward beside backward.
+export {};

@@ -1,0 +1,2 @@
+// Optimisers (kernels) and learning-rate schedules (host).
+export {};
