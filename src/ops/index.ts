@@ -13,3 +13,4 @@ export * from './random.js';
 export * from './tql.js';
 export * from './quantize.js';
 export * from './hamming.js';
+export * from './augment.js';
