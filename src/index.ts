@@ -9,3 +9,4 @@ export * as nn from './nn/index.js';
 export * as cpu from './cpu/index.js';
 export * as data from './data/index.js';
 export * as hash from './hash/index.js';
+export * as bench from './bench/harness.js';
