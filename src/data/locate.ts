@@ -51,7 +51,6 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<strin
   const dest = join(destDir, opts.fileName ?? ARCHIVE_NAME);
   const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fetcher = opts.fetcher ?? nodeFetcher;
-  mkdirSync(destDir, { recursive: true });
 
   let res: FetchResult;
   try {
@@ -61,21 +60,26 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<strin
   }
   if (res.status !== 200) throw new DataError('network', `could not download ${url}: the server answered HTTP ${res.status}.`, url);
 
+  mkdirSync(destDir, { recursive: true });
   const hash = createHash('md5');
   const out = createWriteStream(tmp);
+  let writeError: Error | undefined; // disk full, permissions: reported as themselves, not as network errors
+  out.on('error', (e) => (writeError ??= e));
   let done = 0;
   try {
     try {
       for await (const chunk of res.body) {
+        if (writeError) break;
         hash.update(chunk);
         done += chunk.length;
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
+        if (!out.write(chunk)) await new Promise<void>((r) => (out.once('drain', r), out.once('error', () => r())));
         opts.onProgress?.(done, res.total);
       }
     } catch (e) {
       throw networkError(url, e, done);
     }
-    await new Promise<void>((ok, fail) => out.end((err?: Error | null) => (err ? fail(err) : ok())));
+    await new Promise<void>((r) => out.end(() => r()));
+    if (writeError) throw new DataError('format', `could not write ${tmp}: ${writeError.message}. Free disk space or pick another folder with --data.`, tmp);
     if (res.total !== undefined && done !== res.total) {
       throw new DataError('network', `download of ${url} stopped at ${done} of ${res.total} bytes; run again.`, url);
     }
@@ -90,7 +94,7 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<strin
     renameSync(tmp, dest); // same folder, so the rename is atomic: a reader never sees a half-written archive
     return dest;
   } finally {
-    out.destroy();
+    if (!out.closed) await new Promise<void>((r) => (out.once('close', () => r()), out.destroy()));
     rmSync(tmp, { force: true });
   }
 }
@@ -98,7 +102,7 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<strin
 function networkError(url: string, e: unknown, done?: number): DataError {
   if (isDataError(e)) return e;
   const err = e as Error & { cause?: { code?: string; message?: string } };
-  const why = err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+  const why = [err.cause?.code, err.cause?.message ?? err.message].filter(Boolean).join(': ') || String(e);
   const at = done ? ` after ${done} bytes` : '';
   return new DataError('network', `could not download ${url}${at} (${why}).`, url);
 }
