@@ -10,7 +10,7 @@ try {
   const ds = await data.readCifar10(found.path);
   const ms = performance.now() - t0;
   const hist = (l) => Array.from({ length: 10 }, (_, c) => l.reduce((n, x) => n + (x === c), 0));
-  console.log(`read ${ds.source} (found by ${found.from}) in ${(ms / 1000).toFixed(2)} s; heap+buffers ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB RSS`);
+  console.log(`read ${ds.source} (found by ${found.from}) in ${(ms / 1000).toFixed(2)} s; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   console.log(`sha256 verified: ${ds.verified} (${Object.keys(ds.sha256).length} files)`);
   console.log(`train ${ds.train.labels.length} images, per class ${hist(ds.train.labels).join(' ')}`);
   console.log(`test  ${ds.test.labels.length} images, per class ${hist(ds.test.labels).join(' ')}`);
