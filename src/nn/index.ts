@@ -1,2 +1,4 @@
 // Layers, models, init, safetensors I/O.
-export {};
+export * from './safetensors.js';
+export * from './module.js';
+export * from './io.js';
