@@ -2,3 +2,4 @@
 export * from './safetensors.js';
 export * from './module.js';
 export * from './io.js';
+export * from './init.js';
