@@ -1,2 +1,97 @@
-// Op family norm: forward beside backward.
-export {};
+// Op family norm: BatchNorm2d (training with batch statistics, eval with running statistics), forward beside backward.
+// Statistics: two passes (mean, then Σ(x − mean)²) with f32 sums in a fixed tree: per (n, c) plane (H·W terms),
+// then over n (N terms). Deterministic, and the two-pass variance has no cancellation: measured against float64
+// at N·H·W = 262,144 (test/norm.test.js) the relative errors of mean and variance stay below 1e-5.
+import { defineBackward, record } from '../autograd.js';
+import { Tensor, runtime } from '../tensor.js';
+import { grid1d } from './grid.js';
+
+/** BatchNorm2d options (PyTorch defaults): training (batch statistics + running-stat update) or eval (running statistics). */
+export interface BatchNorm2dOptions {
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean }
+
+const FILE = 'norm.wgsl';
+const WG = 64;
+
+function params(c: { N: number; C: number; HW: number }, extra: { eps?: number; momentum?: number; update?: number } = {}): Record<string, number> {
+  return { N: c.N, C: c.C, HW: c.HW, total: c.N * c.C * c.HW, eps: extra.eps ?? 0, momentum: extra.momentum ?? 0, update: extra.update ?? 0 };
+}
+
+function checkVec(t: Tensor, name: string, C: number, x: Tensor): void {
+  if (t.dtype !== 'f32' || t.shape.length !== 1 || t.shape[0] !== C) {
+    throw new Error(`batchNorm2d: ${name} is ${t.describe()}, expected [${C}] f32 (one per channel of x ${x.describe()})`);
+  }
+}
+
+/**
+ * y = γ·(x − mean)/√(var + eps) + β per channel: x [N, C, H, W], gamma, beta, runningMean, runningVar [C].
+ * Training: batch mean and biased variance; runningMean/runningVar are updated in place (momentum, unbiased variance).
+ * Eval: the running statistics. Differentiable in x, gamma and beta.
+ */
+export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, opts: BatchNorm2dOptions = {}): Tensor {
+  if (x.dtype !== 'f32' || x.shape.length !== 4) throw new Error(`batchNorm2d: x ${x.describe()} must be 4-D [N, C, H, W] f32 (NCHW); reshape it first`);
+  const [N, C, H, W] = x.shape;
+  checkVec(gamma, 'gamma', C, x); checkVec(beta, 'beta', C, x);
+  checkVec(runningMean, 'runningMean', C, x); checkVec(runningVar, 'runningVar', C, x);
+  const training = opts.training ?? true, momentum = opts.momentum ?? 0.1, eps = opts.eps ?? 1e-5;
+  if (!(eps > 0)) throw new Error(`batchNorm2d: eps must be > 0, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm2d: momentum must be in [0, 1], got ${momentum}`);
+  const HW = H * W, M = N * HW;
+  if (training && M < 2) throw new Error(`batchNorm2d: training needs at least 2 values per channel (N·H·W = ${M} for x ${x.describe()}); use a larger batch or eval mode`);
+  const rt = runtime();
+  const ctx = { N, C, HW };
+  const stats = Tensor.empty([4 * C]);
+  const y = Tensor.empty(x.shape);
+  if (training) {
+    const part = Tensor.empty([2 * C * N]);
+    const gp = grid1d(N * C, WG), gc = grid1d(C, WG);
+    rt.dispatch({ file: FILE, entry: 'plane_sum', overrides: { WG } }, { bindings: { x: x.buffer, part: part.buffer }, params: params(ctx), workgroups: gp });
+    rt.dispatch({ file: FILE, entry: 'mean_c', overrides: { WG } }, { bindings: { part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gc });
+    rt.dispatch({ file: FILE, entry: 'plane_sq', overrides: { WG } }, { bindings: { x: x.buffer, part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gp });
+    rt.dispatch(
+      { file: FILE, entry: 'finalize', overrides: { WG } },
+      { bindings: { part: part.buffer, stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps, momentum, update: 1 }), workgroups: gc },
+    );
+    part.dispose();
+  } else {
+    rt.dispatch(
+      { file: FILE, entry: 'eval_stats', overrides: { WG } },
+      { bindings: { stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps }), workgroups: grid1d(C, WG) },
+    );
+  }
+  rt.dispatch({ file: FILE, entry: 'apply', overrides: { WG } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, WG) });
+  const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training } satisfies NormCtx);
+  if (!out.node) stats.dispose();
+  return out;
+}
+
+defineBackward('batchNorm2d', (node, gy) => {
+  const [x, gamma] = node.inputs as [Tensor, Tensor, Tensor];
+  const c = node.ctx as unknown as NormCtx;
+  const rt = runtime();
+  const part = Tensor.empty([2 * c.C * c.N]);
+  const dgb = Tensor.empty([2 * c.C]);
+  rt.dispatch({ file: FILE, entry: 'bwd_plane', overrides: { WG } }, { bindings: { x: x.buffer, dy: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, WG) });
+  rt.dispatch({ file: FILE, entry: 'bwd_reduce', overrides: { WG } }, { bindings: { part: part.buffer, dgb: dgb.buffer }, params: params(c), workgroups: grid1d(c.C, WG) });
+  const dx = Tensor.empty(x.shape);
+  if (c.training) {
+    rt.dispatch(
+      { file: FILE, entry: 'bwd_dx', overrides: { WG } },
+      { bindings: { x: x.buffer, dy: gy.buffer, st: c.stats.buffer, gamma: gamma.buffer, dgb: dgb.buffer, y: dx.buffer }, params: params(c), workgroups: grid1d(dx.size, WG) },
+    );
+  } else {
+    rt.dispatch({ file: FILE, entry: 'bwd_dx_eval', overrides: { WG } }, { bindings: { dy: gy.buffer, st: c.stats.buffer, y: dx.buffer }, params: params(c), workgroups: grid1d(dx.size, WG) });
+  }
+  const dgamma = Tensor.empty([c.C]), dbeta = Tensor.empty([c.C]);
+  const raw = dgb.buffer.buffer;
+  rt.copy({ buffer: raw, offset: 0, size: c.C * 4 }, dgamma.buffer, c.C * 4);
+  rt.copy({ buffer: raw, offset: c.C * 4, size: c.C * 4 }, dbeta.buffer, c.C * 4);
+  part.dispose();
+  dgb.dispose();
+  return [dx, dgamma, dbeta];
+});

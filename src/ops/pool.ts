@@ -1,2 +1,76 @@
-// Op family pool: forward beside backward.
-export {};
+// Op family pool: max- and average-pool 2-D (NCHW, square window, floor mode), forward beside backward.
+// Max-pool backward uses the argmax indices saved by the forward (u32, h·W + w in the plane): one read per
+// window instead of recomputing k² comparisons, and ties resolve exactly as in the forward (first maximum).
+// Both backward kernels gather per input pixel (deterministic, no float atomics).
+import { defineBackward, record } from '../autograd.js';
+import { Tensor, runtime } from '../tensor.js';
+import { grid1d } from './grid.js';
+
+/** Pool options: square window `k`, `stride` (default k), zero padding (default 0, at most k/2). */
+export interface Pool2dOptions {
+  k: number;
+  stride?: number;
+  padding?: number;
+}
+
+interface PoolGeometry { N: number; C: number; H: number; W: number; k: number; stride: number; padding: number; OH: number; OW: number }
+
+const FILE = 'pool.wgsl';
+const WG = 64;
+
+function geometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
+  if (x.dtype !== 'f32') throw new Error(`${op}: x ${x.describe()} must be f32`);
+  if (x.shape.length !== 4) throw new Error(`${op}: x ${x.describe()} must be 4-D [N, C, H, W] (NCHW); reshape it first`);
+  if (!o || typeof o !== 'object') throw new Error(`${op}: options { k, stride?, padding? } are required`);
+  const k = o.k, stride = o.stride ?? o.k, padding = o.padding ?? 0;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: k must be an integer ≥ 1, got ${k}`);
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`${op}: stride must be an integer ≥ 1, got ${stride}`);
+  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${op}: padding must be an integer ≥ 0, got ${padding}`);
+  if (2 * padding > k) throw new Error(`${op}: padding ${padding} exceeds k/2 = ${k / 2} (a window could hold only padding); use padding ≤ ${Math.floor(k / 2)}`);
+  const [N, C, H, W] = x.shape;
+  const OH = Math.floor((H + 2 * padding - k) / stride) + 1, OW = Math.floor((W + 2 * padding - k) / stride) + 1;
+  if (OH < 1 || OW < 1) throw new Error(`${op}: a ${k}×${k} window does not fit the ${H}×${W} input ${x.describe()} with padding ${padding}; use a smaller k or pad more`);
+  return { N, C, H, W, k, stride, padding, OH, OW };
+}
+
+function params(g: PoolGeometry, total: number): Record<string, number> {
+  return { NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, k: g.k, stride: g.stride, pad: g.padding, total };
+}
+
+/** Max-pool: x [N, C, H, W] → y [N, C, OH, OW], OH = ⌊(H + 2p − k)/stride⌋ + 1 (padding never wins). */
+export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const g = geometry('maxPool2d', x, opts);
+  const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
+  const argmax = Tensor.empty(y.shape, 'u32');
+  runtime().dispatch(
+    { file: FILE, entry: 'max_fwd', overrides: { WG } },
+    { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) },
+  );
+  const out = record('maxPool2d', [x], y, { g, argmax });
+  if (!out.node) argmax.dispose(); // not recorded: backward will not need the indices
+  return out;
+}
+defineBackward('maxPool2d', (node, gy) => {
+  const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
+  const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
+  runtime().dispatch(
+    { file: FILE, entry: 'max_bwd', overrides: { WG } },
+    { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) },
+  );
+  return [dx];
+});
+
+/** Average-pool (padded zeros count in the divisor k², PyTorch's count_include_pad = true): x [N, C, H, W] → y [N, C, OH, OW]. */
+export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const g = geometry('avgPool2d', x, opts);
+  const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
+  runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) });
+  return record('avgPool2d', [x], y, { g });
+}
+defineBackward('avgPool2d', (node, gy) => {
+  const { g } = node.ctx as { g: PoolGeometry };
+  const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
+  runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) });
+  return [dx];
+});
+

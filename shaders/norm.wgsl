@@ -1,0 +1,167 @@
+// BatchNorm2d (NCHW, statistics per channel over N·H·W): two-pass statistics, running-stat update, apply,
+// backward. Every reduction is a fixed-order tree of f32 sums (per (n, c) plane, then over n): deterministic.
+
+struct Params {
+  N: u32,
+  C: u32,
+  HW: u32,
+  total: u32,     // N·C·HW for element-wise kernels
+  eps: f32,
+  momentum: f32,
+  update: u32,    // 1: update the running statistics (training)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [2][C][N] plane partial sums
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // [4][C]: mean, invStd, scale, shift
+@group(0) @binding(6) var<storage, read> gamma: array<f32>;
+@group(0) @binding(7) var<storage, read> beta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> runMean: array<f32>;
+@group(0) @binding(9) var<storage, read_write> runVar: array<f32>;
+@group(0) @binding(10) var<storage, read> st: array<f32>;          // stats, read-only (apply, backward)
+@group(0) @binding(11) var<storage, read_write> dgb: array<f32>;   // [2][C]: dgamma, dbeta
+
+override WG: u32 = 64;
+
+fn idx1(g: vec3u, nw: vec3u) -> u32 {
+  return g.x + g.y * nw.x * WG;
+}
+
+// Pass 1: part[c·N + n] = Σ of plane (n, c).
+@compute @workgroup_size(WG)
+fn plane_sum(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let base = i * p.HW;
+  var s = 0.0;
+  for (var j = 0u; j < p.HW; j++) { s += x[base + j]; }
+  part[c * p.N + n] = s;
+}
+
+// stats[c] = mean = Σ_n part / M.
+@compute @workgroup_size(WG)
+fn mean_c(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let c = idx1(g, nw);
+  if (c >= p.C) { return; }
+  var s = 0.0;
+  for (var n = 0u; n < p.N; n++) { s += part[c * p.N + n]; }
+  stats[c] = s / f32(p.N * p.HW);
+}
+
+// Pass 2: part[C·N + c·N + n] = Σ (x − mean)² over plane (n, c) (two-pass: no cancellation).
+@compute @workgroup_size(WG)
+fn plane_sq(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let mu = stats[c];
+  let base = i * p.HW;
+  var s = 0.0;
+  for (var j = 0u; j < p.HW; j++) { let d = x[base + j] - mu; s += d * d; }
+  part[p.C * p.N + c * p.N + n] = s;
+}
+
+// Biased variance → invStd, scale = γ·invStd, shift = β − mean·scale; running stats (unbiased variance) when update = 1.
+@compute @workgroup_size(WG)
+fn finalize(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let c = idx1(g, nw);
+  if (c >= p.C) { return; }
+  var s = 0.0;
+  for (var n = 0u; n < p.N; n++) { s += part[p.C * p.N + c * p.N + n]; }
+  let M = f32(p.N * p.HW);
+  let v = s / M;
+  let mu = stats[c];
+  let inv = 1.0 / sqrt(v + p.eps);
+  stats[p.C + c] = inv;
+  stats[2u * p.C + c] = gamma[c] * inv;
+  stats[3u * p.C + c] = beta[c] - mu * gamma[c] * inv;
+  if (p.update != 0u) {
+    runMean[c] = (1.0 - p.momentum) * runMean[c] + p.momentum * mu;
+    runVar[c] = (1.0 - p.momentum) * runVar[c] + p.momentum * v * M / (M - 1.0);
+  }
+}
+
+// Eval: stats from the running statistics (mean = runMean, invStd = 1/√(runVar + eps), scale, shift).
+@compute @workgroup_size(WG)
+fn eval_stats(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let c = idx1(g, nw);
+  if (c >= p.C) { return; }
+  let mu = runMean[c];
+  let inv = 1.0 / sqrt(runVar[c] + p.eps);
+  stats[c] = mu;
+  stats[p.C + c] = inv;
+  stats[2u * p.C + c] = gamma[c] * inv;
+  stats[3u * p.C + c] = beta[c] - mu * gamma[c] * inv;
+}
+
+// y = x·scale[c] + shift[c].
+@compute @workgroup_size(WG)
+fn apply(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total) { return; }
+  let c = (i / p.HW) % p.C;
+  y[i] = fma(x[i], st[2u * p.C + c], st[3u * p.C + c]);
+}
+
+// Backward pass 1: part[c·N + n] = Σ dy, part[C·N + c·N + n] = Σ dy·x̂ over plane (n, c).
+@compute @workgroup_size(WG)
+fn bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let mu = st[c];
+  let inv = st[p.C + c];
+  let base = i * p.HW;
+  var sd = 0.0;
+  var sdx = 0.0;
+  for (var j = 0u; j < p.HW; j++) {
+    let d = dy[base + j];
+    sd += d;
+    sdx += d * (x[base + j] - mu);
+  }
+  part[c * p.N + n] = sd;
+  part[p.C * p.N + c * p.N + n] = sdx * inv;
+}
+
+// dgb[c] = dγ = Σ dy·x̂, dgb[C + c] = dβ = Σ dy.
+@compute @workgroup_size(WG)
+fn bwd_reduce(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let c = idx1(g, nw);
+  if (c >= p.C) { return; }
+  var sd = 0.0;
+  var sdx = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    sd += part[c * p.N + n];
+    sdx += part[p.C * p.N + c * p.N + n];
+  }
+  dgb[c] = sdx;
+  dgb[p.C + c] = sd;
+}
+
+// Training dx = γ·invStd/M·(M·dy − dβ − x̂·dγ) (batch statistics depend on x).
+@compute @workgroup_size(WG)
+fn bwd_dx(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total) { return; }
+  let c = (i / p.HW) % p.C;
+  let inv = st[p.C + c];
+  let M = f32(p.N * p.HW);
+  let xh = (x[i] - st[c]) * inv;
+  y[i] = gamma[c] * inv / M * (M * dy[i] - dgb[p.C + c] - xh * dgb[c]);
+}
+
+// Eval dx = dy·scale[c] (running statistics are constants).
+@compute @workgroup_size(WG)
+fn bwd_dx_eval(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total) { return; }
+  let c = (i / p.HW) % p.C;
+  y[i] = dy[i] * st[2u * p.C + c];
+}

@@ -1,0 +1,118 @@
+// 2-D max- and average-pool (NCHW, square window, stride, padding; floor mode): forward and backward.
+// Backward kernels gather (each input pixel sums the windows that hold it): deterministic, no atomics.
+
+struct Params {
+  NC: u32,     // N·C planes
+  H: u32,
+  W: u32,
+  OH: u32,
+  OW: u32,
+  k: u32,
+  stride: u32,
+  pad: u32,
+  total: u32,  // elements of the kernel's output
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> argmax: array<u32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read> idx: array<u32>;
+
+override WG: u32 = 64;
+
+// Output positions [lo, hi) along one axis whose window covers input position i.
+fn windows(i: u32, osize: u32) -> vec2u {
+  let t = i + p.pad;  // window o covers t ∈ [o·s, o·s + k)
+  var lo = 0u;
+  if (t + 1u > p.k) { lo = (t + 1u - p.k + p.stride - 1u) / p.stride; }
+  let hi = min(osize, t / p.stride + 1u);
+  return vec2u(lo, max(lo, hi));
+}
+
+// y = max over the window (padding never wins); argmax = h·W + w in the plane, first maximum in row-major order.
+@compute @workgroup_size(WG)
+fn max_fwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i >= p.total) { return; }
+  let ow = i % p.OW;
+  let oh = (i / p.OW) % p.OH;
+  let plane = (i / (p.OW * p.OH)) * p.H * p.W;
+  var best = 0.0;
+  var at = 0xffffffffu;
+  for (var kh = 0u; kh < p.k; kh++) {
+    let ih = i32(oh * p.stride + kh) - i32(p.pad);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    for (var kw = 0u; kw < p.k; kw++) {
+      let iw = i32(ow * p.stride + kw) - i32(p.pad);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      let j = u32(ih) * p.W + u32(iw);
+      let v = x[plane + j];
+      if (at == 0xffffffffu || v > best) { best = v; at = j; }
+    }
+  }
+  y[i] = best;
+  argmax[i] = at;
+}
+
+// dx[n,c,h,w] = Σ dy over the windows whose saved argmax is (h, w).
+@compute @workgroup_size(WG)
+fn max_bwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i >= p.total) { return; }
+  let iw = i % p.W;
+  let ih = (i / p.W) % p.H;
+  let nc = i / (p.W * p.H);
+  let me = ih * p.W + iw;
+  let rh = windows(ih, p.OH);
+  let rw = windows(iw, p.OW);
+  var s = 0.0;
+  for (var oh = rh.x; oh < rh.y; oh++) {
+    for (var ow = rw.x; ow < rw.y; ow++) {
+      let o = (nc * p.OH + oh) * p.OW + ow;
+      if (idx[o] == me) { s += dy[o]; }
+    }
+  }
+  y[i] = s;
+}
+
+// y = (Σ of the window's in-bounds values) / k² (count_include_pad = true, PyTorch's default; src/cpu's choice).
+@compute @workgroup_size(WG)
+fn avg_fwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i >= p.total) { return; }
+  let ow = i % p.OW;
+  let oh = (i / p.OW) % p.OH;
+  let plane = (i / (p.OW * p.OH)) * p.H * p.W;
+  var s = 0.0;
+  for (var kh = 0u; kh < p.k; kh++) {
+    let ih = i32(oh * p.stride + kh) - i32(p.pad);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    for (var kw = 0u; kw < p.k; kw++) {
+      let iw = i32(ow * p.stride + kw) - i32(p.pad);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      s += x[plane + u32(ih) * p.W + u32(iw)];
+    }
+  }
+  y[i] = s / f32(p.k * p.k);
+}
+
+// dx[n,c,h,w] = Σ dy / k² over the windows that hold (h, w).
+@compute @workgroup_size(WG)
+fn avg_bwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  if (i >= p.total) { return; }
+  let iw = i % p.W;
+  let ih = (i / p.W) % p.H;
+  let nc = i / (p.W * p.H);
+  let rh = windows(ih, p.OH);
+  let rw = windows(iw, p.OW);
+  var s = 0.0;
+  for (var oh = rh.x; oh < rh.y; oh++) {
+    for (var ow = rw.x; ow < rw.y; ow++) {
+      s += dy[(nc * p.OH + oh) * p.OW + ow];
+    }
+  }
+  y[i] = s / f32(p.k * p.k);
+}

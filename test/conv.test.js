@@ -1,0 +1,97 @@
+// conv2d forward, backward-data and backward-weights (+ bias) against the float64 reference, every variant.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tq from '../dist/index.js';
+import { rand, assertClose } from './util.js';
+
+const { Tensor, cpu, ops } = tq;
+
+// f32 sums of up to Cin·KH·KW = 5·25 = 125 products (dw: up to N·OH·OW = 3·17·17 = 867) of values in [-1, 1):
+// the relative error of such a sum is a few ulps times √terms in practice; 1e-5 leaves margin (measured ≤ ~5e-7).
+const TOL = 1e-5;
+
+test.before(async () => {
+  await tq.init();
+});
+test.after(async () => {
+  await tq.gpu.disposeRuntime();
+});
+
+const f64 = (a) => Float64Array.from(a);
+
+// [N, Cin, H, W, Cout, K, stride, padding]: odd sizes that divide no block (8 channels × 4 pixels).
+const SHAPES = [
+  [1, 1, 1, 1, 1, 1, 1, 0],
+  [3, 3, 7, 7, 5, 3, 1, 1],
+  [1, 5, 9, 9, 3, 5, 2, 2],
+  [3, 3, 17, 17, 9, 5, 1, 2],
+  [1, 1, 9, 7, 1, 3, 2, 0],
+  [3, 5, 7, 9, 17, 1, 2, 0],
+  [1, 3, 9, 9, 8, 3, 1, 2],
+  [3, 5, 17, 9, 3, 3, 2, 1],
+];
+
+for (const variant of ['naive', 'rb']) {
+  test(`conv2d ${variant}: forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
+    let seed = 10;
+    for (const [N, Cin, H, W, Cout, K, stride, padding] of SHAPES) {
+      const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
+      const { OH, OW } = cpu.conv2dOutShape(shape);
+      const xs = rand(N * Cin * H * W, seed++), ws = rand(Cout * Cin * K * K, seed++), bs = rand(Cout, seed++);
+      const dys = rand(N * Cout * OH * OW, seed++);
+      for (const withBias of [false, true]) {
+        const relu = withBias; // relu only with bias: covers both epilogues in half the runs
+        const what = `${variant} [${N},${Cin},${H},${W}]→${Cout} k${K} s${stride} p${padding}${withBias ? ' +bias+relu' : ''}`;
+        const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]);
+        const w = Tensor.from(Float32Array.from(ws), [Cout, Cin, K, K]);
+        const b = withBias ? Tensor.from(Float32Array.from(bs), [Cout]) : null;
+        x.requiresGrad = w.requiresGrad = true;
+        if (b) b.requiresGrad = true;
+        tq.setPoison(true);
+        const y = ops.conv2d(x, w, b, { stride, padding, relu, variant });
+        const dy = Tensor.from(Float32Array.from(dys), y.shape);
+        tq.backward(y, dy);
+        tq.setPoison(false);
+        let yRef = cpu.conv2d(xs, ws, withBias ? bs : null, shape);
+        let dyRef = dys;
+        if (relu) {
+          dyRef = dys.map((d, i) => (yRef[i] > 0 ? d : 0));
+          yRef = yRef.map((v) => Math.max(v, 0));
+        }
+        assertClose(f64(await y.toArray()), yRef, TOL, `${what} y`);
+        assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dyRef, ws, shape), TOL, `${what} dx`);
+        const { dw, db } = cpu.conv2dBackwardWeights(xs, dyRef, shape);
+        assertClose(f64(await w.grad.toArray()), dw, TOL, `${what} dw`);
+        if (b) assertClose(f64(await b.grad.toArray()), db, TOL, `${what} db`);
+        for (const t of [x, w, b, y, dy, x.grad, w.grad, b?.grad]) t?.dispose();
+      }
+    }
+  });
+}
+
+test('conv2d rb at a network shape (conv2: 32→32, 5×5, pad 2) vs float64', async () => {
+  const shape = { N: 2, Cin: 32, H: 16, W: 16, Cout: 32, KH: 5, KW: 5, stride: 1, padding: 2 };
+  const xs = rand(2 * 32 * 16 * 16, 91), ws = rand(32 * 32 * 25, 92, 0.1), dys = rand(2 * 32 * 16 * 16, 93);
+  const x = Tensor.from(Float32Array.from(xs), [2, 32, 16, 16]);
+  const w = Tensor.from(Float32Array.from(ws), [32, 32, 5, 5]);
+  x.requiresGrad = w.requiresGrad = true;
+  tq.setPoison(true);
+  const y = ops.conv2d(x, w, null, { padding: 2 });
+  tq.backward(y, Tensor.from(Float32Array.from(dys), y.shape));
+  tq.setPoison(false);
+  // 800-term sums (dw: 512 terms): still ≤ 1e-5 relative (measured ~1e-7).
+  assertClose(f64(await y.toArray()), cpu.conv2d(xs, ws, null, shape), TOL, 'y');
+  assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dys, ws, shape), TOL, 'dx');
+  assertClose(f64(await w.grad.toArray()), cpu.conv2dBackwardWeights(xs, dys, shape).dw, TOL, 'dw');
+});
+
+test('conv2d checks shapes up front and says the fix', () => {
+  const x = Tensor.empty([2, 3, 8, 8]);
+  assert.throws(() => ops.conv2d(x, Tensor.empty([4, 2, 3, 3])), /expects 2 input channels but x .* has 3/);
+  assert.throws(() => ops.conv2d(Tensor.empty([3, 8, 8]), Tensor.empty([4, 3, 3, 3])), /expected 4-D \[N, Cin, H, W\]/);
+  assert.throws(() => ops.conv2d(x, Tensor.empty([4, 3, 3, 3]), Tensor.empty([3])), /bias has shape \[3\], expected \[4\]/);
+  assert.throws(() => ops.conv2d(x, Tensor.empty([4, 3, 11, 11])), /does not fit .* pad by at least 2/);
+  assert.throws(() => ops.conv2d(x, Tensor.empty([4, 3, 3, 3]), null, { stride: 0 }), /stride must be an integer ≥ 1/);
+});
+
+test.run();
