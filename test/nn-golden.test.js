@@ -9,23 +9,6 @@ import { cpuForward, readState } from './nn-ref.js';
 
 const { nn, cpu, Tensor } = tq;
 
-// SGD with momentum (PyTorch semantics: v = μ·v + g, w −= lr·v) from elementwise ops, used until the optim package's
-// SGD kernel lands; the float64 side uses cpu.sgdStep.
-function makeSgd(params, lr, momentum) {
-  const vel = params.map((p) => tq.full(p.shape, 0).keep());
-  return {
-    step() {
-      tq.noGrad(() => tq.scope(() => params.forEach((p, i) => {
-        const v = tq.ops.axpby(momentum, vel[i], 1, p.grad);
-        const w = tq.ops.axpby(1, p, -lr, v);
-        tq.runtime().copy(v.buffer, vel[i].buffer, p.size * 4);
-        tq.runtime().copy(w.buffer, p.buffer, p.size * 4);
-      })));
-    },
-    dispose() { vel.forEach((v) => v.dispose()); },
-  };
-}
-
 test.before(async () => {
   await tq.init();
 });
@@ -57,7 +40,7 @@ test('tiny dshNet: step-0 gradients, losses over 4 SGD steps, final parameters a
   const target = rand(N * BITS, 22).map((v) => (v > 0 ? 1 : -1));
   const x = Tensor.from(Float32Array.from(xs), shape);
   const params = model.namedParameters();
-  const opt = makeSgd(params.map(([, t]) => t), LR, MOMENTUM);
+  const opt = new tq.optim.SGD(params, { lr: LR, momentum: MOMENTUM });
 
   // Loss L = ½·Σ (f − t)² / N: its gradient (f − t)/N is computed on the GPU and seeds backward in the same scope as
   // the forward (which frees the saved activations at its end); L itself is evaluated on the host from the read-back f.

@@ -8,23 +8,6 @@ import { rand } from './util.js';
 
 const { nn, Tensor } = tq;
 
-// SGD with momentum (PyTorch semantics: v = μ·v + g, w −= lr·v) from elementwise ops, used until the optim package's
-// SGD kernel lands; the float64 side uses cpu.sgdStep.
-function makeSgd(params, lr, momentum) {
-  const vel = params.map((p) => tq.full(p.shape, 0).keep());
-  return {
-    step() {
-      tq.noGrad(() => tq.scope(() => params.forEach((p, i) => {
-        const v = tq.ops.axpby(momentum, vel[i], 1, p.grad);
-        const w = tq.ops.axpby(1, p, -lr, v);
-        tq.runtime().copy(v.buffer, vel[i].buffer, p.size * 4);
-        tq.runtime().copy(w.buffer, p.buffer, p.size * 4);
-      })));
-    },
-    dispose() { vel.forEach((v) => v.dispose()); },
-  };
-}
-
 test.before(async () => {
   await tq.init();
 });
@@ -51,7 +34,7 @@ test('bars: loss falls ≥ 10× within 150 SGD steps', async () => {
   const { x: xs, t } = bars(N, 7);
   const x = Tensor.from(xs, [N, 1, 8, 8]);
   const tT = Tensor.from(t, [N, 1]);
-  const opt = makeSgd(model.parameters(), 0.05, 0.9);
+  const opt = new tq.optim.SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 });
   let first = 0, last = 0, steps = 0;
   const t0 = performance.now();
   for (; steps < MAX_STEPS; steps++) {

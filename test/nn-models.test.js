@@ -111,6 +111,32 @@ test('fused Conv2d/Linear + ReLU equals the unfused layers (forward and gradient
   c.dispose();
 });
 
+test('resnet (ResNet-8, width 4, + a 1×1-conv shortcut per stage change): names, forward and gradients vs float64', async () => {
+  const m = nn.resnet({ bits: 6, width: 4, seed: 3 });
+  const names = m.namedState().map(([n]) => n);
+  assert.ok(names.includes('blocks.1.shortcut.0.weight') && names.includes('blocks.0.main.3.weight') && !names.includes('blocks.0.shortcut.0.weight'));
+  assert.equal(m.namedState().find(([n]) => n === 'hash.weight')[1].shape, [6, 16]);
+  const shape = [2, 3, 32, 32];
+  const xs = rand(2 * 3 * 1024, 61), c = rand(12, 62);
+  const x = Tensor.from(Float32Array.from(xs), shape);
+  const P = await readState(m);
+  const ref = cpuForward(m, P, xs, shape);
+  const y = tq.scope(() => {
+    const y = m.forward(x);
+    tq.backward(y, Tensor.from(Float32Array.from(c), y.shape));
+    return y;
+  });
+  // 9 BN layers (some over only 2·8·8 = 128 values per channel) and residual sums: measured worst 4.6e-6 relative per
+  // tensor, bound 5e-5.
+  let worst = assertClose(await y.toArray(), ref.y, 5e-5, 'resnet forward');
+  const { grads } = ref.backward(c);
+  for (const [n, t] of m.namedParameters()) worst = Math.max(worst, assertClose(await t.grad.toArray(), grads.get(n), 5e-5, `gradient of ${n}`));
+  console.log(`  resnet-8 (width 4): worst relative error (output, ${m.namedParameters().length} gradients) ${worst.toExponential(2)}`);
+  m.dispose();
+  x.dispose();
+  y.dispose();
+});
+
 test('checkpoint: save, load into a fresh model, same outputs; a 12-bit file does not load into a 48-bit model', async () => {
   const a = nn.dshNet({ bits: 12, batchNorm: true, seed: 1 }).eval();
   const b = nn.dshNet({ bits: 12, batchNorm: true, seed: 2 }).eval();

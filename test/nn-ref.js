@@ -17,12 +17,16 @@ export async function readState(model) {
  * training: BatchNorm uses batch statistics (and reports updated running stats) like the GPU in train mode.
  */
 export function cpuForward(model, P, x, shape, training = true) {
-  const tape = [];
   const running = new Map();
-  const run = (m, prefix, x, shape) => {
+  const backwardOf = (tape) => (dy, G) => {
+    let g = dy;
+    for (let i = tape.length - 1; i >= 0; i--) g = tape[i](g, G);
+    return g;
+  };
+  const run = (m, prefix, x, shape, tape) => {
     const name = (n) => (prefix ? `${prefix}.${n}` : n);
     if (m instanceof nn.Sequential) {
-      for (const [n, c] of m.namedChildren()) [x, shape] = run(c, name(n), x, shape);
+      for (const [n, c] of m.namedChildren()) [x, shape] = run(c, name(n), x, shape, tape);
       return [x, shape];
     }
     if (m instanceof nn.Conv2d) {
@@ -95,18 +99,30 @@ export function cpuForward(model, P, x, shape, training = true) {
       tape.push((dy) => dy);
       return [x, [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)]];
     }
+    if (m instanceof nn.BasicBlock) {
+      // Two branches from x, each with its own tape; their input gradients add.
+      const tm = [], ts = [];
+      const [a, aShape] = run(m.main, name('main'), x, shape, tm);
+      const b = m.shortcut ? run(m.shortcut, name('shortcut'), x, shape, ts)[0] : x;
+      const y = cpu.relu(cpu.add(a, b));
+      tape.push((dy, G) => {
+        const dz = cpu.reluBackward(dy, y);
+        const dxm = backwardOf(tm)(dz, G);
+        return cpu.add(dxm, m.shortcut ? backwardOf(ts)(dz, G) : dz);
+      });
+      return [y, aShape];
+    }
     throw new Error(`cpuForward: no float64 reference for ${m.constructor.name} at "${prefix}"`);
   };
-  const [y, yShape] = run(model, '', x, shape);
+  const tape = [];
+  const [y, yShape] = run(model, '', x, shape, tape);
   return {
     y,
     shape: yShape,
     running,
     backward(dy) {
       const grads = new Map();
-      let g = dy;
-      for (let i = tape.length - 1; i >= 0; i--) g = tape[i](g, grads);
-      return { dx: g, grads };
+      return { dx: backwardOf(tape)(dy, grads), grads };
     },
   };
 }
