@@ -328,3 +328,22 @@ fn relu_mask(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
   if (i >= p.total) { return; }
   y[i] = select(0.0, dy[i], x[i] > 0.0);
 }
+
+// im2col (for the im2col + GEMM comparison in bench): y[n][(ci·KH + kh)·KW + kw][oh·Wout + ow] = x at that tap or 0.
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total) { return; }
+  let HWo = p.Hout * p.Wout;
+  let o = i % HWo;
+  let r = (i / HWo) % (p.Cin * p.KH * p.KW);
+  let n = i / (HWo * p.Cin * p.KH * p.KW);
+  let kw = r % p.KW;
+  let kh = (r / p.KW) % p.KH;
+  let ci = r / (p.KW * p.KH);
+  let ih = i32((o / p.Wout) * p.stride + kh) - p.pad;
+  let iw = i32((o % p.Wout) * p.stride + kw) - p.pad;
+  var v = 0.0;
+  if (ih >= 0 && ih < i32(p.Hin) && iw >= 0 && iw < i32(p.Win)) { v = x[((n * p.Cin + ci) * p.Hin + u32(ih)) * p.Win + u32(iw)]; }
+  y[i] = v;
+}

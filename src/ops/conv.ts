@@ -36,7 +36,8 @@ export interface ConvGeometry {
 
 const FILE = 'conv.wgsl';
 const WG = 64;
-const WGX = 8; // lanes along the workgroup's x: ≥ 8 on llvmpipe (DESIGN.md)
+/** Knobs of the rb kernels (benchmarks may change them): WGX = lanes along the workgroup's x, ≥ 8 on llvmpipe (DESIGN.md). */
+export const CONV_KNOBS = { WGX: 8 };
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -105,11 +106,11 @@ function transposedWeights(w: Tensor, g: ConvGeometry, dir: 'forward' | 'backwar
 function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & RbSizes, STRIDE: number, DIL: number): void {
   const pxBlocks = Math.ceil(k.Wout / 4);
   runtime().dispatch(
-    { file: FILE, entry: 'fwd_rb', overrides: { WGX, KH: k.KH, KW: k.KW, STRIDE, DIL } },
+    { file: FILE, entry: 'fwd_rb', overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, KW: k.KW, STRIDE, DIL } },
     {
       bindings: { x: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
       params: params({ ...k, hasBias: bias ? 1 : 0 }),
-      workgroups: [Math.ceil((k.Hout * pxBlocks) / WGX), k.N, Math.ceil(k.Cout / CO_B)],
+      workgroups: [Math.ceil((k.Hout * pxBlocks) / CONV_KNOBS.WGX), k.N, Math.ceil(k.Cout / CO_B)],
     },
   );
 }
@@ -177,8 +178,8 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   const len = dw.size + g.Cout;
   const part = Tensor.empty([splits * len]);
   rt.dispatch(
-    { file: FILE, entry: 'dw_rb', overrides: { WGX, KH: g.KH, KW: g.KW, STRIDE: g.stride } },
-    { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: params({ ...fwdParams(g), nPer, splits }), workgroups: [Math.ceil((g.Cin * g.KH) / WGX), Math.ceil(g.Cout / CO_B), splits] },
+    { file: FILE, entry: 'dw_rb', overrides: { WGX: CONV_KNOBS.WGX, KH: g.KH, KW: g.KW, STRIDE: g.stride } },
+    { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: params({ ...fwdParams(g), nPer, splits }), workgroups: [Math.ceil((g.Cin * g.KH) / CONV_KNOBS.WGX), Math.ceil(g.Cout / CO_B), splits] },
   );
   rt.dispatch(
     { file: FILE, entry: 'dw_reduce', overrides: { WG } },
