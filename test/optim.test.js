@@ -7,7 +7,7 @@ import { rand, assertClose } from './util.js';
 
 const { Tensor, ops, cpu, optim, scope } = tq;
 const f64 = (a) => Float64Array.from(a);
-const SIZES = [1, 3, 17, 1000, 100003];
+const SIZES = [1, 3, 17, 1000, 100003, 100004];
 
 // Bound: every step rounds w, m, v in f32 (a few u per step, errors random-signed) and the GPU works from its own
 // f32 state while the reference carries float64: after 6 steps relErr ≤ 1e-6 on w and the state buffers. Adam's
@@ -45,14 +45,22 @@ async function compare(kind, opts, n, seed) {
   p.dispose();
 }
 
-test('SGD (plain, momentum, weight decay, Nesterov) matches cpu.sgdStep over several steps', async () => {
+test('SGD (plain, momentum, weight decay, Nesterov; scalar and vec4 kernels) matches cpu.sgdStep over several steps', async () => {
   const configs = [{ lr: 0.1 }, { lr: 0.05, momentum: 0.9 }, { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }, { lr: 0.02, momentum: 0.8, weightDecay: 1e-2, nesterov: true }];
-  for (const opts of configs) for (const n of SIZES) await compare('sgd', opts, n, n + 3);
+  for (const variant of ['scalar', 'auto']) {
+    optim.setOptimVariant(variant);
+    for (const opts of configs) for (const n of SIZES) await compare('sgd', opts, n, n + 3);
+  }
+  optim.setOptimVariant('auto');
 });
 
-test('Adam and AdamW (bias-corrected, L2 vs decoupled decay) match cpu.adamStep over several steps', async () => {
+test('Adam and AdamW (bias-corrected, L2 vs decoupled decay; scalar and vec4 kernels) match cpu.adamStep over several steps', async () => {
   const configs = [{ lr: 1e-3 }, { lr: 1e-2, weightDecay: 1e-2 }, { lr: 1e-2, weightDecay: 1e-2, decoupled: true }, { lr: 3e-3, betas: [0.8, 0.99], eps: 1e-6, weightDecay: 5e-4, decoupled: true }];
-  for (const opts of configs) for (const n of SIZES) await compare('adam', opts, n, n + 5);
+  for (const variant of ['scalar', 'auto']) {
+    optim.setOptimVariant(variant);
+    for (const opts of configs) for (const n of SIZES) await compare('adam', opts, n, n + 5);
+  }
+  optim.setOptimVariant('auto');
   const a = new optim.AdamW([Tensor.from([1], [1], 'f32', 'x')], { lr: 1 });
   assert.ok(a.decoupled, 'AdamW is decoupled');
   a.dispose();

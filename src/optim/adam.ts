@@ -1,7 +1,7 @@
 // Adam and AdamW (decoupled weight decay), bias-corrected, PyTorch semantics; one kernel per parameter per step.
 import { runtime, type Tensor } from '../tensor.js';
 import { grid1d } from '../ops/grid.js';
-import { Optimizer, stateZeros, type ParamList } from './optimizer.js';
+import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
 
 /** Adam hyper-parameters: betas (0.9, 0.999), eps 1e-8, weightDecay 0 by default; decoupled = AdamW. */
 export interface AdamOptions {
@@ -50,12 +50,14 @@ export class Adam extends Optimizer {
       if (g.size !== w.size) throw new Error(`${this.who}.step: gradient ${g.describe()} does not match parameter ${name} ${w.describe()}`);
       const t = ++this.steps[k];
       if (w.size === 0) return;
+      const k4 = stepKernel('adam', w.size);
       const params = {
-        n: w.size, lr: this.lr, momentum: 0, wd: this.weightDecay, nesterov: 0,
+        n: k4.count, lr: this.lr, momentum: 0, wd: this.weightDecay, nesterov: 0,
         beta1: this.beta1, beta2: this.beta2, omb1: 1 - this.beta1, omb2: 1 - this.beta2, eps: this.eps,
         bc1: 1 - Math.pow(this.beta1, t), bc2: 1 - Math.pow(this.beta2, t), decoupled: this.decoupled ? 1 : 0,
       };
-      rt.dispatch({ file: 'optim.wgsl', entry: 'adam', overrides: { WG } }, { bindings: { w: w.buffer, grad: g.buffer, m: this.m[k].buffer, v: this.v[k].buffer }, params, workgroups: grid1d(w.size, WG) });
+      const bindings = { [k4.name('w')]: w.buffer, [k4.name('grad')]: g.buffer, [k4.name('m')]: this.m[k].buffer, [k4.name('v')]: this.v[k].buffer };
+      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG } }, { bindings, params, workgroups: grid1d(k4.count, WG) });
     });
   }
 

@@ -29,6 +29,21 @@ export function namedParams(params: ParamList, who: string): [string, Tensor][] 
   return out;
 }
 
+/** Kernel variant of the optimiser steps: 'auto' (vec4 when the parameter's size is a multiple of 4) or 'scalar'. */
+export type OptimVariant = 'auto' | 'scalar';
+let optimVariant: OptimVariant = 'auto';
+
+/** Selects the optimiser kernel variant (tests check both). */
+export function setOptimVariant(v: OptimVariant): void {
+  optimVariant = v;
+}
+
+/** The entry point and binding names for a parameter of n elements: the vec4 kernel when n % 4 = 0. */
+export function stepKernel(entry: string, n: number): { entry: string; count: number; name: (b: 'w' | 'grad' | 'm' | 'v') => string } {
+  const v4 = optimVariant === 'auto' && n % 4 === 0;
+  return { entry: v4 ? `${entry}_v4` : entry, count: v4 ? n / 4 : n, name: (b) => (v4 ? `${b}4` : b) };
+}
+
 /** Zero-filled state tensor kept past any scope (the optimiser owns it). */
 export function stateZeros(shape: readonly number[], name: string): Tensor {
   const t = Tensor.empty(shape, 'f32', name).keep();

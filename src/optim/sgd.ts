@@ -1,7 +1,8 @@
 // SGD with momentum, L2 weight decay and Nesterov (PyTorch's torch.optim.SGD with dampening 0), one kernel per parameter.
 import { runtime, type Tensor } from '../tensor.js';
 import { grid1d } from '../ops/grid.js';
-import { Optimizer, stateZeros, type ParamList } from './optimizer.js';
+import type { PooledBuffer } from '../gpu/pool.js';
+import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
 
 /** SGD hyper-parameters (momentum, weightDecay default 0; nesterov needs momentum > 0). */
 export interface SGDOptions {
@@ -39,9 +40,11 @@ export class SGD extends Optimizer {
       if (!g || w.size === 0) return;
       if (g.size !== w.size) throw new Error(`SGD.step: gradient ${g.describe()} does not match parameter ${name} ${w.describe()}`);
       const m = this.buffers[k];
-      const params = { n: w.size, lr: this.lr, momentum: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, beta1: 0, beta2: 0, omb1: 0, omb2: 0, eps: 0, bc1: 1, bc2: 1, decoupled: 0 };
-      if (m) rt.dispatch({ file: 'optim.wgsl', entry: 'sgd_momentum', overrides: { WG } }, { bindings: { w: w.buffer, grad: g.buffer, m: m.buffer }, params, workgroups: grid1d(w.size, WG) });
-      else rt.dispatch({ file: 'optim.wgsl', entry: 'sgd', overrides: { WG } }, { bindings: { w: w.buffer, grad: g.buffer }, params, workgroups: grid1d(w.size, WG) });
+      const k4 = stepKernel(m ? 'sgd_momentum' : 'sgd', w.size);
+      const params = { n: k4.count, lr: this.lr, momentum: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, beta1: 0, beta2: 0, omb1: 0, omb2: 0, eps: 0, bc1: 1, bc2: 1, decoupled: 0 };
+      const bindings: Record<string, PooledBuffer> = { [k4.name('w')]: w.buffer, [k4.name('grad')]: g.buffer };
+      if (m) bindings[k4.name('m')] = m.buffer;
+      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG } }, { bindings, params, workgroups: grid1d(k4.count, WG) });
     });
   }
 
