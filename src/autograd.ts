@@ -142,7 +142,9 @@ export function backward(loss: Tensor, seed?: Tensor): void {
         accumulateInto(target, g);
         if (g !== gOut) g.dispose();
       } else {
-        const owned = g === gOut ? (gOutUsed = true, gOut) : g;
+        let owned = g === gOut ? (gOutUsed = true, gOut) : g;
+        // The caller's seed stays the caller's: a gradient that would alias it is copied.
+        if (owned === seed) owned = clone(owned);
         if (inp.node) grads.set(inp, owned);
         else inp.grad = owned.keep();
       }

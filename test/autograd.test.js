@@ -42,6 +42,16 @@ test('one tensor used in two places accumulates both gradients', async () => {
   assert.equal(Array.from(await x.grad.toArray()), [2, 2, 2, 2, 2]);
 });
 
+test('a gradient passed straight through never aliases the caller\'s seed', async () => {
+  const x = Tensor.from([1, 2, 3], [3]);
+  x.requiresGrad = true;
+  const seed = Tensor.from([0.5, 0.25, 2], [3]);
+  scope(() => backward(add(x, tq.full([3], 1)), seed));
+  scope(() => backward(add(x, tq.full([3], 1)), seed));
+  assert.equal(Array.from(await seed.toArray()), [0.5, 0.25, 2], 'seed unchanged');
+  assert.equal(Array.from(await x.grad.toArray()), [1, 0.5, 4]);
+});
+
 test('an op without a backward rule is named', () => {
   const x = Tensor.from([1, 2], [2]);
   x.requiresGrad = true;
