@@ -1,2 +1,126 @@
-// Op family tql: forward beside backward.
-export {};
+// Op family tql: the paper's fused triplet(-quantization) loss — forward and gradient in one pass of shaders/tql.wgsl;
+// the backward rule only scales the saved gradient. Semantics (selection, averaging, edge cases): src/cpu/tql.ts.
+import { defineBackward, isGradEnabled, record } from '../autograd.js';
+import { Tensor, runtime } from '../tensor.js';
+import { grid1d } from './grid.js';
+
+/** Which objective: the paper's TQL, the plain triplet loss, or the triplet loss plus the classic quantisation loss. */
+export type TqlLoss = 'tql' | 'triplet' | 'triplet+quant';
+/** Quantisation term: asymmetric (codes on the positive and negative) or symmetric with a straight-through estimator. */
+export type TqlLossForm = 'asym' | 'ste';
+/** Triplet selection: batch-all, semi-hard, batch-hard. */
+export type TqlSelect = 'all' | 'semihard' | 'hard';
+
+/** Options of tripletQuantLoss (defaults: tqlDefaults). */
+export interface TripletQuantLossOptions {
+  loss?: TqlLoss;
+  form?: TqlLossForm;
+  select?: TqlSelect;
+  /** Margin m of the real-valued triplet term (also the semi-hard window). */
+  margin?: number;
+  /** Margin m_q of the triplet quantisation term. */
+  marginQ?: number;
+  /** Weight λ of the quantisation term. */
+  lambda?: number;
+}
+
+/** The one place of the loss defaults (PAPER.md): loss 'tql', form 'asym', select 'all', m = m_q = k/4, λ = 1. */
+export function tqlDefaults(k: number): Required<TripletQuantLossOptions> {
+  return { loss: 'tql', form: 'asym', select: 'all', margin: k / 4, marginQ: k / 4, lambda: 1 };
+}
+
+/** What tripletQuantLoss returns: the loss [1] (on the tape) and stats [2] u32 = [#active, #valid] triplets. */
+export interface TripletQuantLossResult {
+  loss: Tensor;
+  stats: Tensor;
+}
+
+const LOSS_CODE: Record<TqlLoss, number> = { tql: 0, triplet: 1, 'triplet+quant': 2 };
+const FORM_CODE: Record<TqlLossForm, number> = { asym: 0, ste: 1 };
+const SELECT_CODE: Record<TqlSelect, number> = { all: 0, semihard: 1, hard: 2 };
+
+const WX = 8, WY = 8, WG = 64, RWG = 256;
+const FILE = 'tql.wgsl';
+
+function pick<T extends string>(v: T | undefined, table: Record<T, number>, what: string, dflt: T): number {
+  const key = v ?? dflt;
+  const code = (table as Record<string, number>)[key];
+  if (code === undefined) throw new Error(`tripletQuantLoss: ${what} '${key}' is not one of ${Object.keys(table).join(' | ')}`);
+  return code;
+}
+
+/**
+ * The paper's hash loss of descriptors f [B, k] (already tanh'ed) with labels [B] (u32 tensor or host array) → { loss [1],
+ * stats [2] u32 }. Edge cases as src/cpu/tql.ts: no valid or no active triplet → triplet part 0 with gradient 0.
+ * The gradient is computed in the same submit when f requires grad; backward only scales it.
+ */
+export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | readonly number[], opts: TripletQuantLossOptions = {}): TripletQuantLossResult {
+  if (f.dtype !== 'f32' || f.shape.length !== 2) throw new Error(`tripletQuantLoss: f ${f.describe()} must be f32 [B, k]`);
+  const [B, k] = f.shape;
+  if (B < 1 || k < 1) throw new Error(`tripletQuantLoss: f ${f.describe()} needs B ≥ 1 and k ≥ 1`);
+  if (B > 4096) throw new Error(`tripletQuantLoss: batch ${B} needs ${(B * B * 28) / 2 ** 20} MiB of pair buffers; use B ≤ 4096 (the paper's batches are ≤ 512)`);
+  const d = tqlDefaults(k);
+  const o = { ...d, ...opts };
+  for (const [name, v] of [['margin', o.margin], ['marginQ', o.marginQ], ['lambda', o.lambda]] as const) {
+    if (!Number.isFinite(v)) throw new Error(`tripletQuantLoss: ${name} = ${v} must be a finite number`);
+  }
+  const params = {
+    B, k,
+    loss: pick(opts.loss, LOSS_CODE, 'loss', d.loss),
+    form: pick(opts.form, FORM_CODE, 'form', d.form),
+    select: pick(opts.select, SELECT_CODE, 'select', d.select),
+    margin: o.margin, marginQ: o.marginQ, lambda: o.lambda,
+  };
+  let lab: Tensor;
+  let ownLabels = false;
+  if (labels instanceof Tensor) {
+    if (labels.dtype !== 'u32' || labels.size !== B) throw new Error(`tripletQuantLoss: labels ${labels.describe()} must be u32 [${B}] (one per row of f ${f.describe()})`);
+    lab = labels;
+  } else {
+    if (labels.length !== B) throw new Error(`tripletQuantLoss: ${labels.length} labels for f ${f.describe()}; need ${B}`);
+    for (let i = 0; i < B; i++) {
+      const y = labels[i];
+      if (!Number.isInteger(y) || y < 0 || y > 0xffffffff) throw new Error(`tripletQuantLoss: labels[${i}] = ${y} is not a u32`);
+    }
+    lab = Tensor.from(Uint32Array.from(labels), [B], 'u32', 'labels');
+    ownLabels = true;
+  }
+  const rt = runtime();
+  const wantGrad = isGradEnabled() && f.requiresGrad;
+  const pair = () => rt.alloc(B * B * 4, 'tql pairs');
+  const D = pair(), Dq = pair(), S = pair(), Q = pair(), lossPart = pair();
+  const counts = rt.alloc(B * B * 8, 'tql counts');
+  const sel = rt.alloc(B * 8, 'tql hard');
+  const loss = Tensor.empty([1], 'f32', 'tql loss');
+  const stats = Tensor.empty([2], 'u32', 'tql stats');
+  const pairGrid: [number, number] = [Math.ceil(B / WX), Math.ceil(B / WY)];
+  const ov = { WX, WY };
+  rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
+  if (params.select === SELECT_CODE.hard) {
+    rt.dispatch({ file: FILE, entry: 'tql_hard', overrides: { WG } }, { bindings: { labels: lab.buffer, D, sel }, params, workgroups: grid1d(B, WG) });
+  }
+  rt.dispatch({ file: FILE, entry: 'tql_pairs', overrides: ov }, { bindings: { labels: lab.buffer, D, Dq, sel, S, Q, lossPart, counts }, params, workgroups: pairGrid });
+  rt.dispatch({ file: FILE, entry: 'tql_reduce', overrides: { RWG } }, { bindings: { f: f.buffer, lossPart, counts, loss: loss.buffer, stats: stats.buffer }, params, workgroups: 1 });
+  let grad: Tensor | null = null;
+  if (wantGrad) {
+    grad = Tensor.empty([B, k], 'f32', 'tql grad');
+    rt.dispatch({ file: FILE, entry: 'tql_grad', overrides: ov }, {
+      bindings: { f: f.buffer, S, Q, stats: stats.buffer, grad: grad.buffer },
+      params,
+      workgroups: [Math.ceil(k / WX), Math.ceil(B / WY)],
+    });
+  }
+  for (const b of [D, Dq, S, Q, lossPart, counts, sel]) rt.free(b);
+  if (ownLabels) lab.dispose();
+  if (!grad) return { loss, stats };
+  return { loss: record('tripletQuantLoss', [f], loss, { grad, B, k }), stats };
+}
+defineBackward('tripletQuantLoss', (node, gy) => {
+  const { grad, B, k } = node.ctx as { grad: Tensor; B: number; k: number };
+  const dx = Tensor.empty([B, k]);
+  runtime().dispatch(
+    { file: FILE, entry: 'tql_scale', overrides: { WG } },
+    { bindings: { grad: grad.buffer, gy: gy.buffer, dx: dx.buffer }, params: { B, k, loss: 0, form: 0, select: 0, margin: 0, marginQ: 0, lambda: 0 }, workgroups: grid1d(B * k, WG) },
+  );
+  return [dx];
+});
