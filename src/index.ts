@@ -10,3 +10,4 @@ export * as cpu from './cpu/index.js';
 export * as data from './data/index.js';
 export * as hash from './hash/index.js';
 export * as bench from './bench/harness.js';
+export * as train from './train/index.js';

@@ -1,0 +1,62 @@
+// Checkpoints of a training run: model (safetensors a PyTorch user can open), optimiser state (safetensors)
+// and the loop state (JSON), each written atomically; state.json is written last, so it only ever names
+// a complete set of files.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
+
+/** Writes a text file atomically (temporary file + fsync + rename). */
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** The loop state saved beside the tensors. */
+export interface LoopState {
+  version: 1;
+  /** Next epoch and step to run (the checkpoint holds everything before them). */
+  epoch: number;
+  step: number;
+  globalStep: number;
+  config: Record<string, unknown>;
+  lossHistory: { step: number; loss: number }[];
+  epochLog: Record<string, unknown>[];
+  trainSeconds: number;
+  imagesSeen: number;
+  /** Files of this checkpoint, relative to the run folder. */
+  files: { model: string; optimizer: string };
+  savedAt: string;
+}
+
+/** Saves one checkpoint: model.safetensors, optimizer.safetensors, then state.json (the commit point). */
+export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, optimizer: Record<string, SafeTensor>, state: Omit<LoopState, 'files' | 'savedAt' | 'version'>, metadata: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  const files = { model: 'model.safetensors', optimizer: 'optimizer.safetensors' };
+  writeSafetensors(join(dir, files.model), model, { format: 'pt', ...metadata });
+  writeSafetensors(join(dir, files.optimizer), optimizer, metadata);
+  const full: LoopState = { version: 1, ...state, files, savedAt: new Date().toISOString() };
+  writeFileAtomic(join(dir, 'state.json'), JSON.stringify(full, null, 1) + '\n');
+}
+
+/** Loads the checkpoint in `dir`, or null when there is none; errors name the file. */
+export function loadCheckpoint(dir: string): { state: LoopState; model: Record<string, SafeTensor>; optimizer: Record<string, SafeTensor> } | null {
+  const sp = join(dir, 'state.json');
+  if (!existsSync(sp)) return null;
+  let state: LoopState;
+  try {
+    state = JSON.parse(readFileSync(sp, 'utf8'));
+  } catch (e) {
+    throw new Error(`checkpoint ${sp} is not valid JSON (${(e as Error).message}); delete it to start over`);
+  }
+  if (state.version !== 1 || !state.files) throw new Error(`checkpoint ${sp}: unknown format version ${state.version}`);
+  const model = readSafetensors(join(dir, state.files.model)).tensors;
+  const optimizer = readSafetensors(join(dir, state.files.optimizer)).tensors;
+  return { state, model, optimizer };
+}

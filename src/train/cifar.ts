@@ -1,0 +1,211 @@
+// The main job: train the hashing network on CIFAR-10 with P×K batches and the triplet(-quantization) loss,
+// checkpoint every epoch, then encode queries and database and evaluate retrieval (binary and real-valued).
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as data from '../data/index.js';
+import { formatAdapterInfo } from '../gpu/adapter.js';
+import { flagsSet } from '../config.js';
+import { backward } from '../autograd.js';
+import { init, scope, Tensor } from '../tensor.js';
+import { ImageStore, CIFAR10_NORM } from '../ops/augment.js';
+import { tripletQuantLoss } from '../ops/tql.js';
+import { dshNet } from '../nn/models.js';
+import { stateDict, loadStateDict } from '../nn/io.js';
+import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
+import { ProgressBar, formatDuration } from './progress.js';
+import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
+import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
+import { writeReport } from './report.js';
+
+/** Raised when the loss turns NaN/inf: the run stops, the last good checkpoint stays. */
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+}
+
+export interface TrainOutcome {
+  config: TrainConfig;
+  outDir: string;
+  /** False when stopped early (Ctrl-C or --max-steps); the checkpoint allows --resume. */
+  finished: boolean;
+  results?: Record<string, unknown>;
+}
+
+/** All 60,000 images in the pooled index order of src/data/protocols.ts (training images first). */
+function pooledImages(ds: data.Cifar10): Uint8Array {
+  const out = new Uint8Array(ds.train.images.length + ds.test.images.length);
+  out.set(ds.train.images, 0);
+  out.set(ds.test.images, ds.train.images.length);
+  return out;
+}
+
+/** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
+export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: { stop: boolean } }): Promise<TrainOutcome> {
+  const log = (s: string) => console.log(s);
+  const t0 = performance.now();
+  const rt = await init();
+  mkdirSync(cfg.out, { recursive: true });
+  const ckptDir = join(cfg.out, 'checkpoint');
+  log(`\n== ${runTag(cfg)} → ${cfg.out}`);
+
+  // Resume: the saved configuration must match on everything that shapes the run.
+  const ck = opts.resume ? loadCheckpoint(ckptDir) : null;
+  if (opts.resume && !ck) log(`--resume: no checkpoint in ${ckptDir}; starting from scratch`);
+  if (!opts.resume && existsSync(join(ckptDir, 'state.json'))) {
+    throw new data.DataError('config', `${cfg.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`, ckptDir);
+  }
+  if (ck) {
+    const diffs = RESUME_KEYS.filter((k) => JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
+    if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
+  }
+
+  // Data: read once, split by protocol, bytes to the GPU once.
+  const bar0 = new ProgressBar('reading CIFAR-10', 1, process.stderr, opts.quiet);
+  const ds = await data.loadCifar10({ data: cfg.data, checksums: cfg.checksums, recordsPerFile: cfg.recordsPerFile, onProgress: (done: number, total: number | undefined) => bar0.update(done, { MB: (done / 2 ** 20).toFixed(0), of: total ? (total / 2 ** 20).toFixed(0) : '?' }) });
+  bar0.done();
+  const split = data.makeSplit(ds, cfg.protocol, cfg.seed);
+  writeFileAtomic(join(cfg.out, 'split.json'), data.splitToJSON(split));
+  const labels = data.pooledLabels(ds);
+  const trainIdx = cfg.trainLimit ? split.train.slice(0, cfg.trainLimit) : split.train;
+  const store = new ImageStore(pooledImages(ds), labels.length, 32);
+  const sampler = new data.PKSampler(labels, trainIdx, cfg.P, cfg.K, cfg.seed);
+  log(`data: ${ds.source} (${ds.verified ? 'sha256 verified' : 'not verified'}); protocol ${cfg.protocol}: ${split.query.length} queries, ${trainIdx.length} training, ${split.database.length} database images`);
+
+  // Model and optimiser.
+  const model = dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
+  const params = model.namedParameters();
+  const optimizer: TrainOptimizer = makeOptimizer(cfg, params);
+  const stepsPerEpoch = sampler.stepsPerEpoch;
+  const totalSteps = cfg.epochs * stepsPerEpoch;
+  let epoch = 0, step = 0, globalStep = 0, trainSeconds = 0, imagesSeen = 0;
+  let lossHistory: { step: number; loss: number }[] = [];
+  let epochLog: Record<string, unknown>[] = [];
+  if (ck) {
+    loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
+    optimizer.loadState(ck.optimizer);
+    ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
+    log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
+  }
+  const nParams = params.reduce((s, [, t]) => s + t.size, 0);
+  log(`model: ${cfg.model}${cfg.bn ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}`);
+
+  const save = async () => {
+    const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
+    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen }, metadata);
+  };
+
+  const lossOpts = { loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ, lambda: cfg.lambda };
+  const maxSteps = cfg.maxSteps ?? Infinity;
+  let stoppedEarly = false;
+  while (epoch < cfg.epochs && !stoppedEarly) {
+    model.train();
+    const bar = new ProgressBar(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, process.stderr, opts.quiet);
+    let epochLoss = 0, epochCount = 0;
+    const epochStart = performance.now();
+    let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
+    while (step < stepsPerEpoch) {
+      if (opts.stopSignal.stop || globalStep >= maxSteps) {
+        stoppedEarly = true;
+        break;
+      }
+      const ts = performance.now();
+      const lr = lrAt(cfg, globalStep, stepsPerEpoch);
+      optimizer.setLr(lr);
+      const batch = sampler.batch(epoch, step);
+      const lossT = scope(() => {
+        const x = store.batch(batch.indices, { norm: CIFAR10_NORM, pad: 4, flip: true, seed: cfg.seed, step: globalStep });
+        const f = model.forward(x);
+        const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
+        const { loss } = tripletQuantLoss(f, y, lossOpts);
+        backward(loss);
+        optimizer.step();
+        optimizer.zeroGrad();
+        return loss;
+      });
+      const loss = await lossT.item();
+      lossT.dispose();
+      if (!Number.isFinite(loss)) {
+        throw new DivergedError(
+          `the loss became ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${ckptDir} is kept. Try a lower --lr or --no-bn off/on.`,
+        );
+      }
+      const dt = (performance.now() - ts) / 1000;
+      trainSeconds += dt;
+      imagesSeen += batch.indices.length;
+      epochLoss += loss;
+      epochCount++;
+      lossHistory.push({ step: globalStep, loss });
+      step++;
+      globalStep++;
+      ipsWindow.n += batch.indices.length;
+      const wdt = (performance.now() - ipsWindow.t) / 1000;
+      if (wdt > 2) ipsWindow = { t: performance.now(), n: 0, ips: ipsWindow.n / wdt };
+      bar.update(step, { loss, 'img/s': ipsWindow.ips || batch.indices.length / dt, lr: lr });
+    }
+    bar.done();
+    if (step >= stepsPerEpoch) {
+      // Epoch complete: quick validation, then the checkpoint (which records epoch+1, step 0).
+      const secs = (performance.now() - epochStart) / 1000;
+      const val = cfg.valQueries > 0 ? await quickValidation(model, store, split, labels, cfg) : undefined;
+      epoch++;
+      step = 0;
+      const entry = { epoch, loss: epochLoss / Math.max(1, epochCount), seconds: secs, imagesPerSecond: (epochCount * cfg.P * cfg.K) / secs, ...(val ?? {}) };
+      epochLog.push(entry);
+      log(
+        `epoch ${epoch}/${cfg.epochs}  loss ${entry.loss.toFixed(4)}  ${entry.imagesPerSecond.toFixed(0)} img/s  ${formatDuration(secs)}` +
+          (val ? `  val mAP binary ${val.valMapBinary.toFixed(4)} (${val.valQueries} queries × ${val.valDb} db, ${cfg.bits} bits, Hamming)` : ''),
+      );
+      await save();
+    } else {
+      await save();
+      log(`stopped at epoch ${epoch + 1}, step ${step} (${globalStep} steps done); checkpoint saved in ${ckptDir}; continue with --resume`);
+    }
+  }
+  if (stoppedEarly && epoch < cfg.epochs) {
+    store.dispose();
+    return { config: cfg, outDir: cfg.out, finished: false };
+  }
+
+  // Final evaluation: codes and features for queries and database.
+  const evalRes: EvalResult = await evaluateAll(model, store, split, labels, cfg, opts.quiet);
+  const wall = (performance.now() - t0) / 1000;
+  const results = {
+    tag: runTag(cfg),
+    dataset: 'cifar10',
+    protocol: cfg.protocol,
+    split: split.description,
+    model: cfg.model + (cfg.bn ? '+bn' : ''),
+    loss: cfg.loss,
+    tqForm: cfg.tqForm,
+    select: cfg.select,
+    margin: cfg.margin,
+    marginQ: cfg.marginQ,
+    lambda: cfg.lambda,
+    bits: cfg.bits,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    steps: globalStep,
+    batch: { P: cfg.P, K: cfg.K },
+    optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs },
+    imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9),
+    trainSeconds,
+    wallSeconds: wall,
+    date: new Date().toISOString(),
+    adapter: rt.info,
+    flags: flagsSet(),
+    command: `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    epochLog,
+    ...evalRes.summary,
+  };
+  writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
+  writeReport(cfg.out, results, evalRes, lossHistory, formatAdapterInfo(rt.info));
+  evalRes.db.save(join(cfg.out, 'db.codes'));
+  log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}`);
+  log(
+    `${runTag(cfg)}: mAP@all binary ${evalRes.summary.binary.map.toFixed(4)}, real ${evalRes.summary.real.map.toFixed(4)} (drop ${(100 * (evalRes.summary.real.map - evalRes.summary.binary.map)).toFixed(2)} points); ` +
+      `${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`,
+  );
+  store.dispose();
+  return { config: cfg, outDir: cfg.out, finished: true, results };
+}
+

@@ -1,0 +1,93 @@
+// Evaluation: network forward without the tape → sign + pack on the GPU → Hamming ranking → metrics; the
+// real-valued descriptors are ranked too (Euclidean), so the quantization drop is measured.
+import { noGrad } from '../autograd.js';
+import { scope, type Tensor } from '../tensor.js';
+import { CIFAR10_NORM, type ImageStore } from '../ops/augment.js';
+import { signPack } from '../ops/quantize.js';
+import type { Module } from '../nn/module.js';
+import type { Split } from '../data/protocols.js';
+import { evaluateRetrieval, CodeDB } from '../hash/index.js';
+import { ProgressBar } from './progress.js';
+import type { TrainConfig } from './options.js';
+
+/** Descriptors f (n × bits) and packed codes (n × words) of the images `indices`, in batches, evaluation mode. */
+export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, opts: { batch?: number; label?: string; quiet?: boolean } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
+  const batch = opts.batch ?? 500;
+  const words = Math.ceil(bits / 32);
+  const features = new Float32Array(indices.length * bits);
+  const codes = new Uint32Array(indices.length * words);
+  const bar = new ProgressBar(opts.label ?? 'encoding', indices.length, process.stderr, opts.quiet ?? false);
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let s = 0; s < indices.length; s += batch) {
+      const idx = indices.subarray(s, Math.min(indices.length, s + batch));
+      const [f, c] = noGrad(() =>
+        scope((): [Tensor, Tensor] => {
+          const x = store.batch(idx, { norm: CIFAR10_NORM });
+          const f = model.forward(x);
+          return [f, signPack(f)];
+        }),
+      );
+      features.set((await f.toArray()) as Float32Array, s * bits);
+      codes.set((await c.toArray()) as Uint32Array, s * words);
+      f.dispose();
+      c.dispose();
+      bar.update(s + idx.length);
+    }
+  } finally {
+    if (wasTraining) model.train();
+    bar.done();
+  }
+  return { features, codes };
+}
+
+function labelsOf(labels: Uint8Array, idx: Uint32Array): Uint32Array {
+  return Uint32Array.from(idx, (i) => labels[i]);
+}
+
+/** Evenly spaced subset of `n` entries of a sorted index list (deterministic). */
+function subset(idx: Uint32Array, n: number): Uint32Array {
+  if (n >= idx.length) return idx;
+  return Uint32Array.from({ length: n }, (_, i) => idx[Math.floor((i * idx.length) / n)]);
+}
+
+/** Quick per-epoch validation: binary mAP@all of a query subset against a database subset. */
+export async function quickValidation(model: Module, store: ImageStore, split: Split, labels: Uint8Array, cfg: TrainConfig): Promise<{ valMapBinary: number; valQueries: number; valDb: number }> {
+  const q = subset(split.query, cfg.valQueries);
+  const d = subset(split.database, cfg.valDb);
+  const qe = await encode(model, store, q, cfg.bits, { quiet: true });
+  const de = await encode(model, store, d, cfg.bits, { quiet: true });
+  const r = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: labelsOf(labels, q), dbLabels: labelsOf(labels, d), bits: cfg.bits, topKs: [], mapAt: [] });
+  return { valMapBinary: r.map, valQueries: q.length, valDb: d.length };
+}
+
+export interface EvalResult {
+  summary: {
+    queries: number;
+    database: number;
+    binary: ReturnType<typeof evaluateRetrieval>;
+    real: ReturnType<typeof evaluateRetrieval>;
+  };
+  db: CodeDB;
+}
+
+/** Full evaluation on the protocol's queries and database: binary (Hamming) and real-valued (Euclidean). */
+export async function evaluateAll(model: Module, store: ImageStore, split: Split, labels: Uint8Array, cfg: TrainConfig, quiet: boolean): Promise<EvalResult> {
+  const q = cfg.evalLimit ? subset(split.query, cfg.evalLimit) : split.query;
+  const d = cfg.evalLimit ? subset(split.database, cfg.evalLimit) : split.database;
+  const qe = await encode(model, store, q, cfg.bits, { label: 'encoding queries', quiet });
+  const de = await encode(model, store, d, cfg.bits, { label: 'encoding database', quiet });
+  const ql = labelsOf(labels, q), dl = labelsOf(labels, d);
+  const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
+  const mapAt = [1000, 5000].filter((k) => k <= d.length);
+  const t0 = performance.now();
+  const binary = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const t1 = performance.now();
+  const real = evaluateRetrieval({ queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const t2 = performance.now();
+  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s`);
+  const db = new CodeDB(cfg.bits);
+  db.add(de.codes, dl, d);
+  return { summary: { queries: q.length, database: d.length, binary, real }, db };
+}

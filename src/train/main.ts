@@ -1,0 +1,106 @@
+// `node bench/train.js <dataset> [options]`: parses options, runs one training per code length, reports.
+import { join } from 'node:path';
+import { parseArgs, usage, UsageError } from './args.js';
+import { TRAIN_SPEC, type TrainConfig } from './options.js';
+import { trainCifar10, DivergedError } from './cifar.js';
+import { isDataError } from '../data/errors.js';
+import { NoAdapterError } from '../gpu/adapter.js';
+import { disposeRuntime } from '../gpu/runtime.js';
+
+const HEAD = `usage: node bench/train.js cifar10 [options]
+
+Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
+checkpoints every epoch, then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
+SVG plots and the database codes into --out.`;
+
+/** Resolves the options of one run (one code length). */
+export function resolveConfig(opts: Record<string, unknown>, bits: number, multi: boolean): TrainConfig {
+  const P = opts.classes as number;
+  const K = Math.floor((opts.batch as number) / P);
+  if (K < 2) throw new UsageError(`--batch ${opts.batch} with --classes ${P} gives ${K} image(s) per class; triplets need K ≥ 2: raise --batch to at least ${2 * P}`);
+  const loss = opts.loss as TrainConfig['loss'];
+  const base = opts.out as string | undefined;
+  const name = `cifar10-${opts.protocol}-${bits}b-${loss.replace('+', '-')}-s${opts.seed}`;
+  const out = base ? (multi ? join(base, `${bits}b`) : base) : join('runs', name);
+  return {
+    dataset: 'cifar10',
+    data: opts.data as string | undefined,
+    checksums: opts.checksums as string | undefined,
+    recordsPerFile: opts['records-per-file'] as number | undefined,
+    protocol: opts.protocol as string,
+    bits,
+    loss,
+    tqForm: opts['tq-form'] as TrainConfig['tqForm'],
+    select: opts.select as TrainConfig['select'],
+    margin: (opts.margin as number | undefined) ?? bits / 4,
+    marginQ: (opts['margin-q'] as number | undefined) ?? bits / 4,
+    lambda: opts.lambda as number,
+    model: opts.model as string,
+    bn: opts.bn as boolean,
+    epochs: opts.epochs as number,
+    P,
+    K,
+    optimizer: opts.optimizer as TrainConfig['optimizer'],
+    lr: opts.lr as number,
+    weightDecay: opts['weight-decay'] as number,
+    schedule: opts.schedule as TrainConfig['schedule'],
+    warmupEpochs: opts.warmup as number,
+    seed: opts.seed as number,
+    out,
+    valQueries: opts['val-queries'] as number,
+    valDb: opts['val-db'] as number,
+    trainLimit: opts['train-limit'] as number | undefined,
+    evalLimit: opts['eval-limit'] as number | undefined,
+    maxSteps: opts['max-steps'] as number | undefined,
+  };
+}
+
+/** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130 interrupted). */
+export async function main(argv: string[]): Promise<number> {
+  const stopSignal = { stop: false };
+  const onSigint = () => {
+    if (stopSignal.stop) {
+      console.error('\nsecond Ctrl-C: exiting now; the last completed checkpoint is kept');
+      process.exit(130);
+    }
+    stopSignal.stop = true;
+    console.error('\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  try {
+    const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
+    if (opts.help) {
+      console.log(usage(HEAD, TRAIN_SPEC));
+      return 0;
+    }
+    const dataset = positional[0];
+    if (dataset !== 'cifar10') {
+      throw new UsageError(dataset ? `unknown dataset "${dataset}": use cifar10` : 'name the dataset: node bench/train.js cifar10 [options] (--help for the options)');
+    }
+    if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
+    const bitsList = opts.bits as number[];
+    process.on('SIGINT', onSigint);
+    let interrupted = false;
+    for (const bits of bitsList) {
+      const cfg = resolveConfig(opts, bits, bitsList.length > 1);
+      const r = await trainCifar10(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal });
+      if (!r.finished) {
+        interrupted = stopSignal.stop;
+        break;
+      }
+    }
+    return interrupted ? 130 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    if (isDataError(e) || e instanceof NoAdapterError || e instanceof DivergedError) {
+      console.error(`error: ${(e as Error).message}`);
+      return e instanceof DivergedError ? 1 : 2;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await disposeRuntime();
+  }
+}

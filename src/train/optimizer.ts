@@ -1,0 +1,57 @@
+// The trainer's optimiser: weight decay on conv/linear weights only (not on biases or BN γ/β), one schedule.
+import { Adam, SGD, cosineLr, stepLr, constantLr, type Optimizer } from '../optim/index.js';
+import type { Tensor } from '../tensor.js';
+import type { SafeTensor } from '../nn/safetensors.js';
+import type { TrainConfig } from './options.js';
+
+/** Two parameter groups (decayed, not decayed) driven as one optimiser. */
+export interface TrainOptimizer {
+  step(): void;
+  zeroGrad(): void;
+  setLr(lr: number): void;
+  stateDict(): Promise<Record<string, SafeTensor>>;
+  loadState(state: Record<string, SafeTensor>): void;
+}
+
+/** Builds the optimiser of a run: decay for tensors of rank ≥ 2 (weights), none for biases and BN parameters. */
+export function makeOptimizer(cfg: TrainConfig, params: [string, Tensor][]): TrainOptimizer {
+  const decay = params.filter(([, t]) => t.shape.length >= 2);
+  const plain = params.filter(([, t]) => t.shape.length < 2);
+  const mk = (ps: [string, Tensor][], wd: number): Optimizer | null => {
+    if (!ps.length) return null;
+    if (cfg.optimizer === 'sgd') return new SGD(ps, { lr: cfg.lr, momentum: 0.9, weightDecay: wd, nesterov: true });
+    return new Adam(ps, { lr: cfg.lr, weightDecay: wd, decoupled: cfg.optimizer === 'adamw' });
+  };
+  const groups = [mk(decay, cfg.weightDecay), mk(plain, 0)].filter((o): o is Optimizer => o !== null);
+  const prefix = ['decay.', 'nodecay.'];
+  return {
+    step: () => groups.forEach((g) => g.step()),
+    zeroGrad: () => groups.forEach((g) => g.zeroGrad()),
+    setLr: (lr) => groups.forEach((g) => g.setLr(lr)),
+    async stateDict() {
+      const out: Record<string, SafeTensor> = {};
+      for (let i = 0; i < groups.length; i++) for (const [k, v] of Object.entries(await groups[i].stateDict())) out[prefix[i] + k] = v as SafeTensor;
+      return out;
+    },
+    loadState(state) {
+      for (let i = 0; i < groups.length; i++) {
+        const mine: Record<string, SafeTensor> = {};
+        for (const [k, v] of Object.entries(state)) if (k.startsWith(prefix[i])) mine[k.slice(prefix[i].length)] = v;
+        groups[i].loadState(mine as never);
+      }
+    },
+  };
+}
+
+/** The learning rate of global step `s` under the run's schedule (warm-up in epochs, decay over all epochs). */
+export function lrAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
+  const total = cfg.epochs * stepsPerEpoch;
+  const warmup = Math.min(total, cfg.warmupEpochs * stepsPerEpoch);
+  const sched =
+    cfg.schedule === 'cosine'
+      ? cosineLr({ base: cfg.lr, total, warmup, min: cfg.lr * 0.01 })
+      : cfg.schedule === 'step'
+        ? stepLr({ base: cfg.lr, stepSize: Math.max(1, Math.round((total - warmup) / 3)), gamma: 0.1, warmup })
+        : constantLr(cfg.lr, warmup);
+  return sched(Math.min(s, total - 1));
+}

@@ -1,0 +1,81 @@
+// The options of `node bench/train.js <dataset>`, in one spec: defaults, checks and --help come from here.
+import { type OptSpec } from './args.js';
+
+export const TRAIN_SPEC: Record<string, OptSpec> = {
+  data: { type: 'string', help: 'CIFAR-10 folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download)' },
+  checksums: { type: 'string', help: 'sha256 list (sha256sum format) to verify the .bin files against (default data/CIFAR10.sha256)' },
+  'records-per-file': { type: 'int', min: 1, help: 'records per .bin file (10000 for CIFAR-10; smaller synthetic fixtures)' },
+  protocol: { type: 'string', default: 'dsh', choices: ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'], help: 'evaluation protocol (shared/PAPER.md)' },
+  bits: { type: 'intlist', default: [48], min: 4, max: 256, help: 'code length(s); one model per length' },
+  loss: { type: 'string', default: 'tql', choices: ['tql', 'triplet', 'triplet+quant'], help: 'tql: triplet + triplet quantization loss; ablations: triplet alone, triplet + ‖f − sign f‖²' },
+  'tq-form': { type: 'string', default: 'asym', choices: ['asym', 'ste'], help: 'triplet quantization form: asym [d(f_a,b_p) − d(f_a,b_n) + m_q]₊, ste [d(b_a,b_p) − d(b_a,b_n) + m_q]₊ straight-through' },
+  select: { type: 'string', default: 'all', choices: ['all', 'semihard', 'hard'], help: 'in-batch triplets: batch-all, semi-hard, batch-hard' },
+  margin: { type: 'float', min: 0, help: 'triplet margin m (default bits/4)' },
+  'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default bits/4)' },
+  lambda: { type: 'float', default: 1, min: 0, help: 'weight λ of the quantization term' },
+  model: { type: 'string', default: 'dsh', choices: ['dsh'], help: 'network: dsh (DSH CIFAR-10 net, from scratch)' },
+  bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
+  epochs: { type: 'int', default: 30, min: 1, help: 'training epochs' },
+  classes: { type: 'int', default: 10, min: 2, help: 'P: classes per batch' },
+  batch: { type: 'int', default: 130, min: 4, help: 'images per batch (P×K; rounded down to a multiple of P)' },
+  optimizer: { type: 'string', default: 'adam', choices: ['adam', 'adamw', 'sgd'], help: 'optimiser' },
+  lr: { type: 'float', default: 1e-3, min: 0, help: 'peak learning rate' },
+  'weight-decay': { type: 'float', default: 5e-4, min: 0, help: 'weight decay' },
+  schedule: { type: 'string', default: 'cosine', choices: ['cosine', 'step', 'constant'], help: 'learning-rate schedule (per step)' },
+  warmup: { type: 'int', default: 1, min: 0, help: 'warm-up epochs (linear)' },
+  seed: { type: 'int', default: 1, min: 0, help: 'seed of the split, init, sampler and augmentation' },
+  out: { type: 'string', help: 'output folder (default runs/<dataset>-<protocol>-<bits>b-<loss>-s<seed>)' },
+  resume: { type: 'bool', default: false, help: 'continue from the last checkpoint in --out' },
+  'val-queries': { type: 'int', default: 1000, min: 0, help: 'queries of the quick per-epoch validation mAP (0: off)' },
+  'val-db': { type: 'int', default: 10000, min: 1, help: 'database size of the quick validation' },
+  'train-limit': { type: 'int', min: 1, help: 'use only the first N training images (smoke tests)' },
+  'eval-limit': { type: 'int', min: 1, help: 'use only N queries and N database images in the final evaluation (smoke tests)' },
+  'max-steps': { type: 'int', min: 1, help: 'stop after this many steps in total (smoke tests; checkpoints as usual)' },
+  quiet: { type: 'bool', default: false, help: 'no progress bar' },
+  help: { type: 'bool', default: false, help: 'this text' },
+};
+
+/** The resolved configuration of one training run (saved with every checkpoint and result). */
+export interface TrainConfig {
+  dataset: 'cifar10';
+  data?: string;
+  checksums?: string;
+  recordsPerFile?: number;
+  protocol: string;
+  bits: number;
+  loss: 'tql' | 'triplet' | 'triplet+quant';
+  tqForm: 'asym' | 'ste';
+  select: 'all' | 'semihard' | 'hard';
+  margin: number;
+  marginQ: number;
+  lambda: number;
+  model: string;
+  bn: boolean;
+  epochs: number;
+  P: number;
+  K: number;
+  optimizer: 'adam' | 'adamw' | 'sgd';
+  lr: number;
+  weightDecay: number;
+  schedule: 'cosine' | 'step' | 'constant';
+  warmupEpochs: number;
+  seed: number;
+  out: string;
+  valQueries: number;
+  valDb: number;
+  trainLimit?: number;
+  evalLimit?: number;
+  maxSteps?: number;
+}
+
+/** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
+export const RESUME_KEYS: (keyof TrainConfig)[] = [
+  'dataset', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'model', 'bn', 'epochs', 'P', 'K',
+  'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'seed', 'trainLimit',
+];
+
+/** "cifar10 · dsh · 48 bits · tql/asym/all · seed 1": names the protocol everywhere (STYLE.md 15). */
+export function runTag(c: TrainConfig): string {
+  const loss = c.loss === 'tql' ? `tql/${c.tqForm}/${c.select}` : `${c.loss}/${c.select}`;
+  return `${c.dataset} · ${c.protocol} · ${c.bits} bits · ${loss} · seed ${c.seed}`;
+}
