@@ -1,6 +1,7 @@
 /**
- * Synthetic data in the exact CIFAR-10 binary layout, for tests and smoke runs: random pixels, labels
- * balanced over the 10 classes (shuffled), `perFile` records per .bin instead of 10,000.
+ * Synthetic data in the exact CIFAR-10 binary layout, for tests and smoke runs: random pixels (or, with
+ * `learnable`, a class-specific colour and stripe pattern under noise), labels balanced over the 10 classes
+ * (shuffled), `perFile` records per .bin instead of 10,000.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,8 @@ export interface SyntheticOptions {
   /** Write `cifar-10-binary.tar.gz` only (true) or the extracted `cifar-10-batches-bin/` folder only (false, default). */
   tarGz?: boolean;
   seed?: number;
+  /** Class-dependent images (a colour per class and stripes of a class-specific period and orientation, plus noise), so a network can learn them. */
+  learnable?: boolean;
 }
 
 /** What was written: the path to read, the checksums to pass, and the exact contents to compare with. */
@@ -52,12 +55,27 @@ export function writeSyntheticCifar(dir: string, opts: SyntheticOptions = {}): S
     const bytes = new Uint8Array(perFile * RECORD_BYTES);
     for (let r = 0; r < perFile; r++) {
       const img = set.images.subarray((first + r) * IMAGE_BYTES, (first + r + 1) * IMAGE_BYTES);
-      for (let k = 0; k < IMAGE_BYTES; k += 4) {
-        const v = rng.nextU32();
-        img[k] = v;
-        img[k + 1] = v >>> 8;
-        img[k + 2] = v >>> 16;
-        img[k + 3] = v >>> 24;
+      if (opts.learnable) {
+        const c = labels[r];
+        const period = 3 + (c % 5), vertical = c >= 5;
+        for (let ch = 0; ch < 3; ch++) {
+          const base = 60 + ((c * 37 + ch * 71) % 140);
+          for (let y = 0; y < 32; y++) {
+            for (let x = 0; x < 32; x++) {
+              const stripe = Math.floor((vertical ? x : y) / period) % 2 ? 40 : -40;
+              const noise = (rng.nextU32() % 61) - 30;
+              img[ch * 1024 + y * 32 + x] = Math.max(0, Math.min(255, base + stripe + noise));
+            }
+          }
+        }
+      } else {
+        for (let k = 0; k < IMAGE_BYTES; k += 4) {
+          const v = rng.nextU32();
+          img[k] = v;
+          img[k + 1] = v >>> 8;
+          img[k + 2] = v >>> 16;
+          img[k + 3] = v >>> 24;
+        }
       }
       set.labels[first + r] = labels[r];
       bytes[r * RECORD_BYTES] = labels[r];
