@@ -1,0 +1,485 @@
+/**
+ * Retrieval metrics for a query set against a database with class labels (relevance = same class).
+ *
+ * Rankings (exact, no general-purpose sort):
+ * - Hamming: distance ascending, ties by database index ascending — a per-query counting sort over the bits+1
+ *   possible distances.
+ * - Real-valued: squared Euclidean distance ascending, ties by database index ascending. Distances are computed in
+ *   float64 as ‖q‖² + ‖x‖² − 2 q·x (clamped at 0), then rounded to float32: two items tie when their float32
+ *   distances are equal. The order is a stable LSD radix sort of the float32 bit patterns (for non-negative floats
+ *   the bit pattern order is the numeric order), so ties keep index order.
+ *
+ * Definitions (R = number of database items relevant to the query, hits(r) = relevant items in the first r ranks):
+ * - AP@all = (1/R) Σ_{r: rel(r)} hits(r)/r; a query with R = 0 has AP 0. mAP = mean over queries.
+ * - AP@k = (1/R_k) Σ_{r ≤ k, rel(r)} hits(r)/r with R_k = hits(k); AP@k = 0 when R_k = 0 (the DeepHash-pytorch /
+ *   HashNet convention: normalised by the relevant items retrieved in the top k, not by min(R, k)).
+ * - P@k = hits(k)/k.
+ * - Binary PR curve: one point per Hamming radius r = 0..bits over the items at distance ≤ r. Precision is averaged
+ *   over the queries that retrieve at least one item within r (the others have no defined precision and are left
+ *   out; `queries` in each point says how many were averaged); recall = (relevant within r)/R, averaged over the
+ *   queries with R > 0.
+ * - Real-valued PR curve: one point per rank cut-off c: precision = hits(c)/c, recall = hits(c)/R (queries with
+ *   R > 0).
+ * - Precision within Hamming radius 2: (relevant within r ≤ 2)/(items within r ≤ 2), averaged over all queries; a
+ *   query with no item within radius 2 counts as precision 0.
+ */
+import { hammingRow, rankRow, wordsPerCode, checkCodes } from './codes.js';
+import { Rng } from '../data/rng.js';
+
+/** Options shared by every evaluation entry point. */
+export interface MetricOptions {
+  /** k values of P@k (default 1, 10, 100, 1000; values above the database size are dropped). */
+  topKs?: number[];
+  /** k values of mAP@k (default 1000; values above the database size are dropped). */
+  mapAt?: number | number[];
+  /** Rank cut-offs of the real-valued PR curve (default: 1, 5, 10, 20, 50, 100, … and 20 even steps to the end). */
+  prCutoffs?: number[];
+}
+
+/** Input of `evaluateRetrieval`: codes (binary, Hamming) or features (real-valued, squared Euclidean). */
+export interface RetrievalInput extends MetricOptions {
+  queryCodes?: Uint32Array;
+  dbCodes?: Uint32Array;
+  queryFeatures?: Float32Array | Float64Array;
+  dbFeatures?: Float32Array | Float64Array;
+  queryLabels: ArrayLike<number>;
+  dbLabels: ArrayLike<number>;
+  /** Code length in bits (binary) or feature dimension (real-valued). */
+  bits: number;
+  /** Evaluate only this many queries, drawn without replacement by a seeded shuffle (`Rng(seed)`), kept in ascending order. */
+  queries?: number;
+  /** Seed of the query subsample (default 0). */
+  seed?: number;
+}
+
+/** One point of a precision–recall curve: at = Hamming radius (binary) or rank cut-off (real-valued). */
+export interface PrPoint {
+  at: number;
+  precision: number;
+  recall: number;
+  /** Queries averaged for the precision (binary: those retrieving ≥ 1 item within the radius). */
+  queries: number;
+}
+
+/** Metrics of one evaluation; plain data, JSON-serialisable. */
+export interface RetrievalMetrics {
+  /** 'euclidean': ranked by squared Euclidean distance (the same order as Euclidean). */
+  ranking: 'hamming' | 'euclidean';
+  tieRule: 'database index ascending';
+  protocol: string;
+  relevance: 'same class';
+  bits: number;
+  queries: number;
+  database: number;
+  /** Present when the queries were subsampled: how many there were and the seed of the choice. */
+  subsample?: { of: number; seed: number; rule: string };
+  map: number;
+  mapAt: Record<string, number>;
+  precisionAtK: { k: number; precision: number }[];
+  pr: PrPoint[];
+  /** Binary only: precision within Hamming radius 2 (no item within radius 2 → precision 0). */
+  precisionRadius2?: number;
+  definitions: Record<string, string>;
+  seconds: number;
+}
+
+const TIE_RULE = 'database index ascending';
+const DEFINITIONS: Record<string, string> = {
+  map: 'AP = (1/R) sum over relevant ranks r of P@r; R = 0 gives AP 0; mean over queries',
+  mapAt: 'AP@k = (1/R_k) sum over relevant ranks r <= k of P@r, R_k = relevant in top k, AP@k = 0 if R_k = 0 (DeepHash-pytorch/HashNet)',
+  precisionAtK: 'P@k = relevant in top k / k',
+  prBinary: 'per Hamming radius r: precision averaged over queries retrieving >= 1 item within r; recall over queries with R > 0',
+  prReal: 'per rank cut-off c: precision = hits(c)/c, recall = hits(c)/R (queries with R > 0)',
+  precisionRadius2: 'precision of items within Hamming radius 2; a query with none counts as 0',
+};
+
+function sortedUnique(ks: number[], ndb: number, what: string): number[] {
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new RangeError(`${what}: k must be a positive integer, got ${k}`);
+  return [...new Set(ks.filter((k) => k <= ndb))].sort((a, b) => a - b);
+}
+
+function defaultCutoffs(ndb: number): number[] {
+  const c = [1, 5, 10, 20, 50, 100, 200, 500, 1000];
+  for (let i = 1; i <= 20; i++) c.push(Math.max(1, Math.round((ndb * i) / 20)));
+  return c;
+}
+
+function toInt32(labels: ArrayLike<number>, what: string): Int32Array {
+  const out = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new RangeError(`${what}[${i}] = ${v} is not an integer class label`);
+    out[i] = v;
+  }
+  return out;
+}
+
+/**
+ * Accumulates per-query statistics from rankings or from distance rows (the entry point for distances computed
+ * elsewhere, e.g. on a GPU), then reduces them to `RetrievalMetrics`.
+ */
+export class RetrievalAccumulator {
+  readonly ndb: number;
+  private readonly dbLabels: Int32Array;
+  private readonly classCount = new Map<number, number>();
+  private readonly topKs: number[];
+  private readonly mapAt: number[];
+  private readonly cutoffs: number[];
+  private nq = 0;
+  private sumAp = 0;
+  private readonly sumApAt: Float64Array;
+  private readonly sumPAt: Float64Array;
+  // Binary PR (per radius) or real PR (per cut-off): sums of precision / recall and counts.
+  private prP = new Float64Array(0);
+  private prR = new Float64Array(0);
+  private prNP = new Float64Array(0);
+  private prNR = 0;
+  private sumPr2 = 0;
+  private kind: 'hamming' | 'euclidean' | undefined;
+  private bits = 0;
+  private t0 = performance.now();
+  // Scratch.
+  private order: Uint32Array;
+  private hist = new Uint32Array(0);
+  private relHist = new Uint32Array(0);
+  private start = new Uint32Array(0);
+  private keys: Uint32Array;
+  private tmp: Uint32Array;
+
+  /** An accumulator for a database with these labels; `bits` (binary) sizes the per-radius PR curve. */
+  constructor(dbLabels: ArrayLike<number>, opts: MetricOptions = {}) {
+    this.ndb = dbLabels.length;
+    this.dbLabels = toInt32(dbLabels, 'dbLabels');
+    for (const l of this.dbLabels) this.classCount.set(l, (this.classCount.get(l) ?? 0) + 1);
+    const mapAt = opts.mapAt === undefined ? [1000] : typeof opts.mapAt === 'number' ? [opts.mapAt] : opts.mapAt;
+    this.topKs = sortedUnique(opts.topKs ?? [1, 10, 100, 1000], this.ndb, 'topKs');
+    this.mapAt = sortedUnique(mapAt, this.ndb, 'mapAt');
+    this.cutoffs = sortedUnique(opts.prCutoffs ?? defaultCutoffs(this.ndb), this.ndb, 'prCutoffs');
+    this.sumApAt = new Float64Array(this.mapAt.length);
+    this.sumPAt = new Float64Array(this.topKs.length);
+    this.order = new Uint32Array(this.ndb);
+    this.keys = new Uint32Array(this.ndb);
+    this.tmp = new Uint32Array(this.ndb);
+  }
+
+  private setKind(kind: 'hamming' | 'euclidean', bits: number): void {
+    if (this.kind === undefined) {
+      this.kind = kind;
+      this.bits = bits;
+      const points = kind === 'hamming' ? bits + 1 : this.cutoffs.length;
+      this.prP = new Float64Array(points);
+      this.prR = new Float64Array(points);
+      this.prNP = new Float64Array(points);
+      this.hist = new Uint32Array(bits + 1);
+      this.relHist = new Uint32Array(bits + 1);
+      this.start = new Uint32Array(bits + 1);
+    } else if (this.kind !== kind || this.bits !== bits) {
+      throw new Error(`RetrievalAccumulator: rows of ${kind} (${bits}) after rows of ${this.kind} (${this.bits})`);
+    }
+  }
+
+  /** Adds one query from its Hamming distances to every database item (`dist`, ndb entries, ≤ bits). */
+  addHammingRow(dist: Uint8Array | Uint16Array, label: number, bits: number, knownHist?: Uint32Array): void {
+    this.setKind('hamming', bits);
+    const { ndb, hist, relHist, order, start } = this;
+    if (knownHist) {
+      hist.set(knownHist.subarray(0, bits + 1));
+    } else {
+      hist.fill(0);
+      for (let j = 0; j < ndb; j++) {
+        const d = dist[j];
+        if (d > bits) throw new RangeError(`Hamming distance ${d} at item ${j} exceeds ${bits} bits`);
+        hist[d]++;
+      }
+    }
+    rankRow(dist, ndb, hist, order, start);
+    relHist.fill(0);
+    const R = this.classCount.get(label) ?? 0;
+    this.walk(order, label, R, dist);
+    // Per-radius PR and precision within radius 2.
+    let ret = 0;
+    let relRet = 0;
+    for (let r = 0; r <= bits; r++) {
+      ret += hist[r];
+      relRet += relHist[r];
+      if (ret > 0) {
+        this.prP[r] += relRet / ret;
+        this.prNP[r]++;
+      }
+      if (R > 0) this.prR[r] += relRet / R;
+      if (r === Math.min(2, bits)) this.sumPr2 += ret > 0 ? relRet / ret : 0;
+    }
+    if (R > 0) this.prNR++;
+  }
+
+  /** Adds one query from its squared Euclidean distances to every database item (float32 ties, see above). */
+  addEuclideanRow(dist: Float32Array, label: number, dim: number): void {
+    this.setKind('euclidean', dim);
+    const { ndb, keys } = this;
+    const bitsView = new Uint32Array(dist.buffer, dist.byteOffset, ndb);
+    for (let j = 0; j < ndb; j++) {
+      const v = dist[j];
+      if (!(v >= 0)) throw new RangeError(`distance ${v} at item ${j}: squared distances must be >= 0 and not NaN`);
+      keys[j] = bitsView[j];
+    }
+    this.radixOrder();
+    const R = this.classCount.get(label) ?? 0;
+    this.walk(this.order, label, R, undefined);
+  }
+
+  // Stable LSD radix sort of `keys` (3 passes of 11 bits) into `order`, starting from identity: ties keep index order.
+  private radixOrder(): void {
+    const { ndb, keys, tmp } = this;
+    let src = this.order;
+    for (let j = 0; j < ndb; j++) src[j] = j;
+    const h0 = new Uint32Array(2048);
+    const h1 = new Uint32Array(2048);
+    const h2 = new Uint32Array(2048);
+    for (let j = 0; j < ndb; j++) {
+      const k = keys[j];
+      h0[k & 2047]++;
+      h1[(k >>> 11) & 2047]++;
+      h2[k >>> 22]++;
+    }
+    let dst = tmp;
+    const passes: [Uint32Array, number][] = [
+      [h0, 0],
+      [h1, 11],
+      [h2, 22],
+    ];
+    for (const [h, shift] of passes) {
+      let cum = 0;
+      for (let b = 0; b < 2048; b++) {
+        const c = h[b];
+        h[b] = cum;
+        cum += c;
+      }
+      for (let p = 0; p < ndb; p++) {
+        const j = src[p];
+        dst[h[(keys[j] >>> shift) & 2047]++] = j;
+      }
+      const t = src;
+      src = dst;
+      dst = t;
+    }
+    // Three passes: the result sits in `tmp`; swap the buffers so `order` holds it.
+    this.tmp = this.order;
+    this.order = src;
+  }
+
+  // Walks a ranking, accumulating AP@all, AP@k, P@k, the real-valued PR points and (binary) relevant per radius.
+  private walk(order: Uint32Array, label: number, R: number, dist: Uint8Array | Uint16Array | undefined): void {
+    const { ndb, dbLabels, topKs, mapAt, cutoffs, relHist } = this;
+    let hits = 0;
+    let ap = 0;
+    let iK = 0;
+    let iM = 0;
+    let iC = 0;
+    const real = dist === undefined;
+    let p = 0;
+    for (; p < ndb && hits < R; p++) {
+      const j = order[p];
+      if (dbLabels[j] === label) {
+        hits++;
+        ap += hits / (p + 1);
+        if (dist) relHist[dist[j]]++;
+      }
+      const r = p + 1;
+      while (iK < topKs.length && topKs[iK] === r) this.sumPAt[iK++] += hits / r;
+      while (iM < mapAt.length && mapAt[iM] === r) this.sumApAt[iM++] += hits > 0 ? ap / hits : 0;
+      if (real) {
+        while (iC < cutoffs.length && cutoffs[iC] === r) {
+          this.prP[iC] += hits / r;
+          this.prNP[iC]++;
+          if (R > 0) this.prR[iC] += hits / R;
+          iC++;
+        }
+      }
+    }
+    // All relevant items seen (or none exist): hits and ap stay constant from here on.
+    for (; iK < topKs.length; iK++) this.sumPAt[iK] += hits / topKs[iK];
+    for (; iM < mapAt.length; iM++) this.sumApAt[iM] += hits > 0 ? ap / hits : 0;
+    if (real) {
+      for (; iC < cutoffs.length; iC++) {
+        this.prP[iC] += hits / cutoffs[iC];
+        this.prNP[iC]++;
+        if (R > 0) this.prR[iC] += hits / R;
+      }
+      if (R > 0) this.prNR++;
+    }
+    this.sumAp += R > 0 ? ap / R : 0;
+    this.nq++;
+  }
+
+  /** Adds nq Hamming distance rows (row-major nq × ndb) with their query labels. */
+  addHammingRows(dist: Uint8Array | Uint16Array | Uint32Array, nq: number, queryLabels: ArrayLike<number>, bits: number): void {
+    this.checkRows(dist.length, nq, queryLabels);
+    const row = bits <= 255 ? new Uint8Array(this.ndb) : new Uint16Array(this.ndb);
+    for (let q = 0; q < nq; q++) {
+      const src = dist.subarray(q * this.ndb, (q + 1) * this.ndb);
+      if (dist instanceof Uint32Array) {
+        for (let j = 0; j < this.ndb; j++) {
+          if (src[j] > bits) throw new RangeError(`Hamming distance ${src[j]} (query ${q}, item ${j}) exceeds ${bits} bits`);
+          row[j] = src[j];
+        }
+        this.addHammingRow(row, queryLabels[q], bits);
+      } else {
+        this.addHammingRow(src as Uint8Array | Uint16Array, queryLabels[q], bits);
+      }
+    }
+  }
+
+  /** Adds nq squared Euclidean distance rows (row-major nq × ndb; float64 rows are rounded to float32 for ranking). */
+  addEuclideanRows(dist: Float32Array | Float64Array, nq: number, queryLabels: ArrayLike<number>, dim: number): void {
+    this.checkRows(dist.length, nq, queryLabels);
+    const row = new Float32Array(this.ndb);
+    for (let q = 0; q < nq; q++) {
+      if (dist instanceof Float32Array) {
+        this.addEuclideanRow(dist.subarray(q * this.ndb, (q + 1) * this.ndb), queryLabels[q], dim);
+      } else {
+        row.set(dist.subarray(q * this.ndb, (q + 1) * this.ndb));
+        this.addEuclideanRow(row, queryLabels[q], dim);
+      }
+    }
+  }
+
+  private checkRows(len: number, nq: number, queryLabels: ArrayLike<number>): void {
+    if (!Number.isInteger(nq) || nq < 0 || len < nq * this.ndb) throw new RangeError(`distance rows: ${nq} × ${this.ndb} values needed, got ${len}`);
+    if (queryLabels.length < nq) throw new RangeError(`distance rows: ${nq} query labels needed, got ${queryLabels.length}`);
+  }
+
+  /** Reduces the accumulated queries to metrics. */
+  result(): RetrievalMetrics {
+    const nq = this.nq;
+    const kind = this.kind ?? 'hamming';
+    const avg = (s: number, n: number) => (n > 0 ? s / n : 0);
+    const mapAt: Record<string, number> = {};
+    this.mapAt.forEach((k, i) => (mapAt[String(k)] = avg(this.sumApAt[i], nq)));
+    const pr: PrPoint[] = [];
+    for (let i = 0; i < this.prP.length; i++) {
+      pr.push({ at: kind === 'hamming' ? i : this.cutoffs[i], precision: avg(this.prP[i], this.prNP[i]), recall: avg(this.prR[i], this.prNR), queries: this.prNP[i] });
+    }
+    const out: RetrievalMetrics = {
+      ranking: kind,
+      tieRule: TIE_RULE,
+      protocol: `${kind === 'hamming' ? 'Hamming distance' : 'squared Euclidean distance (float32 ties)'} ascending, ties by ${TIE_RULE}; relevance: same class`,
+      relevance: 'same class',
+      bits: this.bits,
+      queries: nq,
+      database: this.ndb,
+      map: avg(this.sumAp, nq),
+      mapAt,
+      precisionAtK: this.topKs.map((k, i) => ({ k, precision: avg(this.sumPAt[i], nq) })),
+      pr,
+      definitions: DEFINITIONS,
+      seconds: (performance.now() - this.t0) / 1000,
+    };
+    if (kind === 'hamming') out.precisionRadius2 = avg(this.sumPr2, nq);
+    return out;
+  }
+}
+
+/** Metrics from precomputed distance rows, given in chunks of queries (integer rows: Hamming; float rows: squared Euclidean). */
+export function mapFromDistanceRows(
+  rows: Iterable<{ distances: Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array; queryLabels: ArrayLike<number> }>,
+  dbLabels: ArrayLike<number>,
+  bits: number,
+  opts: MetricOptions = {},
+): RetrievalMetrics {
+  const acc = new RetrievalAccumulator(dbLabels, opts);
+  for (const { distances, queryLabels } of rows) {
+    const nq = queryLabels.length;
+    if (distances instanceof Float32Array || distances instanceof Float64Array) acc.addEuclideanRows(distances, nq, queryLabels, bits);
+    else acc.addHammingRows(distances, nq, queryLabels, bits);
+  }
+  return acc.result();
+}
+
+/** The indices of `count` of `n` queries, drawn without replacement by a seeded shuffle, ascending. */
+export function subsampleQueries(n: number, count: number, seed: number): Uint32Array {
+  if (!Number.isInteger(count) || count < 1 || count > n) throw new RangeError(`queries: subsample size must be in 1..${n}, got ${count}`);
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  new Rng(seed).shuffle(idx);
+  return idx.subarray(0, count).sort();
+}
+
+/** Squared Euclidean distances from query q (float64 math, ‖q‖²+‖x‖²−2q·x clamped at 0) to every row of `db`, as float32. */
+export function euclideanRow(
+  queries: Float32Array | Float64Array,
+  q: number,
+  db: Float32Array | Float64Array,
+  dbNorms: Float64Array,
+  ndb: number,
+  dim: number,
+  out: Float32Array,
+): void {
+  const o = q * dim;
+  let qn = 0;
+  for (let c = 0; c < dim; c++) qn += queries[o + c] * queries[o + c];
+  for (let j = 0, p = 0; j < ndb; j++, p += dim) {
+    let dot = 0;
+    for (let c = 0; c < dim; c++) dot += queries[o + c] * db[p + c];
+    const d = qn + dbNorms[j] - 2 * dot;
+    out[j] = d > 0 ? d : 0;
+  }
+}
+
+/** Squared norms of n rows of `dim` values, in float64. */
+export function rowNorms(x: Float32Array | Float64Array, n: number, dim: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += x[j * dim + c] * x[j * dim + c];
+    out[j] = s;
+  }
+  return out;
+}
+
+/** Evaluates a query set against a database: binary (codes, Hamming ranking) or real-valued (features, squared Euclidean). */
+export function evaluateRetrieval(input: RetrievalInput): RetrievalMetrics {
+  const t0 = performance.now();
+  const { bits, queryLabels, dbLabels } = input;
+  const binary = input.queryCodes !== undefined || input.dbCodes !== undefined;
+  const real = input.queryFeatures !== undefined || input.dbFeatures !== undefined;
+  if (binary === real) throw new Error('evaluateRetrieval: give either queryCodes + dbCodes or queryFeatures + dbFeatures');
+  const nqAll = queryLabels.length;
+  const ndb = dbLabels.length;
+  const seed = input.seed ?? 0;
+  const pick = input.queries !== undefined && input.queries < nqAll ? subsampleQueries(nqAll, input.queries, seed) : undefined;
+  const acc = new RetrievalAccumulator(dbLabels, input);
+  const qLabel = toInt32(queryLabels, 'queryLabels');
+  const nq = pick ? pick.length : nqAll;
+  if (binary) {
+    const { queryCodes, dbCodes } = input;
+    if (!queryCodes || !dbCodes) throw new Error('evaluateRetrieval: binary evaluation needs both queryCodes and dbCodes');
+    checkCodes(queryCodes, nqAll, bits, 'queryCodes');
+    checkCodes(dbCodes, ndb, bits, 'dbCodes');
+    if (queryCodes.length !== nqAll * wordsPerCode(bits)) throw new RangeError(`queryCodes: ${queryCodes.length} words for ${nqAll} labels of ${bits}-bit codes`);
+    if (dbCodes.length !== ndb * wordsPerCode(bits)) throw new RangeError(`dbCodes: ${dbCodes.length} words for ${ndb} labels of ${bits}-bit codes`);
+    const W = wordsPerCode(bits);
+    const dist = bits <= 255 ? new Uint8Array(ndb) : new Uint16Array(ndb);
+    const hist = new Uint32Array(bits + 1);
+    for (let i = 0; i < nq; i++) {
+      const q = pick ? pick[i] : i;
+      hammingRow(queryCodes, q, dbCodes, ndb, W, dist, hist);
+      acc.addHammingRow(dist, qLabel[q], bits, hist);
+    }
+  } else {
+    const { queryFeatures, dbFeatures } = input;
+    if (!queryFeatures || !dbFeatures) throw new Error('evaluateRetrieval: real-valued evaluation needs both queryFeatures and dbFeatures');
+    if (queryFeatures.length !== nqAll * bits) throw new RangeError(`queryFeatures: ${queryFeatures.length} values for ${nqAll} queries of dimension ${bits}`);
+    if (dbFeatures.length !== ndb * bits) throw new RangeError(`dbFeatures: ${dbFeatures.length} values for ${ndb} items of dimension ${bits}`);
+    const norms = rowNorms(dbFeatures, ndb, bits);
+    const dist = new Float32Array(ndb);
+    for (let i = 0; i < nq; i++) {
+      const q = pick ? pick[i] : i;
+      euclideanRow(queryFeatures, q, dbFeatures, norms, ndb, bits, dist);
+      acc.addEuclideanRow(dist, qLabel[q], bits);
+    }
+  }
+  const out = acc.result();
+  if (pick) out.subsample = { of: nqAll, seed, rule: 'Rng(seed).shuffle of 0..n-1 (xoshiro128** via SplitMix64, src/data/rng.ts), first `queries` indices, ascending' };
+  out.seconds = (performance.now() - t0) / 1000;
+  return out;
+}
