@@ -1,9 +1,8 @@
-// Binary codes (layout, CPU packing and top-k), the code database and its file formats, retrieval metrics.
-export { wordsPerCode, signPackCpu, unpackCodes, popcount32, hammingRow, hammingTopKCpu } from './bits.js';
-export { evaluateRetrieval, binaryRetrieval, realRetrieval, type RetrievalInput, type RetrievalMetrics, type PrPoint } from './ranking.js';
-export { CodeDB, type SearchFn } from './database.js';
-// A second, independent implementation of the same job (written in parallel): kept side by side under namespaces
-// until one is chosen; its conventions are in the doc comments of codes.ts, metrics.ts and codedb.ts.
+// Binary codes (layout, CPU packing and top-k), retrieval metrics, the code database and its file formats.
+// The conventions (bit order, ties, metric definitions) are in the doc comments of codes.ts, metrics.ts and codedb.ts.
 export * as codes from './codes.js';
 export * as metrics from './metrics.js';
 export * as codedb from './codedb.js';
+export { wordsPerCode, popcount32, unpack as unpackCodes, signPack as signPackCpu, hammingTopK as hammingTopKCpu, type TopK } from './codes.js';
+export { evaluateRetrieval, mapFromDistanceRows, subsampleQueries, type RetrievalInput, type RetrievalMetrics, type PrPoint } from './metrics.js';
+export { CodeDB, type SearchFn } from './codedb.js';

@@ -6,7 +6,8 @@ import { CIFAR10_NORM, type ImageStore } from '../ops/augment.js';
 import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { Split } from '../data/protocols.js';
-import { evaluateRetrieval, CodeDB } from '../hash/index.js';
+import { evaluateRetrieval } from '../hash/metrics.js';
+import { CodeDB } from '../hash/codedb.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart } from '../report/svg.js';
-import type { RetrievalMetrics } from '../hash/ranking.js';
+import type { RetrievalMetrics } from '../hash/metrics.js';
 import type { EvalResult } from './evaluate.js';
 
 /** DSH's published from-scratch mAP on CIFAR-10 (protocol dsh), the bar for our numbers (shared/PAPER.md). */
