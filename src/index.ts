@@ -9,5 +9,5 @@ export * as nn from './nn/index.js';
 export * as cpu from './cpu/index.js';
 export * as data from './data/index.js';
 export * as hash from './hash/index.js';
-export * as bench from './bench/harness.js';
+export * as bench from './bench/index.js';
 export * as train from './train/index.js';

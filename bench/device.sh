@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every benchmark on a lent GPU machine in one call: `bash bench/device.sh` from the repository root; logs and JSON
+# go under $OUT (default /tmp/tqhash-bench-out). One failing or timed-out benchmark never stops the others.
+#
+# The machine has no network, so what it needs travels with the working tree:
+#   - node_modules/ and dist/ (carry them: `npm ci && node scripts/build.mjs` here first);
+#   - Node itself when the machine has none: prepare a compressed binary once with
+#       mkdir -p .device && xz -9 < "$(which node)" > .device/node.xz
+#     and carry .device/ (this script unpacks it to .device/node).
+# Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
+# TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+OUT="${OUT:-/tmp/tqhash-bench-out}"
+mkdir -p "$OUT"
+T="${TQHASH_DEVICE_TIMEOUT:-240}"
+SUMMARY="$OUT/summary.txt"
+: > "$SUMMARY"
+say() { echo "$*" | tee -a "$SUMMARY"; }
+
+NODE="$(command -v node || true)"
+if [ -z "$NODE" ]; then
+  if [ ! -x .device/node ] && [ -f .device/node.xz ]; then
+    xz -dc .device/node.xz > .device/node && chmod +x .device/node
+  fi
+  if [ -x .device/node ]; then NODE="$PWD/.device/node"; fi
+fi
+if [ -z "$NODE" ]; then
+  say "no node on this machine and no .device/node(.xz) carried: see the header of bench/device.sh"
+  exit 1
+fi
+export PATH="$(dirname "$NODE"):$PATH"
+say "node $("$NODE" --version) at $NODE · $(uname -srm) · $(nproc) CPUs · $(date -u +%FT%TZ) · load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$SUMMARY"
+
+if [ ! -d node_modules ]; then
+  say "node_modules absent: npm ci --offline (the machine has no network; carry node_modules if this fails)"
+  npm ci --offline > "$OUT/npm-ci.log" 2>&1 || say "npm ci --offline failed (see npm-ci.log)"
+fi
+if [ ! -f dist/index.js ]; then
+  "$NODE" scripts/build.mjs > "$OUT/build.log" 2>&1 || say "build failed (see build.log)"
+fi
+
+# run NAME SECONDS ARGS...: one program with a time limit, output tee'd to $OUT/NAME.log, status into the summary.
+run() {
+  local name="$1" secs="$2"; shift 2
+  local t0=$SECONDS
+  timeout -k 10 "$secs" "$NODE" "$@" 2>&1 | tee "$OUT/$name.log"
+  local rc=${PIPESTATUS[0]}
+  say "$name: exit $rc after $((SECONDS - t0)) s$([ "$rc" = 124 ] && echo " (timed out at $secs s)")"
+}
+
+run info 60 bench/info.js
+if [ "${TQHASH_DEVICE_QUICK:-0}" = 1 ]; then
+  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50)
+else
+  KARGS=(--cpu-budget 1); SARGS=(--batch 256); QARGS=()  # CPU references: 1 s each, then sliced and scaled
+fi
+run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
+run step "$T" bench/step.js "${SARGS[@]}" --json "$OUT/step.json"
+run search "$T" bench/search.js "${QARGS[@]}" --json "$OUT/search.json"
+say "done: $(ls "$OUT" | tr '\n' ' ')"
+exit 0

@@ -1,0 +1,152 @@
+// bench/step.js: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
+// step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
+import { loadavg } from 'node:os';
+import { Tensor, runtime, scope } from '../tensor.js';
+import { backward } from '../autograd.js';
+import { tripletQuantLoss } from '../ops/tql.js';
+import { Adam } from '../optim/index.js';
+import { dshNet, resnet } from '../nn/models.js';
+import type { Module } from '../nn/module.js';
+import type { AdapterInfo } from '../gpu/adapter.js';
+import { measureCeilings, median } from './harness.js';
+import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
+import { fmt, formatTable, header, measure, randomValues } from './util.js';
+
+/** Options of runStepBench. */
+export interface StepBenchOptions {
+  batch?: number;
+  model?: 'dsh' | 'resnet';
+  bits?: number;
+  /** Timed steps after 2 warm-up steps (default 10). */
+  steps?: number;
+  /** Batch norm after each conv (dsh; default true, like bench/train.js). */
+  bn?: boolean;
+  /** Skip the per-kernel replay breakdown. */
+  noBreakdown?: boolean;
+  quick?: boolean;
+  log?: (line: string) => void;
+}
+
+/** One kernel's share of a step: replayed alone, summed over its dispatches in the step. */
+export interface StepKernelRow {
+  kernel: string;
+  dispatches: number;
+  ms: number;
+  share: number;
+  gflop: number | null;
+  gflops: number | null;
+  fraction: number | null;
+}
+
+/** The report of bench/step.js. */
+export interface StepReport {
+  adapter: AdapterInfo;
+  ceilings: { fma_gflops: number; copy_gbps: number; dispatch_ms: number };
+  loadavg: number[];
+  date: string;
+  config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
+  step_ms: number;
+  step_ms_samples: number[];
+  images_per_s: number;
+  dispatches_per_step: number;
+  step_gflop: number;
+  /** Total FLOPs of the step ÷ step time ÷ FMA ceiling. */
+  fraction_of_fma: number;
+  replay_sum_ms: number | null;
+  kernels: StepKernelRow[];
+}
+
+/** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
+export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport> {
+  const rt = runtime();
+  const log = o.log ?? ((s: string) => console.log(s));
+  const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
+  if (!Number.isInteger(B) || B < 4) throw new Error(`--batch ${B}: need an integer ≥ 4`);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${steps}: need an integer ≥ 1`);
+  const ceil = await measureCeilings({ quick: o.quick });
+  log(header(ceil));
+  const model: Module = kind === 'resnet' ? resnet({ bits, seed: 1 }) : dshNet({ bits, batchNorm: bn, seed: 1 });
+  const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const x = Tensor.from(Float32Array.from(randomValues(B * 3 * 32 * 32, 1)), [B, 3, 32, 32]).keep();
+  // P×K batch of CIFAR-10 classes, as bench/train.js samples it (10 classes × B/10 images).
+  const labels = Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
+  const cfg = { model: kind === 'resnet' ? 'resnet8' : `dshNet${bn ? '+bn' : ''}`, batch: B, bits, bn, steps, loss: 'tql (asym, batch-all, m = m_q = k/4, λ = 1)' };
+  log(`step      ${cfg.model} · ${bits} bits · batch ${B} · ${cfg.loss} · Adam lr 1e-3 · synthetic images (no data loading or augmentation) · one submit per step`);
+  const step = () => scope(() => {
+    setPhase('fwd');
+    const f = model.forward(x);
+    setPhase('loss');
+    const { loss } = tripletQuantLoss(f, labels);
+    setPhase('bwd');
+    backward(loss);
+    setPhase('adam');
+    opt.step();
+    opt.zeroGrad();
+    setPhase(undefined);
+  });
+  const samples: number[] = [];
+  let disp = 0;
+  for (let i = 0; i < steps + 2; i++) {
+    await rt.sync();
+    const d0 = rt.counters.dispatches;
+    const t0 = performance.now();
+    step();
+    await rt.sync();
+    const dt = performance.now() - t0;
+    disp = rt.counters.dispatches - d0;
+    if (i >= 2) samples.push(dt);
+    else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
+  }
+  const stepMs = median(samples);
+  const ips = (1000 * B) / stepMs;
+  log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
+
+  // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
+  const cap = capture(step);
+  await rt.sync();
+  const stepFlops = cap.commands.reduce((s, c) => s + commandFlops(c), 0);
+  const kernels = new Map<string, { dispatches: number; ms: number; flop: number }>();
+  let replaySum: number | null = null;
+  if (!o.noBreakdown) {
+    replaySum = 0;
+    for (const c of cap.commands) {
+      const t = await measure(() => replay([c]), c.kind === 'dispatch' ? 1 : 0, { targetMs: o.quick ? 10 : 40, repeats: 3 });
+      const name = commandName(c);
+      const e = kernels.get(name) ?? { dispatches: 0, ms: 0, flop: 0 };
+      e.dispatches++;
+      e.ms += t.ms;
+      e.flop += commandFlops(c);
+      kernels.set(name, e);
+      replaySum += t.ms;
+    }
+  }
+  cap.release();
+  const rows: StepKernelRow[] = [...kernels.entries()]
+    .map(([kernel, e]) => ({
+      kernel, dispatches: e.dispatches, ms: e.ms, share: e.ms / (replaySum || 1),
+      gflop: e.flop ? e.flop / 1e9 : null, gflops: e.flop ? e.flop / (e.ms * 1e6) : null,
+      fraction: e.flop ? e.flop / (e.ms * 1e6) / ceil.fmaGflops : null,
+    }))
+    .sort((a, b) => b.ms - a.ms);
+  const fraction = stepFlops / (stepMs * 1e6) / ceil.fmaGflops;
+  if (!o.noBreakdown) {
+    log(`\nper kernel: each of the step's ${cap.commands.length} commands replayed alone on the step's own buffers (median, empty-dispatch cost subtracted), summed per kernel`);
+    log(formatTable(
+      ['kernel', 'dispatches', 'ms', 'share', 'GFLOP', 'GFLOP/s', 'of FMA ceiling'],
+      rows.map((r) => [r.kernel, r.dispatches, fmt(r.ms), `${(100 * r.share).toFixed(1)}%`, fmt(r.gflop), fmt(r.gflops), r.fraction === null ? '—' : `${(100 * r.fraction).toFixed(1)}%`]),
+    ));
+    log(`\nsum of replays ${fmt(replaySum)} ms vs measured step ${fmt(stepMs)} ms (${fmt((100 * replaySum!) / stepMs)}%; the rest is per-dispatch overhead inside one submit and the host's recording, the excess is cache effects of running alone)`);
+  }
+  log(`step FLOPs (GEMM + conv only) ${fmt(stepFlops / 1e9)} GFLOP → ${fmt(stepFlops / (stepMs * 1e6))} GFLOP/s over the whole step = ${(100 * fraction).toFixed(1)}% of the FMA ceiling`);
+  x.dispose();
+  labels.dispose();
+  opt.dispose();
+  model.dispose();
+  return {
+    adapter: rt.info,
+    ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
+    loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
+    step_ms: stepMs, step_ms_samples: samples, images_per_s: ips, dispatches_per_step: disp,
+    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,
+  };
+}

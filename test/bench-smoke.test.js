@@ -1,0 +1,86 @@
+// CI-sized smoke runs of the three benchmark programs as child processes: they exit 0 and their JSON has the adapter
+// block, positive ceilings and rows with finite positive times. (Numbers are not checked: CI machines are noisy.)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dir = mkdtempSync(join(tmpdir(), 'tqhash-bench-'));
+
+/** Runs `node bench/<script> ...args`; resolves with { code, stdout, stderr }. */
+function run(script, args, timeout = 60_000) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join('bench', script), ...args], { timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function checkAdapter(j) {
+  assert.type(j.adapter, 'object');
+  assert.type(j.adapter.name, 'string');
+  assert.type(j.adapter.backend, 'string');
+}
+
+function checkCeilings(c) {
+  for (const k of ['fma_gflops', 'copy_gbps', 'dispatch_ms']) assert.ok(Number.isFinite(c[k]) && c[k] > 0, `ceilings.${k} = ${c[k]}`);
+}
+
+test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of every variant with positive times', async () => {
+  const file = join(dir, 'kernels.json');
+  const r = await run('kernels.js', ['--quick', '--filter', 'fc1', '--json', file]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, 'ceilings  FMA');
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  checkAdapter(j);
+  checkCeilings(j.ceilings);
+  assert.ok(j.rows.length >= 9, `${j.rows.length} rows`);
+  for (const row of j.rows) {
+    for (const k of ['name', 'variant', 'shape']) assert.type(row[k], 'string');
+    assert.ok(Number.isFinite(row.ms) && row.ms > 0, `${row.name} ${row.variant}: ms = ${row.ms}`);
+    assert.ok(row.gflops > 0 && row.fraction > 0, `${row.name} ${row.variant}: gflops ${row.gflops}, fraction ${row.fraction}`);
+    assert.ok(row.cpu_ms > 0, `${row.name}: cpu_ms ${row.cpu_ms}`);
+    assert.ok('gbps' in row);
+  }
+  assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled']);
+});
+
+test('step.js --quick: images/s and a per-kernel breakdown', async () => {
+  const file = join(dir, 'step.json');
+  const r = await run('step.js', ['--quick', '--batch', '8', '--bits', '16', '--steps', '2', '--json', file]);
+  assert.is(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  checkAdapter(j);
+  checkCeilings(j.ceilings);
+  assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
+  assert.ok(j.kernels.length > 5, `${j.kernels.length} kernels`);
+  for (const k of j.kernels) assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);
+  assert.ok(j.kernels.some((k) => k.kernel.startsWith('conv.wgsl:')), 'conv kernels in the breakdown');
+  assert.ok(j.replay_sum_ms > 0);
+});
+
+test('search.js small: CPU queries/s, and GPU agrees with CPU where the GPU kernel exists', async () => {
+  const file = join(dir, 'search.json');
+  const r = await run('search.js', ['--n', '20000', '--q', '20', '--bits', '48', '--k', '10', '--repeats', '1', '--json', file]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  checkAdapter(j);
+  assert.ok(j.cpu.qps > 0);
+  if (j.gpu.available) {
+    assert.ok(j.gpu.qps > 0);
+    assert.ok(j.check.compared);
+    assert.is(j.check.mismatched_queries, 0, j.check.first);
+  }
+});
+
+test('bad options exit 2 with the usage', async () => {
+  const r = await run('kernels.js', ['--no-such-flag']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, 'unknown option --no-such-flag');
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
