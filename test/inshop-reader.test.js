@@ -196,6 +196,15 @@ test('missing image and corrupt JPEG: named errors; skipBad skips and counts the
   await rejects(() => m.readInshop(d, { log: () => {} }), 'format', /line 31/);
 });
 
+test("the official download's layout: Eval/list_eval_partition.txt and Img/img/", async () => {
+  const d = fresh();
+  cpSync(join(FIX.root, 'list_eval_partition.txt'), join(d, 'Eval', 'list_eval_partition.txt'), { recursive: true });
+  cpSync(join(FIX.root, 'img'), join(d, 'Img', 'img'), { recursive: true });
+  const ds = await m.readInshop(d, { cache: false, log: () => {} });
+  assert.is(ds.count, 44);
+  assert.is(ds.description.partitionFile, join(d, 'Eval', 'list_eval_partition.txt'));
+});
+
 test('P×K helper and normalisation', async () => {
   const ds = await m.readInshop(FIX.root, { log: () => {} });
   const all = m.inshopTrainForK(ds, 4);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, normalize, resolve } from 'node:path';
+import { join, normalize, resolve } from 'node:path';
 import { DataError, type DataErrorCode } from './errors.js';
 import { decodeJpeg, resizeToChw, JPEG_PIPELINE, type Fit } from './jpeg.js';
 import { sha256U32 } from './protocols.js';
@@ -162,8 +162,7 @@ export function locateInshop(root: string): { partition: string; imageRoot: stri
   if (!partition) {
     throw new DataError('missing', `no ${INSHOP_PARTITION_FILE} in ${root} (looked for ${parts.join(', ')}). It ships with DeepFashion In-shop (Eval/${INSHOP_PARTITION_FILE}).`, parts[0]);
   }
-  const imgs = [root, join(root, 'Img'), dirname(dirname(partition))];
-  const imageRoot = imgs.find((d) => existsSync(join(d, 'img'))) ?? root;
+  const imageRoot = [root, join(root, 'Img')].find((d) => existsSync(join(d, 'img'))) ?? root;
   return { partition, imageRoot };
 }
 
