@@ -9,9 +9,9 @@ const { Tensor, ops, scope } = tq;
 test.before(async () => { await tq.init(); });
 test.after(async () => { await tq.gpu.disposeRuntime(); });
 
-// The CPU packing (src/hash/codes.ts when present; the convention written out otherwise).
+// The CPU packing (src/hash/bits.ts signPackCpu once src/hash/index.ts exports it; the same convention written out until then).
 function cpuPack(f, n, k) {
-  if (tq.hash.packCodes) return tq.hash.packCodes(f, n, k);
+  if (tq.hash.signPackCpu) return tq.hash.signPackCpu(f, n, k);
   const W = Math.ceil(k / 32), out = new Uint32Array(n * W);
   for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) if (f[r * k + i] >= 0) out[r * W + (i >> 5)] |= (1 << (i & 31)) >>> 0;
   return out;

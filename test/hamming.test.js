@@ -1,0 +1,125 @@
+// Hamming top-k: exact against a CPU top-k (ties by lower index) on random codes with many ties, odd code lengths,
+// several database segments, small chunks, k > N, and the gpuHammingTopK drop-in when src/hash exports it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tq from '../dist/index.js';
+
+const { Tensor, ops, scope } = tq;
+
+test.before(async () => { await tq.init(); });
+test.after(async () => { await tq.gpu.disposeRuntime(); });
+
+function randomCodes(n, bits, seed) {
+  const W = Math.ceil(bits / 32);
+  const out = new Uint32Array(n * W);
+  let a = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    a ^= a >>> 13;
+    out[i] = a;
+  }
+  if (bits % 32) for (let r = 0; r < n; r++) out[r * W + W - 1] &= 2 ** (bits % 32) - 1;
+  return out;
+}
+
+const popcount = (x) => { let c = 0; while (x) { x &= x - 1; c++; } return c; };
+
+// Plain reference: every distance, then a stable sort by distance (ties stay in index order).
+function cpuTopK(queries, db, nq, ndb, bits, k) {
+  if (tq.hash.hammingTopKCpu) return tq.hash.hammingTopKCpu(queries, db, nq, ndb, bits, k);
+  const W = Math.ceil(bits / 32), kk = Math.min(k, ndb);
+  const indices = new Uint32Array(nq * kk), distances = new Uint32Array(nq * kk);
+  for (let q = 0; q < nq; q++) {
+    const d = new Uint32Array(ndb);
+    for (let j = 0; j < ndb; j++) for (let w = 0; w < W; w++) d[j] += popcount((queries[q * W + w] ^ db[j * W + w]) >>> 0);
+    const order = Array.from({ length: ndb }, (_, j) => j).sort((x, y) => d[x] - d[y] || x - y);
+    for (let i = 0; i < kk; i++) { indices[q * kk + i] = order[i]; distances[q * kk + i] = d[order[i]]; }
+  }
+  return { indices, distances };
+}
+
+async function gpuTopK(queries, segments, nq, bits, k, knobs) {
+  const W = Math.ceil(bits / 32);
+  const r = scope(() => {
+    tq.setPoison(true);
+    try {
+      const segs = segments.map((s) => Tensor.from(s, [s.length / W, W], 'u32'));
+      return ops.hammingTopK(Tensor.from(queries, [nq, W], 'u32'), segs.length === 1 ? segs[0] : segs, bits, k, knobs);
+    } finally { tq.setPoison(false); }
+  });
+  const out = { indices: await r.indices.toArray(), distances: await r.distances.toArray(), shape: [...r.indices.shape] };
+  r.indices.dispose(); r.distances.dispose();
+  return out;
+}
+
+function assertSame(got, want, what) {
+  for (const key of ['indices', 'distances']) {
+    assert.is(got[key].length, want[key].length, `${what}: ${key} length`);
+    for (let i = 0; i < want[key].length; i++) {
+      if (got[key][i] !== want[key][i]) assert.unreachable(`${what}: ${key}[${i}] = ${got[key][i]}, want ${want[key][i]} (query ${Math.floor(i / (want[key].length / 1))})`);
+    }
+  }
+}
+
+test('12-bit codes (many ties), N = 10,007, Q = 33, k = 1, 17, 100: exact, ties by lower index', async () => {
+  const bits = 12, N = 10007, Q = 33;
+  const db = randomCodes(N, bits, 1), queries = randomCodes(Q, bits, 2);
+  for (const k of [1, 17, 100]) {
+    const got = await gpuTopK(queries, [db], Q, bits, k);
+    assert.equal(got.shape, [Q, k]);
+    assertSame(got, cpuTopK(queries, db, Q, N, bits, k), `12 bits k=${k}`);
+  }
+});
+
+test('code lengths 1..256 bits, small chunks, several segments, k > N clamps to N', async () => {
+  for (const [bits, N, Q, k, knobs] of [
+    [1, 300, 5, 7, {}], [13, 2000, 9, 50, { CH: 64, BLK: 64 }], [32, 5000, 17, 33, { CH: 128, BLK: 32 }],
+    [48, 3001, 8, 100, {}], [64, 20000, 21, 100, { CH: 256, BLK: 64 }], [100, 999, 3, 10, {}], [256, 1500, 4, 64, { CH: 64, BLK: 16 }],
+    [24, 50, 6, 100, {}],
+  ]) {
+    const db = randomCodes(N, bits, bits + N), queries = randomCodes(Q, bits, bits * 7 + 1);
+    const want = cpuTopK(queries, db, Q, N, bits, k);
+    const got = await gpuTopK(queries, [db], Q, bits, k, knobs);
+    assert.equal(got.shape, [Q, Math.min(k, N)]);
+    assertSame(got, want, `bits=${bits} N=${N} k=${k} ${JSON.stringify(knobs)}`);
+    // The same database as three segments (uneven sizes) gives the same answer with global indices.
+    const W = Math.ceil(bits / 32), a = Math.floor(N / 3), b = Math.floor((2 * N) / 3) + 1;
+    const segs = [db.subarray(0, a * W), db.subarray(a * W, b * W), db.subarray(b * W)];
+    assertSame(await gpuTopK(queries, segs, Q, bits, k, knobs), want, `bits=${bits} segmented`);
+  }
+});
+
+test('duplicates and identical codes: a query equal to many database codes', async () => {
+  const bits = 64, N = 3000, Q = 4;
+  const db = randomCodes(N, bits, 5);
+  for (let i = 0; i < N; i += 7) { db[2 * i] = 0xdeadbeef; db[2 * i + 1] = 0x12345678; }
+  const queries = Uint32Array.from([0xdeadbeef, 0x12345678, 0xdeadbeef, 0x12345679, 0, 0, 0xffffffff, 0xffffffff]);
+  for (const k of [1, 100, 500]) assertSame(await gpuTopK(queries, [db], Q, bits, k), cpuTopK(queries, db, Q, N, bits, k), `duplicates k=${k}`);
+});
+
+test('gpuHammingTopK is a drop-in for the CPU top-k (host and GPU databases)', async () => {
+  if (!tq.hash.gpuHammingTopK) { console.log('  (skipped: src/hash/index.ts does not export gpuHammingTopK yet)'); return; }
+  const bits = 48, N = 4099, Q = 11, k = 25;
+  const db = randomCodes(N, bits, 9), queries = randomCodes(Q, bits, 10);
+  const want = cpuTopK(queries, db, Q, N, bits, k);
+  assertSame(await tq.hash.gpuHammingTopK(queries, db, Q, N, bits, k), want, 'host db');
+  const t = Tensor.from(db, [N, 2], 'u32');
+  assertSame(await tq.hash.gpuHammingTopK(queries, t, Q, N, bits, k), want, 'GPU db');
+  t.dispose();
+  // Empty database and k = 0 behave like the CPU top-k.
+  const empty = await tq.hash.gpuHammingTopK(queries, new Uint32Array(0), Q, 0, bits, k);
+  assert.is(empty.k, 0); assert.is(empty.indices.length, 0);
+});
+
+test('bad arguments are rejected with the fix', () => {
+  scope(() => {
+    const q = Tensor.from(new Uint32Array(4), [2, 2], 'u32'), db = Tensor.from(new Uint32Array(8), [4, 2], 'u32');
+    assert.throws(() => ops.hammingTopK(q, db, 64, -1), /non-negative integer/);
+    assert.equal([...ops.hammingTopK(q, db, 64, 0).indices.shape], [2, 0]);
+    assert.throws(() => ops.hammingTopK(q, db, 32, 3), /must be u32 \[nq, 1\]/);
+    assert.throws(() => ops.hammingTopK(q, db, 300, 3), /1\.\.256 bits/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 100 }), /multiple/);
+  });
+});
+
+test.run();
