@@ -165,3 +165,87 @@ fn bwd_dx_eval(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
   let c = (i / p.HW) % p.C;
   y[i] = dy[i] * st[2u * p.C + c];
 }
+
+// ---------- vec4 variants (H·W % 4 = 0): on llvmpipe each load or store costs ≈ 2–3 ns per invocation whatever it
+// moves, so 4 elements per load cut these memory-bound passes ~2–4× (bench/NOTES-conv.md). Same sums, same order
+// within a plane up to the 4 interleaved partial sums (s.x + s.y + s.z + s.w at the end). ----------
+@group(0) @binding(12) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read_write> y4: array<vec4<f32>>;
+
+fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+@compute @workgroup_size(WG)
+fn plane_sum4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let H4 = p.HW / 4u;
+  let base = i * H4;
+  var s = vec4f(0.0);
+  for (var j = 0u; j < H4; j++) { s += x4[base + j]; }
+  part[c * p.N + n] = hsum(s);
+}
+
+@compute @workgroup_size(WG)
+fn plane_sq4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let mu = vec4f(stats[c]);
+  let H4 = p.HW / 4u;
+  let base = i * H4;
+  var s = vec4f(0.0);
+  for (var j = 0u; j < H4; j++) { let d = x4[base + j] - mu; s = fma(d, d, s); }
+  part[p.C * p.N + c * p.N + n] = hsum(s);
+}
+
+@compute @workgroup_size(WG)
+fn apply4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total / 4u) { return; }
+  let c = (i / (p.HW / 4u)) % p.C;
+  y4[i] = fma(x4[i], vec4f(st[2u * p.C + c]), vec4f(st[3u * p.C + c]));
+}
+
+@compute @workgroup_size(WG)
+fn bwd_plane4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.N * p.C) { return; }
+  let c = i % p.C;
+  let n = i / p.C;
+  let mu = vec4f(st[c]);
+  let inv = st[p.C + c];
+  let H4 = p.HW / 4u;
+  let base = i * H4;
+  var sd = vec4f(0.0);
+  var sdx = vec4f(0.0);
+  for (var j = 0u; j < H4; j++) {
+    let d = dy4[base + j];
+    sd += d;
+    sdx = fma(d, x4[base + j] - mu, sdx);
+  }
+  part[c * p.N + n] = hsum(sd);
+  part[p.C * p.N + c * p.N + n] = hsum(sdx) * inv;
+}
+
+@compute @workgroup_size(WG)
+fn bwd_dx4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total / 4u) { return; }
+  let c = (i / (p.HW / 4u)) % p.C;
+  let inv = st[p.C + c];
+  let M = f32(p.N * p.HW);
+  let xh = (x4[i] - vec4f(st[c])) * inv;
+  y4[i] = gamma[c] * inv / M * (M * dy4[i] - vec4f(dgb[p.C + c]) - xh * dgb[c]);
+}
+
+@compute @workgroup_size(WG)
+fn bwd_dx_eval4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = idx1(g, nw);
+  if (i >= p.total / 4u) { return; }
+  let c = (i / (p.HW / 4u)) % p.C;
+  y4[i] = dy4[i] * st[2u * p.C + c];
+}

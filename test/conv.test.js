@@ -19,7 +19,7 @@ test.after(async () => {
 
 const f64 = (a) => Float64Array.from(a);
 
-// [N, Cin, H, W, Cout, K, stride, padding]: odd sizes that divide no block (8 channels × 4 pixels).
+// [N, Cin, H, W, Cout, K, stride, padding]: odd sizes that divide no block (8 channels × 4 or 16 pixels).
 const SHAPES = [
   [1, 1, 1, 1, 1, 1, 1, 0],
   [3, 3, 7, 7, 5, 3, 1, 1],
@@ -29,9 +29,16 @@ const SHAPES = [
   [3, 5, 7, 9, 17, 1, 2, 0],
   [1, 3, 9, 9, 8, 3, 1, 2],
   [3, 5, 17, 9, 3, 3, 2, 1],
-];
+  // Shapes the 'unrolled' kernels take (stride 1, row lengths % 4 = 0): 2 rows × 8 pixels, 16-pixel blocks past the
+  // row end, Cout not a multiple of 8, a 4-wide row (the dw kernel's half-empty last quad), K = 1, padding 0 and 4.
+  [3, 3, 8, 8, 5, 5, 1, 2],
+  [2, 5, 13, 16, 9, 5, 1, 2],
+  [1, 3, 4, 4, 17, 3, 1, 1],
+  [3, 2, 7, 20, 3, 1, 1, 0],
+  [2, 4, 9, 12, 6, 5, 1, 0],
+]; // (the unrolled variant runs 'rb' on the others: that fallback is covered too)
 
-for (const variant of ['naive', 'rb']) {
+for (const variant of ['naive', 'rb', 'unrolled']) {
   test(`conv2d ${variant}: forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
     let seed = 10;
     for (const [N, Cin, H, W, Cout, K, stride, padding] of SHAPES) {
@@ -83,6 +90,26 @@ test('conv2d rb at a network shape (conv2: 32→32, 5×5, pad 2) vs float64', as
   assertClose(f64(await y.toArray()), cpu.conv2d(xs, ws, null, shape), TOL, 'y');
   assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dys, ws, shape), TOL, 'dx');
   assertClose(f64(await w.grad.toArray()), cpu.conv2dBackwardWeights(xs, dys, shape).dw, TOL, 'dw');
+});
+
+test('conv2d unrolled: the generated kernels run where they fit, rb where not', () => {
+  const rt = tq.runtime();
+  const files = (fn) => {
+    const seen = [];
+    const orig = rt.dispatch;
+    rt.dispatch = function (k, a) { seen.push(k.file ?? k.ref?.file); return orig.call(this, k, a); };
+    try { fn(); } finally { rt.dispatch = orig; }
+    return seen.filter((f) => f.startsWith('conv')).map((f) => f.replace(/_.*/, '')).join(' ');
+  };
+  const run = (N, Cin, H, W, Cout, K, stride, padding) => files(() => tq.scope(() => {
+    const x = Tensor.empty([N, Cin, H, W]), w = Tensor.empty([Cout, Cin, K, K]);
+    x.requiresGrad = w.requiresGrad = true;
+    const y = ops.conv2d(x, w, null, { stride, padding });
+    tq.backward(y, Tensor.empty(y.shape));
+  }));
+  // transposed weights, forward; transposed weights, backward-data; backward-weights, fixed-order reduce.
+  assert.is(run(2, 3, 8, 8, 5, 5, 1, 2), 'conv.wgsl conv-gen/fwd conv.wgsl conv-gen/fwd conv-gen/dw conv.wgsl');
+  assert.is(run(2, 3, 9, 9, 5, 5, 1, 2), 'conv.wgsl conv.wgsl conv.wgsl conv.wgsl conv.wgsl conv.wgsl');
 });
 
 test('conv2d checks shapes up front and says the fix', () => {

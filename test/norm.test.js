@@ -21,9 +21,12 @@ const T = (a, shape) => Tensor.from(Float32Array.from(a), shape);
 const TOL = 1e-5;
 
 // [N, C, H, W]. Not M = N·H·W = 2: there x̂ = ±1 and dx cancels to ~1e-8, so a relative bound is meaningless.
-const SHAPES = [[3, 2, 1, 1], [3, 3, 7, 7], [1, 5, 9, 9], [3, 5, 17, 17], [3, 1, 9, 7], [1, 3, 1, 17]];
+const SHAPES = [[3, 2, 1, 1], [3, 3, 7, 7], [1, 5, 9, 9], [3, 5, 17, 17], [3, 1, 9, 7], [1, 3, 1, 17],
+  // H·W % 4 = 0: the vec4 kernels (the others run the scalar ones in both settings)
+  [2, 3, 4, 4], [3, 2, 8, 6], [2, 5, 2, 2], [3, 3, 16, 16]];
 
-test('batchNorm2d training: y, running stats, and backward (dx, dγ, dβ) vs float64', async () => {
+for (const vec4 of [false, true]) test(`batchNorm2d training (${vec4 ? 'vec4' : 'scalar'} kernels): y, running stats, and backward (dx, dγ, dβ) vs float64`, async () => {
+  ops.NORM_KNOBS.vec4 = vec4;
   let seed = 1;
   for (const [N, C, H, W] of SHAPES) {
     const s = { N, C, H, W, eps: 1e-5 };
@@ -49,10 +52,10 @@ test('batchNorm2d training: y, running stats, and backward (dx, dγ, dβ) vs flo
     assertClose(f64(await gamma.grad.toArray()), g.dgamma, TOL, `${what} dgamma`);
     assertClose(f64(await beta.grad.toArray()), g.dbeta, TOL, `${what} dbeta`);
   }
+  ops.NORM_KNOBS.vec4 = true;
 });
 
-test('batchNorm2d eval: running statistics; backward dx = dy·γ/√(var + eps), dγ, dβ', async () => {
-  const [N, C, H, W] = [3, 5, 7, 9];
+for (const [N, C, H, W] of [[3, 5, 7, 9], [3, 5, 4, 6]]) test(`batchNorm2d eval [${N},${C},${H},${W}]: running statistics; backward dx = dy·γ/√(var + eps), dγ, dβ`, async () => {
   const xs = rand(N * C * H * W, 50), gs = rand(C, 51), bs = rand(C, 52), rm = rand(C, 53), rv = rand(C, 54).map((v) => 1 + 0.5 * v);
   const dys = rand(xs.length, 55);
   const x = T(xs, [N, C, H, W]), gamma = T(gs, [C]), beta = T(bs, [C]), runMean = T(rm, [C]), runVar = T(rv, [C]);

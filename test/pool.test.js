@@ -24,13 +24,18 @@ const SHAPES = [
   [1, 3, 9, 7, 2, 2, 0],
   [3, 5, 17, 9, 3, 3, 0],
   [2, 4, 32, 32, 3, 2, 1],
+  // H·W and OH·OW multiples of 4 (the 'plane' max-pool backward; the others fall back to 'gather'):
+  [2, 3, 8, 6, 3, 2, 1],
+  [1, 2, 4, 4, 2, 2, 0],
+  [2, 3, 12, 8, 3, 1, 1],
 ];
 
 // Max-pool forward copies values (exact); its backward adds at most ⌈k/s⌉² f32 values: exact up to rounding (1e-6).
 // Avg-pool: sums of ≤ 25 f32 values ÷ k²: a few ulps (1e-6).
 const TOL = 1e-6;
 
-test('maxPool2d forward (values and argmax) and backward vs float64', async () => {
+for (const variant of ['gather', 'plane']) test(`maxPool2d forward (values and argmax) and backward (${variant}) vs float64`, async () => {
+  ops.POOL_KNOBS.maxBackward = variant;
   let seed = 1;
   for (const [N, C, H, W, k, stride, padding] of SHAPES) {
     const shape = { N, C, H, W, kernel: k, stride, padding };
@@ -50,6 +55,7 @@ test('maxPool2d forward (values and argmax) and backward vs float64', async () =
     assert.equal(Array.from(argmax), Array.from(ref.argmax), `${what} argmax`);
     assertClose(f64(await x.grad.toArray()), cpu.maxPool2dBackward(dys, ref.argmax, shape), TOL, `${what} dx`);
   }
+  ops.POOL_KNOBS.maxBackward = 'plane';
 });
 
 test('maxPool2d: ties go to the first maximum (row-major), like the reference', async () => {

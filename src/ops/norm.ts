@@ -17,6 +17,13 @@ interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor
 
 const FILE = 'norm.wgsl';
 const WG = 64;
+/** Knobs of the BN kernels: vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both). */
+export const NORM_KNOBS = { vec4: true };
+/** Entry `name`, or its vec4 variant `name4` (and whether it is the vec4 one) for planes of HW elements. */
+function pick(name: string, HW: number): { entry: string; v4: boolean } {
+  const v4 = NORM_KNOBS.vec4 && HW % 4 === 0;
+  return { entry: v4 ? `${name}4` : name, v4 };
+}
 
 function params(c: { N: number; C: number; HW: number }, extra: { eps?: number; momentum?: number; update?: number } = {}): Record<string, number> {
   return { N: c.N, C: c.C, HW: c.HW, total: c.N * c.C * c.HW, eps: extra.eps ?? 0, momentum: extra.momentum ?? 0, update: extra.update ?? 0 };
@@ -50,9 +57,11 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   if (training) {
     const part = Tensor.empty([2 * C * N]);
     const gp = grid1d(N * C, WG), gc = grid1d(C, WG);
-    rt.dispatch({ file: FILE, entry: 'plane_sum', overrides: { WG } }, { bindings: { x: x.buffer, part: part.buffer }, params: params(ctx), workgroups: gp });
+    const ps = pick('plane_sum', HW);
+    rt.dispatch({ file: FILE, entry: ps.entry, overrides: { WG } }, { bindings: { [ps.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer }, params: params(ctx), workgroups: gp });
     rt.dispatch({ file: FILE, entry: 'mean_c', overrides: { WG } }, { bindings: { part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gc });
-    rt.dispatch({ file: FILE, entry: 'plane_sq', overrides: { WG } }, { bindings: { x: x.buffer, part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gp });
+    const pq = pick('plane_sq', HW);
+    rt.dispatch({ file: FILE, entry: pq.entry, overrides: { WG } }, { bindings: { [pq.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gp });
     rt.dispatch(
       { file: FILE, entry: 'finalize', overrides: { WG } },
       { bindings: { part: part.buffer, stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps, momentum, update: 1 }), workgroups: gc },
@@ -64,7 +73,11 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
       { bindings: { stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps }), workgroups: grid1d(C, WG) },
     );
   }
-  rt.dispatch({ file: FILE, entry: 'apply', overrides: { WG } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, WG) });
+  const ap = pick('apply', HW);
+  rt.dispatch(
+    { file: FILE, entry: ap.entry, overrides: { WG } },
+    { bindings: ap.v4 ? { x4: x.buffer, st: stats.buffer, y4: y.buffer } : { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(ap.v4 ? y.size / 4 : y.size, WG) },
+  );
   const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training } satisfies NormCtx);
   if (!out.node) stats.dispose();
   return out;
@@ -76,17 +89,18 @@ defineBackward('batchNorm2d', (node, gy) => {
   const rt = runtime();
   const part = Tensor.empty([2 * c.C * c.N]);
   const dgb = Tensor.empty([2 * c.C]);
-  rt.dispatch({ file: FILE, entry: 'bwd_plane', overrides: { WG } }, { bindings: { x: x.buffer, dy: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, WG) });
+  const bp = pick('bwd_plane', c.HW);
+  rt.dispatch(
+    { file: FILE, entry: bp.entry, overrides: { WG } },
+    { bindings: { [bp.v4 ? 'x4' : 'x']: x.buffer, [bp.v4 ? 'dy4' : 'dy']: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, WG) },
+  );
   rt.dispatch({ file: FILE, entry: 'bwd_reduce', overrides: { WG } }, { bindings: { part: part.buffer, dgb: dgb.buffer }, params: params(c), workgroups: grid1d(c.C, WG) });
   const dx = Tensor.empty(x.shape);
-  if (c.training) {
-    rt.dispatch(
-      { file: FILE, entry: 'bwd_dx', overrides: { WG } },
-      { bindings: { x: x.buffer, dy: gy.buffer, st: c.stats.buffer, gamma: gamma.buffer, dgb: dgb.buffer, y: dx.buffer }, params: params(c), workgroups: grid1d(dx.size, WG) },
-    );
-  } else {
-    rt.dispatch({ file: FILE, entry: 'bwd_dx_eval', overrides: { WG } }, { bindings: { dy: gy.buffer, st: c.stats.buffer, y: dx.buffer }, params: params(c), workgroups: grid1d(dx.size, WG) });
-  }
+  const bd = pick(c.training ? 'bwd_dx' : 'bwd_dx_eval', c.HW);
+  const sfx = bd.v4 ? '4' : '';
+  const bindings: Record<string, typeof gy.buffer> = { [`dy${sfx}`]: gy.buffer, [`y${sfx}`]: dx.buffer, st: c.stats.buffer };
+  if (c.training) Object.assign(bindings, { [`x${sfx}`]: x.buffer, gamma: gamma.buffer, dgb: dgb.buffer });
+  rt.dispatch({ file: FILE, entry: bd.entry, overrides: { WG } }, { bindings, params: params(c), workgroups: grid1d(bd.v4 ? dx.size / 4 : dx.size, WG) });
   const dgamma = Tensor.empty([c.C]), dbeta = Tensor.empty([c.C]);
   const raw = dgb.buffer.buffer;
   rt.copy({ buffer: raw, offset: 0, size: c.C * 4 }, dgamma.buffer, c.C * 4);

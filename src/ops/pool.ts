@@ -50,13 +50,26 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   if (!out.node) argmax.dispose(); // not recorded: backward will not need the indices
   return out;
 }
+/** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation, vec4; the default where it fits). */
+export type MaxPoolBackwardVariant = 'gather' | 'plane';
+/** Knobs of the pool kernels (tests and benchmarks select the max-pool backward variant here). */
+export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant } = { maxBackward: 'plane' };
+
 defineBackward('maxPool2d', (node, gy) => {
   const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  runtime().dispatch(
-    { file: FILE, entry: 'max_bwd', overrides: { WG } },
-    { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) },
-  );
+  if (POOL_KNOBS.maxBackward === 'plane' && (g.H * g.W) % 4 === 0 && (g.OH * g.OW) % 4 === 0) {
+    // 4-aligned planes: vec4 views of dx, dy and the argmax.
+    runtime().dispatch(
+      { file: FILE, entry: 'max_bwd_plane', overrides: { WG } },
+      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, WG) },
+    );
+  } else {
+    runtime().dispatch(
+      { file: FILE, entry: 'max_bwd', overrides: { WG } },
+      { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) },
+    );
+  }
   return [dx];
 });
 

@@ -1,0 +1,173 @@
+// Generated conv2d kernels (variant 'unrolled'): the register-blocked implicit GEMM of shaders/conv.wgsl with every
+// loop over taps, pixels and channels unrolled into named registers.
+//
+// Why generated, not plain WGSL (STYLE.md 11): WGSL has no unroll attribute, and Mesa (GLSL → NIR → llvmpipe) leaves
+// loops of this size rolled; a private array indexed by a rolled loop variable then lives in scratch memory. The same
+// kernel written with loops and arrays (override knobs) ran 1.5–3× SLOWER than the 8 × 4 'rb' kernel; unrolled here it
+// runs ~2× faster (bench/NOTES-conv.md). On llvmpipe every load instruction costs about as much as 10–15 vec4 FMAs
+// (≈ 2–3 ns per invocation for storage, workgroup and uniform buffers alike), so both kernels maximise FMAs per load:
+// vec4 loads of both operands, 16-byte aligned (W % 4 = 0), large blocks per invocation.
+//
+// Constraints (checked by the op, which otherwise runs 'rb'): stride 1, no dilation, 0 ≤ PADW ≤ 4, KW − PADW ≤ 5, the
+// input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).
+
+/** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation. */
+export interface FwdGenKnobs { CO_B: 4 | 8; PXW: 8 | 16; RB: 1 | 2; KW: number; PADW: number }
+
+const XYZW = 'xyzw';
+
+// The declarations the generated kernels use; the field names match conv.wgsl's Params (the runtime fills by name).
+const HEADER = `struct Params {
+  N: u32, Cin: u32, Hin: u32, Win: u32, Cout: u32, Hout: u32, Wout: u32,
+  pad: i32, CoutP: u32, relu: u32, hasBias: u32, nPer: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+override WGX: u32 = 8;
+override KH: u32 = 5;
+`;
+
+/** WGSL of the forward kernel `fwd` (also backward-data): y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
+export function genFwdSource(k: FwdGenKnobs): string {
+  const { CO_B, PXW, RB, KW, PADW } = k;
+  const QB = PXW / 4, NB = QB + 2, CB = CO_B / 4;
+  const acc = (r: number, q: number, c: number) => `a${r}_${q}_${c}`;
+  const L: string[] = [];
+  L.push(`let bw = (p.Wout + ${PXW}u - 1u) / ${PXW}u;`);
+  L.push(`let nPB = ((p.Hout + ${RB}u - 1u) / ${RB}u) * bw;`);
+  L.push(`if (g.x >= p.N * nPB) { return; }`);
+  L.push(`let n = g.x / nPB;`, `let pb = g.x % nPB;`);
+  L.push(`let oh0 = (pb / bw) * ${RB}u;`, `let ow0 = (pb % bw) * ${PXW}u;`);
+  L.push(`let co0 = wid.y * ${CO_B}u;`, `let W4 = p.Win / 4u;`, `let b0 = i32(ow0 / 4u) - 1;`);
+  for (let r = 0; r < RB; r++) for (let q = 0; q < QB; q++) for (let c = 0; c < CO_B; c++) L.push(`var ${acc(r, q, c)} = vec4f(0.0);`);
+  // Column blocks ow0/4 − 1 + j (inputs ow0 − 4 … ow0 + PXW + 3): loop-invariant validity and clamped offsets.
+  for (let j = 0; j < NB; j++) L.push(`let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
+  L.push(`for (var ci = 0u; ci < p.Cin; ci++) {`);
+  L.push(`  let plane4 = (n * p.Cin + ci) * p.Hin * W4;`);
+  L.push(`  for (var kh = 0u; kh < KH; kh++) {`);
+  for (let r = 0; r < RB; r++) {
+    L.push(`    let ih${r} = i32(oh0 + ${r}u + kh) - p.pad;`);
+    L.push(`    let rok${r} = ih${r} >= 0 && ih${r} < i32(p.Hin);`);
+    L.push(`    let rb${r} = plane4 + u32(clamp(ih${r}, 0, i32(p.Hin) - 1)) * W4;`);
+    for (let j = 0; j < NB; j++) L.push(`    let x${r}_${j} = select(vec4f(0.0), x4[rb${r} + cx${j}], rok${r} && cok${j});`);
+  }
+  L.push(`    let wrow = ((ci * KH + kh) * ${KW}u) * p.CoutP + co0;`);
+  const comp = (r: number, t: number) => `x${r}_${t >> 2}.${XYZW[t & 3]}`;
+  for (let kw = 0; kw < KW; kw++) {
+    for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * p.CoutP) / 4u + ${c4}u];`);
+    // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
+    const sh = 4 + kw - PADW;
+    for (let r = 0; r < RB; r++) {
+      for (let q = 0; q < QB; q++) {
+        const t = sh + 4 * q;
+        const xv = t % 4 === 0 ? `x${r}_${t / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(r, t + e)).join(', ')})`;
+        L.push(`    { let xv = ${xv};`);
+        for (let c = 0; c < CO_B; c++) L.push(`      ${acc(r, q, c)} = fma(xv, vec4f(w${kw}_${c >> 2}.${XYZW[c & 3]}), ${acc(r, q, c)});`);
+        L.push(`    }`);
+      }
+    }
+  }
+  L.push(`  }`, `}`);
+  L.push(`let HWo = p.Hout * p.Wout;`);
+  for (let c = 0; c < CO_B; c++) {
+    L.push(`if (co0 + ${c}u < p.Cout) {`);
+    L.push(`  let co = co0 + ${c}u;`, `  var bv = 0.0;`, `  if (p.hasBias != 0u) { bv = bias[co]; }`);
+    for (let r = 0; r < RB; r++) {
+      L.push(`  if (oh0 + ${r}u < p.Hout) {`);
+      L.push(`    let o = (n * p.Cout + co) * HWo + (oh0 + ${r}u) * p.Wout + ow0;`);
+      for (let q = 0; q < QB; q++) {
+        L.push(`    { var v = ${acc(r, q, c)} + vec4f(bv); if (p.relu != 0u) { v = max(v, vec4f(0.0)); }`);
+        for (let e = 0; e < 4; e++) L.push(`      if (ow0 + ${4 * q + e}u < p.Wout) { y[o + ${4 * q + e}u] = v.${XYZW[e]}; }`);
+        L.push(`    }`);
+      }
+      L.push(`  }`);
+    }
+    L.push(`}`);
+  }
+  return `// generated by src/ops/conv-gen.ts: forward ${JSON.stringify(k)}
+${HEADER}@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> wt4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Lanes (x) run along (image, pixel block); the channel block is the workgroup's y.
+@compute @workgroup_size(WGX, 1, 1)
+fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  ${L.join('\n  ')}
+}
+`;
+}
+
+/** Knobs of one generated backward-weights kernel: CO_B output channels × one input channel × all KH·KW taps per invocation. */
+export interface DwGenKnobs { CO_B: 4 | 8; KH: number; KW: number; PADW: number }
+
+/**
+ * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
+ * entries of each split: Σ dy, for db). Per step, 8 output pixels of one row: CO_B·2 vec4 dy loads and KH·(2 + 2)
+ * vec4 x loads feed CO_B·KH·KW dot products of 8 terms (scalar accumulators: fewer live registers than vec4 ones).
+ */
+export function genDwSource(k: DwGenKnobs): string {
+  const { CO_B, KH, KW, PADW } = k;
+  const NB = 4;
+  const L: string[] = [];
+  L.push(`let cobs = (p.Cout + ${CO_B}u - 1u) / ${CO_B}u;`);
+  L.push(`if (g.x >= p.Cin * cobs) { return; }`);
+  L.push(`let ci = g.x / cobs;`, `let co0 = (g.x % cobs) * ${CO_B}u;`, `let s = wid.y;`);
+  L.push(`let HWo = p.Hout * p.Wout;`, `let Wo4 = p.Wout / 4u;`, `let W4 = p.Win / 4u;`);
+  L.push(`let n1 = min(p.N, (s + 1u) * p.nPer);`);
+  for (let c = 0; c < CO_B; c++) {
+    L.push(`let cof${c} = min(co0 + ${c}u, p.Cout - 1u) * HWo / 4u;`);
+    L.push(`var sd${c} = vec4f(0.0);`);
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`var a${c}_${kh}_${kw} = 0.0;`);
+  }
+  L.push(`for (var n = s * p.nPer; n < n1; n++) {`);
+  L.push(`  let dyb = n * p.Cout * HWo / 4u;`);
+  L.push(`  let plane4 = (n * p.Cin + ci) * p.Hin * W4;`);
+  L.push(`  for (var oh = 0u; oh < p.Hout; oh++) {`);
+  L.push(`    for (var ob = 0u; ob < Wo4; ob += 2u) {`);
+  L.push(`      let o = dyb + oh * Wo4 + ob;`);
+  L.push(`      let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
+  for (let c = 0; c < CO_B; c++) {
+    L.push(`      let d${c}a = dy4[o + cof${c}];`);
+    L.push(`      let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
+    L.push(`      sd${c} += d${c}a + d${c}b;`);
+  }
+  L.push(`      let b0 = i32(ob) - 1;`);
+  for (let j = 0; j < NB; j++) L.push(`      let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
+  const comp = (kh: number, t: number) => `x${kh}_${t >> 2}.${XYZW[t & 3]}`;
+  for (let kh = 0; kh < KH; kh++) {
+    L.push(`      {`);
+    L.push(`        let ih = i32(oh + ${kh}u) - p.pad;`);
+    L.push(`        let rok = ih >= 0 && ih < i32(p.Hin);`);
+    L.push(`        let rb = plane4 + u32(clamp(ih, 0, i32(p.Hin) - 1)) * W4;`);
+    for (let j = 0; j < NB; j++) L.push(`        let x${kh}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
+    for (let kw = 0; kw < KW; kw++) {
+      // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
+      const t = 4 + kw - PADW;
+      const xv = (tt: number) => (tt % 4 === 0 ? `x${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(kh, tt + e)).join(', ')})`);
+      L.push(`        { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
+      for (let c = 0; c < CO_B; c++) L.push(`          a${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
+      L.push(`        }`);
+    }
+    L.push(`      }`);
+  }
+  L.push(`    }`, `  }`, `}`);
+  L.push(`let R = p.Cin * ${KH * KW}u;`, `let base = s * (p.Cout * R + p.Cout);`);
+  for (let c = 0; c < CO_B; c++) {
+    L.push(`if (co0 + ${c}u < p.Cout) {`);
+    L.push(`  let o = base + (co0 + ${c}u) * R + ci * ${KH * KW}u;`);
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`  part[o + ${kh * KW + kw}u] = a${c}_${kh}_${kw};`);
+    L.push(`  if (ci == 0u) { part[base + p.Cout * R + co0 + ${c}u] = sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w; }`);
+    L.push(`}`);
+  }
+  return `// generated by src/ops/conv-gen.ts: backward-weights ${JSON.stringify(k)}
+${HEADER.replace('override KH: u32 = 5;\n', '')}@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+
+// Lanes (x) run along (input channel, output-channel block); the batch split is the workgroup's y.
+@compute @workgroup_size(WGX, 1, 1)
+fn dw(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  ${L.join('\n  ')}
+}
+`;
+}
