@@ -21,7 +21,7 @@ export interface PKBatch {
   epoch: number;
   step: number;
   indices: Uint32Array;
-  labels: Uint8Array;
+  labels: Uint32Array;
   /** The P classes, in batch order. */
   classes: number[];
 }
@@ -87,7 +87,7 @@ export class PKSampler {
     if (this.cache?.epoch !== epoch) this.cache = { epoch, ...this.plan(epoch) };
     const B = this.P * this.K;
     const indices = this.cache.plan.slice(step * B, (step + 1) * B);
-    const labels = new Uint8Array(B);
+    const labels = new Uint32Array(B);
     for (let i = 0; i < B; i++) labels[i] = this.labels[indices[i]];
     const classes = Array.from(this.cache.picks.subarray(step * this.P, (step + 1) * this.P), (j) => this.classes[j]);
     return { epoch, step, indices, labels, classes };

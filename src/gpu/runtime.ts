@@ -377,7 +377,10 @@ export class Runtime {
     for (const list of this.readStaging.values()) for (const b of list) b.destroy();
     for (const b of this.paramChunks) b.destroy();
     this.device.destroy();
-    // Dawn must outlive the device: drop the instance only now (see DESIGN.md, package notes).
+    // Dawn must outlive every device it made, also while a destroyed device is torn down on Dawn's threads:
+    // a collected instance kills the process (futex errors). Instances are therefore kept for the process's
+    // life (a new runtime after dispose makes another); holding one does not keep Node alive (webgpu 0.6.2).
+    if (this.instance) retiredInstances.push(this.instance);
     this.instance = null;
     debug('runtime disposed');
   }
@@ -388,6 +391,7 @@ export class Runtime {
 }
 
 let current: Promise<Runtime> | undefined;
+const retiredInstances: GPU[] = [];
 
 /** The process-wide runtime, created on first call (adapter selection, device, pool). */
 export function getRuntime(): Promise<Runtime> {

@@ -2,17 +2,18 @@
 // real-valued descriptors are ranked too (Euclidean), so the quantization drop is measured.
 import { noGrad } from '../autograd.js';
 import { scope, type Tensor } from '../tensor.js';
-import { CIFAR10_NORM, type ImageStore } from '../ops/augment.js';
+import type { ImageStore, Normalisation } from '../ops/augment.js';
+import { topKAccuracy, type TopKAccuracy } from '../data/inshop-eval.js';
 import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
-import type { Split } from '../data/protocols.js';
+import type { TrainData } from './datasets.js';
 import { evaluateRetrieval } from '../hash/metrics.js';
 import { CodeDB } from '../hash/codedb.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 
 /** Descriptors f (n × bits) and packed codes (n × words) of the images `indices`, in batches, evaluation mode. */
-export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, opts: { batch?: number; label?: string; quiet?: boolean } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
+export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, norm: Normalisation, opts: { batch?: number; label?: string; quiet?: boolean } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
   const batch = opts.batch ?? 500;
   const words = Math.ceil(bits / 32);
   const features = new Float32Array(indices.length * bits);
@@ -25,7 +26,7 @@ export async function encode(model: Module, store: ImageStore, indices: Uint32Ar
       const idx = indices.subarray(s, Math.min(indices.length, s + batch));
       const [f, c] = noGrad(() =>
         scope((): [Tensor, Tensor] => {
-          const x = store.batch(idx, { norm: CIFAR10_NORM });
+          const x = store.batch(idx, { norm });
           const f = model.forward(x);
           return [f, signPack(f)];
         }),
@@ -43,7 +44,7 @@ export async function encode(model: Module, store: ImageStore, indices: Uint32Ar
   return { features, codes };
 }
 
-function labelsOf(labels: Uint8Array, idx: Uint32Array): Uint32Array {
+function labelsOf(labels: Uint32Array, idx: Uint32Array): Uint32Array {
   return Uint32Array.from(idx, (i) => labels[i]);
 }
 
@@ -54,12 +55,12 @@ function subset(idx: Uint32Array, n: number): Uint32Array {
 }
 
 /** Quick per-epoch validation: binary mAP@all of a query subset against a database subset. */
-export async function quickValidation(model: Module, store: ImageStore, split: Split, labels: Uint8Array, cfg: TrainConfig): Promise<{ valMapBinary: number; valQueries: number; valDb: number }> {
-  const q = subset(split.query, cfg.valQueries);
-  const d = subset(split.database, cfg.valDb);
-  const qe = await encode(model, store, q, cfg.bits, { quiet: true });
-  const de = await encode(model, store, d, cfg.bits, { quiet: true });
-  const r = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: labelsOf(labels, q), dbLabels: labelsOf(labels, d), bits: cfg.bits, topKs: [], mapAt: [] });
+export async function quickValidation(model: Module, store: ImageStore, td: TrainData, cfg: TrainConfig): Promise<{ valMapBinary: number; valQueries: number; valDb: number }> {
+  const q = subset(td.query, cfg.valQueries);
+  const d = subset(td.database, cfg.valDb);
+  const qe = await encode(model, store, q, cfg.bits, td.norm, { quiet: true });
+  const de = await encode(model, store, d, cfg.bits, td.norm, { quiet: true });
+  const r = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: labelsOf(td.labels, q), dbLabels: labelsOf(td.labels, d), bits: cfg.bits, topKs: [], mapAt: [] });
   return { valMapBinary: r.map, valQueries: q.length, valDb: d.length };
 }
 
@@ -69,17 +70,19 @@ export interface EvalResult {
     database: number;
     binary: ReturnType<typeof evaluateRetrieval>;
     real: ReturnType<typeof evaluateRetrieval>;
+    /** In-shop's metric: top-k retrieval accuracy (binary and real-valued). */
+    topK?: { binary: Omit<TopKAccuracy, 'firstHit'>; real: Omit<TopKAccuracy, 'firstHit'> };
   };
   db: CodeDB;
 }
 
 /** Full evaluation on the protocol's queries and database: binary (Hamming) and real-valued (Euclidean). */
-export async function evaluateAll(model: Module, store: ImageStore, split: Split, labels: Uint8Array, cfg: TrainConfig, quiet: boolean): Promise<EvalResult> {
-  const q = cfg.evalLimit ? subset(split.query, cfg.evalLimit) : split.query;
-  const d = cfg.evalLimit ? subset(split.database, cfg.evalLimit) : split.database;
-  const qe = await encode(model, store, q, cfg.bits, { label: 'encoding queries', quiet });
-  const de = await encode(model, store, d, cfg.bits, { label: 'encoding database', quiet });
-  const ql = labelsOf(labels, q), dl = labelsOf(labels, d);
+export async function evaluateAll(model: Module, store: ImageStore, td: TrainData, cfg: TrainConfig, quiet: boolean): Promise<EvalResult> {
+  const q = cfg.evalLimit ? subset(td.query, cfg.evalLimit) : td.query;
+  const d = cfg.evalLimit ? subset(td.database, cfg.evalLimit) : td.database;
+  const qe = await encode(model, store, q, cfg.bits, td.norm, { label: 'encoding queries', quiet });
+  const de = await encode(model, store, d, cfg.bits, td.norm, { label: 'encoding database', quiet });
+  const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
   const t0 = performance.now();
@@ -88,7 +91,15 @@ export async function evaluateAll(model: Module, store: ImageStore, split: Split
   const real = evaluateRetrieval({ queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t2 = performance.now();
   if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s`);
+  let topK: EvalResult['summary']['topK'];
+  if (td.topKAccuracy) {
+    const drop = ({ firstHit, ...rest }: TopKAccuracy) => (void firstHit, rest);
+    topK = {
+      binary: drop(topKAccuracy({ queryCodes: qe.codes, galleryCodes: de.codes, bits: cfg.bits, queryItems: ql, galleryItems: dl })),
+      real: drop(topKAccuracy({ queryFeatures: qe.features, galleryFeatures: de.features, dim: cfg.bits, queryItems: ql, galleryItems: dl })),
+    };
+  }
   const db = new CodeDB(cfg.bits);
   db.add(de.codes, dl, d);
-  return { summary: { queries: q.length, database: d.length, binary, real }, db };
+  return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db };
 }

@@ -1,9 +1,10 @@
 // The training job: options, loop, checkpoints, evaluation and report.
 export { main, resolveConfig } from './main.js';
-export { trainCifar10, DivergedError, type TrainOutcome } from './cifar.js';
+export { trainHashing, DivergedError, type TrainOutcome } from './run.js';
 export { parseArgs, usage, UsageError, type OptSpec } from './args.js';
 export { TRAIN_SPEC, runTag, type TrainConfig } from './options.js';
 export { encode, evaluateAll, quickValidation } from './evaluate.js';
 export { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
 export { ProgressBar, formatDuration } from './progress.js';
 export { lineChart } from '../report/svg.js';
+export { loadTrainData, type TrainData } from './datasets.js';

@@ -2,32 +2,37 @@
 import { join } from 'node:path';
 import { parseArgs, usage, UsageError } from './args.js';
 import { TRAIN_SPEC, type TrainConfig } from './options.js';
-import { trainCifar10, DivergedError } from './cifar.js';
+import { trainHashing, DivergedError } from './run.js';
 import { isDataError } from '../data/errors.js';
 import { NoAdapterError } from '../gpu/adapter.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 
-const HEAD = `usage: node bench/train.js cifar10 [options]
+const HEAD = `usage: node bench/train.js cifar10|inshop [options]
 
 Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
 checkpoints every epoch, then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
 SVG plots and the database codes into --out.`;
 
-/** Resolves the options of one run (one code length). */
-export function resolveConfig(opts: Record<string, unknown>, bits: number, multi: boolean): TrainConfig {
-  const P = opts.classes as number;
-  const K = Math.floor((opts.batch as number) / P);
-  if (K < 2) throw new UsageError(`--batch ${opts.batch} with --classes ${P} gives ${K} image(s) per class; triplets need K ≥ 2: raise --batch to at least ${2 * P}`);
+/** Resolves the options of one run (one code length) of `dataset`. */
+export function resolveConfig(opts: Record<string, unknown>, bits: number, multi: boolean, dataset: TrainConfig['dataset'] = 'cifar10'): TrainConfig {
+  const P = (opts.classes as number | undefined) ?? (dataset === 'inshop' ? 32 : 10);
+  const batch = (opts.batch as number | undefined) ?? (dataset === 'inshop' ? 128 : 130);
+  if (dataset === 'cifar10' && P > 10) throw new UsageError(`--classes ${P}: CIFAR-10 has 10 classes`);
+  const K = Math.floor(batch / P);
+  if (K < 2) throw new UsageError(`--batch ${batch} with --classes ${P} gives ${K} image(s) per class; triplets need K ≥ 2: raise --batch to at least ${2 * P}`);
   const loss = opts.loss as TrainConfig['loss'];
   const base = opts.out as string | undefined;
-  const name = `cifar10-${opts.protocol}-${bits}b-${loss.replace('+', '-')}-s${opts.seed}`;
+  const protocol = dataset === 'inshop' ? 'inshop' : (opts.protocol as string);
+  const name = `${dataset}${dataset === 'inshop' ? '' : `-${protocol}`}-${bits}b-${loss.replace('+', '-')}-s${opts.seed}`;
   const out = base ? (multi ? join(base, `${bits}b`) : base) : join('runs', name);
   return {
-    dataset: 'cifar10',
+    dataset,
     data: opts.data as string | undefined,
+    side: opts.side as number,
+    skipBad: opts['skip-bad'] as boolean,
     checksums: opts.checksums as string | undefined,
     recordsPerFile: opts['records-per-file'] as number | undefined,
-    protocol: opts.protocol as string,
+    protocol,
     bits,
     loss,
     tqForm: opts['tq-form'] as TrainConfig['tqForm'],
@@ -73,16 +78,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const dataset = positional[0];
-    if (dataset !== 'cifar10') {
-      throw new UsageError(dataset ? `unknown dataset "${dataset}": use cifar10` : 'name the dataset: node bench/train.js cifar10 [options] (--help for the options)');
+    if (dataset !== 'cifar10' && dataset !== 'inshop') {
+      throw new UsageError(dataset ? `unknown dataset "${dataset}": use cifar10 or inshop` : 'name the dataset: node bench/train.js cifar10|inshop [options] (--help for the options)');
     }
+    if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
     if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
     const bitsList = opts.bits as number[];
     process.on('SIGINT', onSigint);
     let interrupted = false;
     for (const bits of bitsList) {
-      const cfg = resolveConfig(opts, bits, bitsList.length > 1);
-      const r = await trainCifar10(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal });
+      const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
+      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal });
       if (!r.finished) {
         interrupted = stopSignal.stop;
         break;

@@ -2,10 +2,12 @@
 import { type OptSpec } from './args.js';
 
 export const TRAIN_SPEC: Record<string, OptSpec> = {
-  data: { type: 'string', help: 'CIFAR-10 folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download)' },
+  data: { type: 'string', help: 'cifar10: folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download); inshop: the folder with list_eval_partition.txt and img/' },
   checksums: { type: 'string', help: 'sha256 list (sha256sum format) to verify the .bin files against (default data/CIFAR10.sha256)' },
   'records-per-file': { type: 'int', min: 1, help: 'records per .bin file (10000 for CIFAR-10; smaller synthetic fixtures)' },
-  protocol: { type: 'string', default: 'dsh', choices: ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'], help: 'evaluation protocol (shared/PAPER.md)' },
+  protocol: { type: 'string', default: 'dsh', choices: ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'], help: 'CIFAR-10 evaluation protocol (shared/PAPER.md); In-shop has its own' },
+  side: { type: 'int', default: 32, min: 8, max: 256, help: 'inshop: images are resized to side×side (the dsh model needs 32)' },
+  'skip-bad': { type: 'bool', default: false, help: 'inshop: skip and count bad partition lines, missing or unreadable JPEGs instead of stopping' },
   bits: { type: 'intlist', default: [48], min: 4, max: 256, help: 'code length(s); one model per length' },
   loss: { type: 'string', default: 'tql', choices: ['tql', 'triplet', 'triplet+quant'], help: 'tql: triplet + triplet quantization loss; ablations: triplet alone, triplet + ‖f − sign f‖²' },
   'tq-form': { type: 'string', default: 'asym', choices: ['asym', 'ste'], help: 'triplet quantization form: asym [d(f_a,b_p) − d(f_a,b_n) + m_q]₊, ste [d(b_a,b_p) − d(b_a,b_n) + m_q]₊ straight-through' },
@@ -16,8 +18,8 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   model: { type: 'string', default: 'dsh', choices: ['dsh'], help: 'network: dsh (DSH CIFAR-10 net, from scratch)' },
   bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
   epochs: { type: 'int', default: 30, min: 1, help: 'training epochs' },
-  classes: { type: 'int', default: 10, min: 2, help: 'P: classes per batch' },
-  batch: { type: 'int', default: 130, min: 4, help: 'images per batch (P×K; rounded down to a multiple of P)' },
+  classes: { type: 'int', min: 2, help: 'P: classes per batch (default cifar10 10, inshop 32)' },
+  batch: { type: 'int', min: 4, help: 'images per batch, P×K, rounded down to a multiple of P (default cifar10 130, inshop 128)' },
   optimizer: { type: 'string', default: 'adam', choices: ['adam', 'adamw', 'sgd'], help: 'optimiser' },
   lr: { type: 'float', default: 1e-3, min: 0, help: 'peak learning rate' },
   'weight-decay': { type: 'float', default: 5e-4, min: 0, help: 'weight decay' },
@@ -37,8 +39,10 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
 
 /** The resolved configuration of one training run (saved with every checkpoint and result). */
 export interface TrainConfig {
-  dataset: 'cifar10';
+  dataset: 'cifar10' | 'inshop';
   data?: string;
+  side: number;
+  skipBad: boolean;
   checksums?: string;
   recordsPerFile?: number;
   protocol: string;
@@ -70,7 +74,7 @@ export interface TrainConfig {
 
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
 export const RESUME_KEYS: (keyof TrainConfig)[] = [
-  'dataset', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'model', 'bn', 'epochs', 'P', 'K',
+  'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'model', 'bn', 'epochs', 'P', 'K',
   'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'seed', 'trainLimit',
 ];
 

@@ -23,6 +23,11 @@ export class ProgressBar {
     this.tty = Boolean(stream.isTTY);
   }
 
+  /** Changes the total (when it becomes known after the start). */
+  setTotal(total: number): void {
+    this.total = total;
+  }
+
   /** Redraws the bar for `done` units, with extra fields (loss, images/s …). */
   update(done: number, fields: ProgressFields = {}, force = false): void {
     if (this.quiet) return;

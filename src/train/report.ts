@@ -43,6 +43,17 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     '',
     `Quantization drop (real − binary mAP@all): ${(100 * (r.map - b.map)).toFixed(2)} points.`,
     '',
+    ...(ev.summary.topK
+      ? [
+          `Top-k retrieval accuracy (In-shop's metric: a query is a hit at k when an image of its item is among the k nearest gallery images; ties by gallery index):`,
+          '',
+          '| top-k accuracy | ' + ev.summary.topK.binary.accuracy.map((p) => `@${p.k}`).join(' | ') + ' |',
+          '|---|' + ev.summary.topK.binary.accuracy.map(() => '---|').join(''),
+          `| binary (${bits} bits) | ` + ev.summary.topK.binary.accuracy.map((p) => f4(p.accuracy)).join(' | ') + ' |',
+          '| real-valued f | ' + ev.summary.topK.real.accuracy.map((p) => f4(p.accuracy)).join(' | ') + ' |',
+          '',
+        ]
+      : []),
     '| k | ' + b.precisionAtK.map((p) => p.k).join(' | ') + ' |',
     '|---|' + b.precisionAtK.map(() => '---|').join(''),
     '| P@k binary | ' + b.precisionAtK.map((p) => f4(p.precision)).join(' | ') + ' |',

@@ -1,13 +1,14 @@
-// The main job: train the hashing network on CIFAR-10 with P×K batches and the triplet(-quantization) loss,
-// checkpoint every epoch, then encode queries and database and evaluate retrieval (binary and real-valued).
+// The main job: train the hashing network (CIFAR-10 or In-shop) with P×K batches and the triplet(-quantization)
+// loss, checkpoint every epoch, then encode queries and database and evaluate retrieval (binary and real-valued).
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as data from '../data/index.js';
+import { loadTrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
 import { init, scope, Tensor } from '../tensor.js';
-import { ImageStore, CIFAR10_NORM } from '../ops/augment.js';
+import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
 import { dshNet } from '../nn/models.js';
 import { stateDict, loadStateDict } from '../nn/io.js';
@@ -31,16 +32,8 @@ export interface TrainOutcome {
   results?: Record<string, unknown>;
 }
 
-/** All 60,000 images in the pooled index order of src/data/protocols.ts (training images first). */
-function pooledImages(ds: data.Cifar10): Uint8Array {
-  const out = new Uint8Array(ds.train.images.length + ds.test.images.length);
-  out.set(ds.train.images, 0);
-  out.set(ds.test.images, ds.train.images.length);
-  return out;
-}
-
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: { stop: boolean } }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: { stop: boolean } }): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
   const rt = await init();
@@ -60,16 +53,11 @@ export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; qu
   }
 
   // Data: read once, split by protocol, bytes to the GPU once.
-  const bar0 = new ProgressBar('reading CIFAR-10', 1, process.stderr, opts.quiet);
-  const ds = await data.loadCifar10({ data: cfg.data, checksums: cfg.checksums, recordsPerFile: cfg.recordsPerFile, onProgress: (done: number, total: number | undefined) => bar0.update(done, { MB: (done / 2 ** 20).toFixed(0), of: total ? (total / 2 ** 20).toFixed(0) : '?' }) });
-  bar0.done();
-  const split = data.makeSplit(ds, cfg.protocol, cfg.seed);
-  writeFileAtomic(join(cfg.out, 'split.json'), data.splitToJSON(split));
-  const labels = data.pooledLabels(ds);
-  const trainIdx = cfg.trainLimit ? split.train.slice(0, cfg.trainLimit) : split.train;
-  const store = new ImageStore(pooledImages(ds), labels.length, 32);
-  const sampler = new data.PKSampler(labels, trainIdx, cfg.P, cfg.K, cfg.seed);
-  log(`data: ${ds.source} (${ds.verified ? 'sha256 verified' : 'not verified'}); protocol ${cfg.protocol}: ${split.query.length} queries, ${trainIdx.length} training, ${split.database.length} database images`);
+  const td = await loadTrainData(cfg, opts.quiet);
+  writeFileAtomic(join(cfg.out, 'split.json'), td.splitJSON);
+  const store = new ImageStore(td.images, td.count, td.side);
+  const sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed);
+  log(`data: ${td.source}; protocol ${cfg.protocol}: ${td.query.length} queries, ${td.train.length} training, ${td.database.length} ${cfg.dataset === 'inshop' ? 'gallery' : 'database'} images`);
 
   // Model and optimiser.
   const model = dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
@@ -113,7 +101,7 @@ export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; qu
       optimizer.setLr(lr);
       const batch = sampler.batch(epoch, step);
       const lossT = scope(() => {
-        const x = store.batch(batch.indices, { norm: CIFAR10_NORM, pad: 4, flip: true, seed: cfg.seed, step: globalStep });
+        const x = store.batch(batch.indices, { norm: td.norm, pad: td.pad, flip: true, seed: cfg.seed, step: globalStep });
         const f = model.forward(x);
         const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
         const { loss } = tripletQuantLoss(f, y, lossOpts);
@@ -146,7 +134,7 @@ export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; qu
     if (step >= stepsPerEpoch) {
       // Epoch complete: quick validation, then the checkpoint (which records epoch+1, step 0).
       const secs = (performance.now() - epochStart) / 1000;
-      const val = cfg.valQueries > 0 ? await quickValidation(model, store, split, labels, cfg) : undefined;
+      const val = cfg.valQueries > 0 ? await quickValidation(model, store, td, cfg) : undefined;
       epoch++;
       step = 0;
       const entry = { epoch, loss: epochLoss / Math.max(1, epochCount), seconds: secs, imagesPerSecond: (epochCount * cfg.P * cfg.K) / secs, ...(val ?? {}) };
@@ -167,13 +155,13 @@ export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; qu
   }
 
   // Final evaluation: codes and features for queries and database.
-  const evalRes: EvalResult = await evaluateAll(model, store, split, labels, cfg, opts.quiet);
+  const evalRes: EvalResult = await evaluateAll(model, store, td, cfg, opts.quiet);
   const wall = (performance.now() - t0) / 1000;
   const results = {
     tag: runTag(cfg),
-    dataset: 'cifar10',
+    dataset: cfg.dataset,
     protocol: cfg.protocol,
-    split: split.description,
+    split: td.description,
     model: cfg.model + (cfg.bn ? '+bn' : ''),
     loss: cfg.loss,
     tqForm: cfg.tqForm,
@@ -201,6 +189,10 @@ export async function trainCifar10(cfg: TrainConfig, opts: { resume: boolean; qu
   writeReport(cfg.out, results, evalRes, lossHistory, formatAdapterInfo(rt.info));
   evalRes.db.save(join(cfg.out, 'db.codes'));
   log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}`);
+  if (evalRes.summary.topK) {
+    const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
+    log(`${runTag(cfg)}: top-k accuracy binary ${acc(evalRes.summary.topK.binary)}; real ${acc(evalRes.summary.topK.real)}`);
+  }
   log(
     `${runTag(cfg)}: mAP@all binary ${evalRes.summary.binary.map.toFixed(4)}, real ${evalRes.summary.real.map.toFixed(4)} (drop ${(100 * (evalRes.summary.real.map - evalRes.summary.binary.map)).toFixed(2)} points); ` +
       `${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`,
