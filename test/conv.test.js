@@ -38,8 +38,10 @@ const SHAPES = [
   [2, 4, 9, 12, 6, 5, 1, 0],
 ]; // (the unrolled variant runs 'rb' on the others: that fallback is covered too)
 
-for (const variant of ['naive', 'rb', 'unrolled']) {
-  test(`conv2d ${variant}: forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
+// The unrolled backward-weights kernel runs twice: with 4 and with 8 output channels per invocation.
+for (const [variant, dwCoB] of [['naive', 'auto'], ['rb', 'auto'], ['unrolled', 4], ['unrolled', 8]]) {
+  test(`conv2d ${variant} (dw CO_B ${dwCoB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
+    ops.CONV_KNOBS.DW_CO_B = dwCoB;
     let seed = 10;
     for (const [N, Cin, H, W, Cout, K, stride, padding] of SHAPES) {
       const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
@@ -73,6 +75,7 @@ for (const variant of ['naive', 'rb', 'unrolled']) {
         for (const t of [x, w, b, y, dy, x.grad, w.grad, b?.grad]) t?.dispose();
       }
     }
+    ops.CONV_KNOBS.DW_CO_B = 'auto';
   });
 }
 

@@ -145,6 +145,7 @@ export function genDwSource(k: DwGenKnobs): string {
       const t = 4 + kw - PADW;
       const xv = (tt: number) => (tt % 4 === 0 ? `x${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(kh, tt + e)).join(', ')})`);
       L.push(`        { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
+      // (An explicit chain of 8 fma() instead of the dots measured the same.)
       for (let c = 0; c < CO_B; c++) L.push(`          a${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
       L.push(`        }`);
     }
