@@ -5,7 +5,23 @@
 import { writeFileSync } from 'node:fs';
 import * as tq from '../dist/index.js';
 
-const HELP = `node bench/search.js [--n 1000000] [--q 1000] [--bits 64] [--k 100] [--seed 1] [--repeats 3] [--json FILE]`;
+const HELP = `node bench/search.js [--n 1000000] [--q 1000] [--bits 64] [--k 100] [--seed 1] [--repeats 3] [--json FILE]
+node bench/search.js --index OUT/db.codes --query IMAGE [--k 10] [--queries OUT/query.codes]   (top hits of one image)`;
+if (process.argv.includes('--index')) {
+  // Lookup mode: the codes of a training run, no GPU needed.
+  try {
+    const a = tq.train.parseArgs(process.argv.slice(2), {
+      index: { type: 'string', help: 'db.codes of a run' }, query: { type: 'int', min: 0, help: 'image index' },
+      k: { type: 'int', default: 10, min: 1, help: 'hits' }, queries: { type: 'string', help: 'query.codes (default beside --index)' },
+    }).opts;
+    if (a.query === undefined) throw new tq.train.UsageError('--query IMAGE is required with --index (an image index of the run\'s queries or database)');
+    console.log(tq.train.formatLookup(await tq.train.lookup(a.index, a.query, a.k, a.queries)));
+    process.exit(0);
+  } catch (e) {
+    console.error(`error: ${e.message}\n${HELP}`);
+    process.exit(2);
+  }
+}
 let args;
 try {
   if (process.argv.includes('--help')) { console.log(HELP); process.exit(0); }

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train, nn } from '../dist/index.js';
+import { spawnSync } from 'node:child_process';
+import { data, train, nn, hash } from '../dist/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
@@ -39,11 +40,25 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
   assert.is(r.bits, 16);
   // 10 balanced classes: a random ranking has mAP ≈ 0.1.
   assert.ok(r.binary.map > 0.3, `binary mAP ${r.binary.map} should be well above chance (0.1)`);
-  for (const f of ['report.md', 'pr.svg', 'precision_at_k.svg', 'loss.svg', 'db.codes', 'split.json', 'checkpoint/state.json', 'checkpoint/model.safetensors']) {
+  for (const f of ['report.md', 'pr.svg', 'precision_at_k.svg', 'loss.svg', 'db.codes', 'query.codes', 'split.json', 'checkpoint/state.json', 'checkpoint/model.safetensors']) {
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /cifar10 · dsh · 16 bits/);
   assert.match(readFileSync(join(out, 'pr.svg'), 'utf8'), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+});
+
+test('bench/search.js --index shows the top hits of a query image with labels', async () => {
+  const out = join(dir, 'full');
+  const q = hash.CodeDB.load(join(out, 'query.codes'));
+  const id = Number(q.ids[0]);
+  const r = spawnSync(process.execPath, ['bench/search.js', '--index', join(out, 'db.codes'), '--query', String(id), '--k', '5'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`query image ${id} \\(${q.labels[0]} `));
+  assert.is(r.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+\s+\d/.test(l)).length, 5, r.stdout);
+  assert.match(r.stdout, /precision@5: [01]\.\d{3}/);
+  const bad = spawnSync(process.execPath, ['bench/search.js', '--index', join(out, 'db.codes'), '--query', '99999999'], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /image 99999999 is neither in/);
 });
 
 test('an interrupted run resumed with --resume ends with the same weights as the uninterrupted one', async () => {

@@ -74,6 +74,8 @@ export interface EvalResult {
     topK?: { binary: Omit<TopKAccuracy, 'firstHit'>; real: Omit<TopKAccuracy, 'firstHit'> };
   };
   db: CodeDB;
+  /** The query codes (ids = image indices), so `bench/search.js --query` can look one up. */
+  queries: CodeDB;
 }
 
 /** Full evaluation on the protocol's queries and database: binary (Hamming) and real-valued (Euclidean). */
@@ -101,5 +103,7 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   }
   const db = new CodeDB(cfg.bits);
   db.add(de.codes, dl, d);
-  return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db };
+  const queries = new CodeDB(cfg.bits);
+  queries.add(qe.codes, ql, q);
+  return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db, queries };
 }

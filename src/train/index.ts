@@ -8,3 +8,4 @@ export { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js
 export { ProgressBar, formatDuration } from './progress.js';
 export { lineChart } from '../report/svg.js';
 export { loadTrainData, type TrainData } from './datasets.js';
+export { lookup, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';

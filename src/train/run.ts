@@ -187,7 +187,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   };
   writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
   writeReport(cfg.out, results, evalRes, lossHistory, formatAdapterInfo(rt.info));
-  evalRes.db.save(join(cfg.out, 'db.codes'));
+  evalRes.db.save(join(cfg.out, 'db.codes'), { tag: runTag(cfg), role: 'database' });
+  evalRes.queries.save(join(cfg.out, 'query.codes'), { tag: runTag(cfg), role: 'queries' });
   log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}`);
   if (evalRes.summary.topK) {
     const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');

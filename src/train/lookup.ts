@@ -1,0 +1,50 @@
+// `node bench/search.js --index OUT/db.codes --query IMAGE`: the top hits of one image by Hamming distance,
+// shown with their labels, from the code files a training run writes (db.codes and query.codes).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CodeDB } from '../hash/codedb.js';
+import { UsageError } from './args.js';
+
+/** CIFAR-10 class names, for printing labels. */
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+export interface LookupResult {
+  query: { id: number; label?: number; from: string };
+  hits: { rank: number; position: number; id?: number | string; label?: number; distance: number; relevant?: boolean }[];
+  precision?: number;
+}
+
+/** Finds image `id` in the query file (or the database), searches the database, returns the k nearest with labels. */
+export async function lookup(indexPath: string, id: number, k: number, queriesPath?: string): Promise<LookupResult> {
+  if (!existsSync(indexPath)) throw new UsageError(`--index ${indexPath}: no such file (a training run writes OUT/db.codes)`);
+  const db = CodeDB.load(indexPath);
+  const qPath = queriesPath ?? join(dirname(indexPath), 'query.codes');
+  let code: Uint32Array | undefined, label: number | undefined, from = '';
+  for (const [path, src] of [[qPath, 'queries'], [indexPath, 'database']] as const) {
+    if (code || !existsSync(path)) continue;
+    const f = path === indexPath ? db : CodeDB.load(path);
+    const pos = f.ids ? f.ids.findIndex((x) => Number(x) === id) : -1;
+    if (pos >= 0) {
+      code = f.data.slice(pos * f.words, (pos + 1) * f.words);
+      label = f.labels?.[pos];
+      from = `${src} (${path}, entry ${pos})`;
+    }
+  }
+  if (!code) throw new UsageError(`image ${id} is neither in ${qPath} nor in ${indexPath}; use an image index of the run's queries or database`);
+  const r = await db.search(code, k);
+  const hits = Array.from(r.indices, (pos, i) => {
+    const hl = db.labels?.[pos];
+    return { rank: i + 1, position: pos, id: db.ids?.[pos], label: hl, distance: r.distances[i], relevant: label !== undefined && hl !== undefined ? hl === label : undefined };
+  });
+  const rel = hits.filter((h) => h.relevant).length;
+  return { query: { id, label, from }, hits, precision: label !== undefined ? rel / Math.max(1, hits.length) : undefined };
+}
+
+/** Formats a lookup for the terminal (class names when the database is CIFAR-10). */
+export function formatLookup(r: LookupResult, names: string[] = CIFAR10_CLASSES): string {
+  const nm = (l?: number) => (l === undefined ? '?' : `${l} ${names[l] ?? ''}`.trim());
+  const lines = [`query image ${r.query.id} (${nm(r.query.label)}) from the ${r.query.from}`, 'rank  image    distance  label'];
+  for (const h of r.hits) lines.push(`${String(h.rank).padStart(4)}  ${String(h.id ?? h.position).padStart(6)}  ${String(h.distance).padStart(8)}  ${nm(h.label)}${h.relevant === false ? '   ✗' : ''}`);
+  if (r.precision !== undefined) lines.push(`precision@${r.hits.length}: ${r.precision.toFixed(3)} (same label as the query)`);
+  return lines.join('\n');
+}
