@@ -109,5 +109,11 @@ export function commandFlops(c: Command): number {
     const mac = get(p, 'N') * get(p, 'Cout') * get(p, 'Hout') * get(p, 'Wout') * get(p, 'Cin') * get(p, 'KH') * get(p, 'KW');
     if (entry === 'fwd_rb' || entry === 'fwd_naive' || entry === 'dw_rb' || entry === 'dw_naive' || entry === 'dx_naive') return 2 * mac;
   }
+  if (file.startsWith('conv-gen/')) {
+    // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name, fwd's KH is an override.
+    const kw = Number(/_kw(\d+)/.exec(file)?.[1] ?? 0);
+    const kh = Number(/_kh(\d+)/.exec(file)?.[1] ?? c.kernel.ref.overrides?.KH ?? 5);
+    return 2 * get(p, 'N') * get(p, 'Cout') * get(p, 'Hout') * get(p, 'Wout') * get(p, 'Cin') * kh * kw;
+  }
   return 0;
 }
