@@ -9,7 +9,8 @@
  * the training items (ids ascending) are 0..trainItems−1, then the query/gallery items (ids ascending).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.js';
 import { join, normalize, resolve } from 'node:path';
 import { DataError, type DataErrorCode } from './errors.js';
 import { decodeJpeg, resizeToChw, JPEG_PIPELINE, type Fit } from './jpeg.js';
@@ -347,21 +348,8 @@ function writeCache(file: string, d: CoreData, side: number, partSha: string, op
   Buffer.from(partSha, 'hex').copy(head, 24);
   Buffer.from(optSha, 'hex').copy(head, 56);
   bodySha.digest().copy(head, 88);
-  // Temp file in the same folder, fsync, rename: a reader sees the old cache or the complete new one.
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const b of [head, ...body]) {
-      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-    }
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
+  // A reader sees the old cache or the complete new one.
+  writeFileAtomic(file, [head, ...body]);
 }
 
 // The cached data when the file is complete and current; null (with a log line saying why) when it must be rebuilt.

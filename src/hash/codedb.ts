@@ -26,8 +26,8 @@
  * `packbits`' most-significant-bit-first order with bitOrder 'big') — what Milvus BINARY_VECTOR fields and
  * bit-vector fields of other engines take; queries must be packed in the same order.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.js';
 import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from './codes.js';
 
 const MAGIC = 'TQHC';
@@ -37,27 +37,7 @@ const HEADER_BYTES = 32;
 /** A top-k search over packed codes: the CPU `hammingTopK` by default; a GPU kernel can be injected. */
 export type SearchFn = (queries: Uint32Array, db: Uint32Array, nq: number, ndb: number, bits: number, topk: number) => TopK | { indices: Uint32Array; distances: Uint32Array } | Promise<TopK | { indices: Uint32Array; distances: Uint32Array }>;
 
-/** Writes bytes to `path` atomically: temporary file in the same folder, fsync, rename. */
-export function writeFileAtomic(path: string, parts: Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx');
-    for (const p of parts) for (let off = 0; off < p.length; ) off += writeSync(fd, p, off, p.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created, or already renamed
-    }
-    throw new Error(`writing ${path}: ${(e as Error).message}`);
-  }
-}
+export { writeFileAtomic };
 
 /** Copies u32 values into little-endian bytes (independent of the host's byte order). */
 function u32le(a: Uint32Array, n: number): Uint8Array {

@@ -1,8 +1,8 @@
 // The safetensors file format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
 // length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
 // then the raw little-endian data; offsets are relative to the first data byte. Pure host I/O, no GPU.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.js';
 import { endianness } from 'node:os';
 
 /** Element types we read and write (safetensors names). */
@@ -143,38 +143,9 @@ export function decodeSafetensors(buf: Uint8Array, what = 'safetensors data'): S
   return { tensors, metadata };
 }
 
-/** Writes a safetensors file atomically: a temporary file in the same folder, fsync, then rename over `path`. */
+/** Writes a safetensors file atomically (temporary file in the same folder, fsync, rename over `path`). */
 export function writeSafetensors(path: string, tensors: Record<string, Omit<SafeTensor, 'dtype'> & { dtype?: SafeDType }>, metadata: Record<string, string> = {}): void {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx');
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file was never created or is already renamed
-    }
-    throw new Error(`writing ${path}: ${(e as Error).message}`);
-  }
-  // Make the rename itself durable (a directory fsync; not supported on every platform, so best effort).
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // e.g. Windows cannot open a directory
-  }
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** Reads and validates a safetensors file; errors name the file. */

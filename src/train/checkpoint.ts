@@ -1,22 +1,12 @@
 // Checkpoints of a training run: model (safetensors a PyTorch user can open), optimiser state (safetensors)
 // and the loop state (JSON), each written atomically; state.json is written last, so it only ever names
 // a complete set of files.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
 
-/** Writes a text file atomically (temporary file + fsync + rename). */
-export function writeFileAtomic(path: string, text: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
+export { writeFileAtomic };
 
 /** The loop state saved beside the tensors. */
 export interface LoopState {
