@@ -31,6 +31,10 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
   const lines = [
     `# tqhash report — ${tag}`,
     '',
+    '```',
+    adapterBlock,
+    '```',
+    '',
     `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s.`,
     `Model ${results.model}, ${results.epochs} epochs, ${results.steps} steps; queries ${ev.summary.queries}, database ${ev.summary.database}.`,
     `Rankings: Hamming distance (binary codes) or squared Euclidean distance (real-valued f), ties by database index ascending. mAP@all over the whole ranking; mAP@k: AP over the top k, normalised by the relevant items within the top k.`,
@@ -66,12 +70,6 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     '| epoch | loss | images/s | val mAP (binary) |',
     '|---|---|---|---|',
     ...((results.epochLog as Record<string, number>[]) ?? []).map((e) => `| ${e.epoch} | ${f4(e.loss)} | ${Number(e.imagesPerSecond).toFixed(0)} | ${f4(e.valMapBinary)} |`),
-    '',
-    '## Adapter',
-    '',
-    '```',
-    adapterBlock,
-    '```',
     '',
   ];
   writeFileSync(join(out, 'report.md'), lines.join('\n'));

@@ -40,6 +40,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   mkdirSync(cfg.out, { recursive: true });
   const ckptDir = join(cfg.out, 'checkpoint');
   log(`\n== ${runTag(cfg)} → ${cfg.out}`);
+  log(formatAdapterInfo(rt.info));
 
   // Resume: the saved configuration must match on everything that shapes the run.
   const ck = opts.resume ? loadCheckpoint(ckptDir) : null;
