@@ -23,6 +23,15 @@ export class ProgressBar {
     this.tty = Boolean(stream.isTTY);
   }
 
+  /** Units already done when the bar starts (a resumed epoch): the ETA uses only the rate since then. */
+  private first = 0;
+
+  /** Sets the units already done before this bar started timing. */
+  startFrom(done: number): this {
+    this.first = done;
+    return this;
+  }
+
   /** Changes the total (when it becomes known after the start). */
   setTotal(total: number): void {
     this.total = total;
@@ -36,7 +45,8 @@ export class ProgressBar {
     this.last = now;
     const el = (now - this.start) / 1000;
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 0;
-    const eta = frac > 0 ? el * (1 / frac - 1) : NaN;
+    const rate = (done - this.first) / Math.max(el, 1e-9);
+    const eta = rate > 0 ? (this.total - done) / rate : NaN;
     const width = 24;
     const fill = Math.round(frac * width);
     const extra = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmtNum(v) : v}`).join('  ');

@@ -88,7 +88,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   let stoppedEarly = false;
   while (epoch < cfg.epochs && !stoppedEarly) {
     model.train();
-    const bar = new ProgressBar(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, process.stderr, opts.quiet);
+    const bar = new ProgressBar(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, process.stderr, opts.quiet).startFrom(step);
     let epochLoss = 0, epochCount = 0;
     const epochStart = performance.now();
     let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
