@@ -115,7 +115,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
       lossT.dispose();
       if (!Number.isFinite(loss)) {
         throw new DivergedError(
-          `the loss became ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${ckptDir} is kept. Try a lower --lr (half of it, say) with --resume from that checkpoint, or start again with another --seed.`,
+          `the loss became ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`,
         );
       }
       const dt = (performance.now() - ts) / 1000;
