@@ -87,6 +87,16 @@ test('an interrupted run resumed with --resume ends with the same weights as the
   assert.ok(Math.abs(ra.binary.map - rb.binary.map) < 1e-6, `mAP ${ra.binary.map} vs ${rb.binary.map}`);
 });
 
+test('--model resnet trains (the larger network for real GPUs)', async () => {
+  const out = join(dir, 'resnet');
+  const { code, lines } = await quietly(() => train.main([...common, '--out', out, '--model', 'resnet', '--max-steps', '2']));
+  assert.is(code, 0, lines.join('\n'));
+  assert.match(lines.join('\n'), /model: resnet\+BN, [\d,]+ parameters/);
+  const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+  assert.is(st.globalStep, 2);
+  assert.ok(Object.keys(nn.readSafetensors(join(out, 'checkpoint/model.safetensors')).tensors).length > 10);
+});
+
 test('a truncated or corrupt archive gives the named error, exit code 2', async () => {
   const bytes = readFileSync(syn.path);
   const cut = join(dir, 'truncated.tar.gz');

@@ -15,7 +15,7 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   margin: { type: 'float', min: 0, help: 'triplet margin m (default bits/4)' },
   'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default bits/4)' },
   lambda: { type: 'float', default: 1, min: 0, help: 'weight λ of the quantization term' },
-  model: { type: 'string', default: 'dsh', choices: ['dsh'], help: 'network: dsh (DSH CIFAR-10 net, from scratch)' },
+  model: { type: 'string', default: 'dsh', choices: ['dsh', 'resnet'], help: 'network: dsh (DSH CIFAR-10 net, CPU-sized) or resnet (a small CIFAR ResNet with BN, for real GPUs); both from scratch' },
   bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
   epochs: { type: 'int', default: 5, min: 1, help: 'training epochs (5 ≈ 45 min for 48 bits on a 2-core machine without a GPU)' },
   classes: { type: 'int', min: 2, help: 'P: classes per batch (default cifar10 10, inshop 32)' },

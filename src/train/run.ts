@@ -10,7 +10,7 @@ import { backward } from '../autograd.js';
 import { init, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
-import { dshNet } from '../nn/models.js';
+import { dshNet, resnet } from '../nn/models.js';
 import { stateDict, loadStateDict } from '../nn/io.js';
 import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
@@ -61,7 +61,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   log(`data: ${td.source}; protocol ${cfg.protocol}: ${td.query.length} queries, ${td.train.length} training, ${td.database.length} ${cfg.dataset === 'inshop' ? 'gallery' : 'database'} images`);
 
   // Model and optimiser.
-  const model = dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
+  const model = cfg.model === 'resnet' ? resnet({ bits: cfg.bits, seed: cfg.seed }) : dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
   const params = model.namedParameters();
   const optimizer: TrainOptimizer = makeOptimizer(cfg, params);
   const stepsPerEpoch = sampler.stepsPerEpoch;
@@ -76,7 +76,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
-  log(`model: ${cfg.model}${cfg.bn ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}`);
+  log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}`);
 
   const save = async () => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
@@ -163,7 +163,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     dataset: cfg.dataset,
     protocol: cfg.protocol,
     split: td.description,
-    model: cfg.model + (cfg.bn ? '+bn' : ''),
+    model: cfg.model + (cfg.bn || cfg.model === 'resnet' ? '+bn' : ''),
     loss: cfg.loss,
     tqForm: cfg.tqForm,
     select: cfg.select,
