@@ -2,6 +2,7 @@
 import { getRuntime, type Runtime } from './gpu/runtime.js';
 import type { PooledBuffer } from './gpu/pool.js';
 import type { TapeNode } from './autograd.js';
+import { grid1d } from './ops/grid.js';
 
 export type DType = 'f32' | 'u32';
 export type TypedArrayOf<D extends DType> = D extends 'u32' ? Uint32Array : Float32Array;
@@ -71,9 +72,7 @@ export class Tensor {
     const t = new Tensor(shape, dtype, r.alloc(Math.max(4, n * 4), name), false, name);
     if (poisonNew && n > 0) {
       const wg = 64;
-      const groups = Math.ceil(n / wg);
-      const grid: [number, number] = groups <= 65535 ? [groups, 1] : [Math.ceil(groups / Math.ceil(groups / 65535)), Math.ceil(groups / 65535)];
-      r.dispatch({ file: 'util.wgsl', entry: 'poison', overrides: { WG: wg } }, { bindings: { y: t.buffer }, params: { n, value: 0 }, workgroups: grid });
+      r.dispatch({ file: 'util.wgsl', entry: 'poison', overrides: { WG: wg } }, { bindings: { y: t.buffer }, params: { n, value: 0 }, workgroups: grid1d(n, wg) });
     }
     return t;
   }
