@@ -50,6 +50,7 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     weightDecay: opts['weight-decay'] as number,
     schedule: opts.schedule as TrainConfig['schedule'],
     warmupEpochs: opts.warmup as number,
+    augment: opts.augment as TrainConfig['augment'],
     seed: opts.seed as number,
     out,
     valQueries: opts['val-queries'] as number,

@@ -46,7 +46,7 @@ export function makeOptimizer(cfg: TrainConfig, params: [string, Tensor][]): Tra
 /** The learning rate of global step `s` under the run's schedule (warm-up in epochs, decay over all epochs). */
 export function lrAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
   const total = cfg.epochs * stepsPerEpoch;
-  const warmup = Math.min(total, cfg.warmupEpochs * stepsPerEpoch);
+  const warmup = Math.min(total, Math.round(cfg.warmupEpochs * stepsPerEpoch));
   const sched =
     cfg.schedule === 'cosine'
       ? cosineLr({ base: cfg.lr, total, warmup, min: cfg.lr * 0.01 })

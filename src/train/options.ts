@@ -24,7 +24,8 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   lr: { type: 'float', default: 1e-3, min: 0, help: 'peak learning rate' },
   'weight-decay': { type: 'float', default: 5e-4, min: 0, help: 'weight decay' },
   schedule: { type: 'string', default: 'cosine', choices: ['cosine', 'step', 'constant'], help: 'learning-rate schedule (per step)' },
-  warmup: { type: 'int', default: 1, min: 0, help: 'warm-up epochs (linear)' },
+  warmup: { type: 'float', default: 1, min: 0, help: 'warm-up epochs (linear; fractions allowed)' },
+  augment: { type: 'string', default: 'crop+flip', choices: ['crop+flip', 'flip', 'none'], help: 'training augmentation on the GPU: random crop (padding 4 at 32×32) and horizontal flip, flip only, or none' },
   seed: { type: 'int', default: 1, min: 0, help: 'seed of the split, init, sampler and augmentation' },
   out: { type: 'string', help: 'output folder (default runs/<dataset>-<protocol>-<bits>b-<loss>-s<seed>)' },
   resume: { type: 'bool', default: false, help: 'continue from the last checkpoint in --out' },
@@ -63,6 +64,7 @@ export interface TrainConfig {
   weightDecay: number;
   schedule: 'cosine' | 'step' | 'constant';
   warmupEpochs: number;
+  augment: 'crop+flip' | 'flip' | 'none';
   seed: number;
   out: string;
   valQueries: number;
@@ -75,7 +77,7 @@ export interface TrainConfig {
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
 export const RESUME_KEYS: (keyof TrainConfig)[] = [
   'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'model', 'bn', 'epochs', 'P', 'K',
-  'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'seed', 'trainLimit',
+  'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'augment', 'seed', 'trainLimit',
 ];
 
 /** "cifar10 · dsh · 48 bits · tql/asym/all · seed 1": names the protocol everywhere (STYLE.md 15). */

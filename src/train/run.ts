@@ -49,6 +49,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     throw new data.DataError('config', `${cfg.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`, ckptDir);
   }
   if (ck) {
+    ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
     const diffs = RESUME_KEYS.filter((k) => JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
     if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
   }
@@ -76,7 +77,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
-  log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}`);
+  log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
 
   const save = async () => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
@@ -102,7 +103,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
       optimizer.setLr(lr);
       const batch = sampler.batch(epoch, step);
       const lossT = scope(() => {
-        const x = store.batch(batch.indices, { norm: td.norm, pad: td.pad, flip: true, seed: cfg.seed, step: globalStep });
+        const x = store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
         const f = model.forward(x);
         const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
         const { loss } = tripletQuantLoss(f, y, lossOpts);
@@ -176,6 +177,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     steps: globalStep,
     batch: { P: cfg.P, K: cfg.K },
     optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs },
+    augment: cfg.augment,
     imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9),
     trainSeconds,
     wallSeconds: wall,
