@@ -29,7 +29,7 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
   const { code, lines } = await quietly(() => train.main([...common, '--out', out]));
   assert.is(code, 0, lines.join('\n'));
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-  for (const key of ['dataset', 'protocol', 'split', 'model', 'loss', 'bits', 'seed', 'epochs', 'imagesPerSecond', 'wallSeconds', 'adapter', 'binary', 'real', 'epochLog', 'date', 'command']) {
+  for (const key of ['dataset', 'protocol', 'split', 'model', 'loss', 'bits', 'seed', 'epochs', 'imagesPerSecond', 'wallSeconds', 'adapter', 'binary', 'real', 'epochLog', 'date', 'command', 'augment']) {
     assert.ok(key in r, `results.json has ${key}`);
   }
   for (const m of [r.binary, r.real]) {
@@ -95,6 +95,30 @@ test('--model resnet trains (the larger network for real GPUs)', async () => {
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.globalStep, 2);
   assert.ok(Object.keys(nn.readSafetensors(join(out, 'checkpoint/model.safetensors')).tensors).length > 10);
+});
+
+test('--augment and a fractional --warmup are recorded and must match on --resume', async () => {
+  const out = join(dir, 'noaug');
+  const { code, lines } = await quietly(() => train.main([...common, '--out', out, '--augment', 'none', '--warmup', '0.5', '--max-steps', '2']));
+  assert.is(code, 0, lines.join('\n'));
+  assert.match(lines.join('\n'), /0\.5 warm-up epochs\), wd [\d.e-]+; augmentation none/);
+  const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+  assert.is(st.config.augment, 'none');
+  assert.is(st.config.warmupEpochs, 0.5);
+  const errs = [];
+  const err = console.error;
+  console.error = (...a) => errs.push(a.join(' '));
+  try {
+    const r = await quietly(() => train.main([...common, '--out', out, '--warmup', '0.5', '--resume']));
+    assert.is(r.code, 2);
+    assert.match(errs.join('\n'), /augment: checkpoint "none", now "crop\+flip"/);
+    errs.length = 0;
+    const bad = await quietly(() => train.main([...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
+    assert.is(bad.code, 2);
+    assert.match(errs.join('\n'), /--augment/);
+  } finally {
+    console.error = err;
+  }
 });
 
 test('a truncated or corrupt archive gives the named error, exit code 2', async () => {
