@@ -85,6 +85,12 @@ test('an interrupted run resumed with --resume ends with the same weights as the
   const ra = JSON.parse(readFileSync(join(dir, 'full', 'results.json'), 'utf8'));
   const rb = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.ok(Math.abs(ra.binary.map - rb.binary.map) < 1e-6, `mAP ${ra.binary.map} vs ${rb.binary.map}`);
+  // Wall time spans both processes: the first one's, saved with its checkpoint, plus the second's.
+  assert.is(ra.sessions, 1);
+  assert.is(rb.sessions, 2);
+  assert.ok(rb.wallSeconds > st.wallSeconds && st.wallSeconds > 0, `wall ${rb.wallSeconds} s after ${st.wallSeconds} s before the stop`);
+  assert.ok(!('wallNote' in rb));
+  assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /over 2 processes \(resumed\)/);
 });
 
 test('--model resnet trains (the larger network for real GPUs)', async () => {

@@ -20,6 +20,10 @@ export interface LoopState {
   epochLog: Record<string, unknown>[];
   trainSeconds: number;
   imagesSeen: number;
+  /** Wall seconds of every process of this run up to the save (absent in checkpoints of older versions). */
+  wallSeconds?: number;
+  /** Processes that worked on the run before this save (1 for an uninterrupted run). */
+  sessions?: number;
   /** Files of this checkpoint, relative to the run folder. */
   files: { model: string; optimizer: string };
   savedAt: string;

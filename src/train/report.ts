@@ -35,7 +35,7 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     adapterBlock,
     '```',
     '',
-    `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s.`,
+    `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min${Number(results.sessions) > 1 ? ` over ${results.sessions} processes (resumed${results.wallNote ? `; ${results.wallNote}` : ''})` : ''}, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s.`,
     `Model ${results.model}, ${results.epochs} epochs, ${results.steps} steps; queries ${ev.summary.queries}, database ${ev.summary.database}.`,
     `Rankings: Hamming distance (binary codes) or squared Euclidean distance (real-valued f), ties by database index ascending. mAP@all over the whole ranking; mAP@k: AP over the top k, normalised by the relevant items within the top k.`,
     '',
