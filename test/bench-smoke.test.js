@@ -44,7 +44,7 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
     assert.ok(row.cpu_ms > 0, `${row.name}: cpu_ms ${row.cpu_ms}`);
     assert.ok('gbps' in row);
   }
-  assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled']);
+  assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled', 'unrolled']);
 });
 
 test('step.js --quick: images/s and a per-kernel breakdown', async () => {

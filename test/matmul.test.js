@@ -32,7 +32,7 @@ const ACTS = ['none', 'relu', 'tanh'];
 
 test('forward: every variant × transpose × bias/activation on odd sizes, NaN-poisoned output', async () => {
   let seed = 1, worst = 0;
-  for (const variant of ['naive', 'tiled', 'regblock']) {
+  for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
     for (const [tA, tB] of TRANS) {
       for (let si = 0; si < SHAPES.length; si++) {
         const [M, N, K] = SHAPES[si];
@@ -60,16 +60,16 @@ test('forward: every variant × transpose × bias/activation on odd sizes, NaN-p
   assert.ok(worst < TOL);
 });
 
-test('regblock knobs: other block shapes give the same result', async () => {
+test('regblock and unrolled knobs: other block shapes give the same result', async () => {
   const [M, N, K] = [37, 29, 23];
   const A = rand(M * K, 70), B = rand(N * K, 71);
   const ref = cpu.gemm(A, B, { M, N, K, transB: true });
   // Each regblock pipeline costs 3–5 s of cold LLVM compile on llvmpipe (cached on disk by Mesa after): keep this list short.
   for (const [knobs, transA] of [[{ TM: 4, TN: 4, WX: 16, WY: 16 }, true], [{ TM: 4, TN: 8, WX: 8, WY: 2 }, false]]) {
-    {
+    for (const variant of ['regblock', 'unrolled']) {
       const AA = transA ? transpose(A, M, K) : A;
-      const got = await scope(() => matmul(Tensor.from(f32(AA), transA ? [K, M] : [M, K]), Tensor.from(f32(B), [N, K]), { transA, transB: true, knobs, variant: 'regblock' })).toArray();
-      assertClose(got, ref, TOL, `regblock ${JSON.stringify(knobs)} transA ${transA}`);
+      const got = await scope(() => matmul(Tensor.from(f32(AA), transA ? [K, M] : [M, K]), Tensor.from(f32(B), [N, K]), { transA, transB: true, knobs, variant })).toArray();
+      assertClose(got, ref, TOL, `${variant} ${JSON.stringify(knobs)} transA ${transA}`);
     }
   }
 });
@@ -82,7 +82,7 @@ function transpose(X, r, c) {
 
 test('batched: 3-D × 3-D, 3-D × broadcast 2-D, batch-1 broadcast', async () => {
   const [Bt, M, N, K] = [3, 9, 13, 21];
-  for (const variant of ['naive', 'regblock']) {
+  for (const variant of ['naive', 'regblock', 'unrolled']) {
     const A = rand(Bt * M * K, 20), B3 = rand(Bt * K * N, 21), B2 = rand(K * N, 22);
     let ref = cpu.gemm(A, B3, { M, N, K, batch: Bt });
     let got = await scope(() => matmul(Tensor.from(f32(A), [Bt, M, K]), Tensor.from(f32(B3), [Bt, K, N]), { variant })).toArray();
@@ -106,7 +106,7 @@ test('gemmInto: strided, offset, unaligned operands and β = 1 accumulation into
   const A = new Float64Array(M * K);
   for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) A[i * K + k] = big[(i + 1) * LDA + 2 + k];
   const prod = cpu.gemm(A, B, { M, N, K, alpha: 2 });
-  for (const variant of ['naive', 'tiled', 'regblock']) {
+  for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
     const ref = f64(C0);
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ref[3 + i * LDC + j] += prod[i * N + j];
     const got = await scope(() => {
@@ -148,7 +148,7 @@ async function checkBackward({ M, N, K, tA, tB, act, withBias, batchA = 0, batch
 
 test('backward of matmul: transposes, bias, activations, through tq.backward', async () => {
   let seed = 100;
-  for (const variant of ['naive', 'regblock']) {
+  for (const variant of ['naive', 'regblock', 'unrolled']) {
     for (const [tA, tB] of TRANS) {
       for (const [M, N, K] of [[5, 7, 3], [17, 33, 19]]) {
         const act = ACTS[(M + (tA ? 1 : 0) + (tB ? 2 : 0)) % 3];

@@ -325,7 +325,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
       });
     });
   };
-  const all: ops.GemmVariant[] = ['naive', 'tiled', 'regblock'];
+  const all: ops.GemmVariant[] = ['naive', 'tiled', 'regblock', 'unrolled'];
   for (const B of batches) {
     await gemmCase(`fc1 fwd x·Wᵀ (N${B})`, B, 500, 1024, false, true, all);
     await gemmCase(`fc1 dX = G·W (N${B})`, B, 1024, 500, false, false, all);
@@ -337,7 +337,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   for (const S of quick ? [64, 128] : [256, 512, 1024]) {
     for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
       // naive and tiled run 0.3–0.5 GFLOP/s here: only NN, and not at 1024³ (4 s a call).
-      const vs: ops.GemmVariant[] = !tA && !tB && S <= 512 ? all : ['regblock'];
+      const vs: ops.GemmVariant[] = !tA && !tB && S <= 512 ? all : ['regblock', 'unrolled'];
       await gemmCase(`square ${S}`, S, S, S, tA, tB, vs);
     }
   }

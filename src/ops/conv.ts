@@ -20,6 +20,7 @@ import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
+import { useGenerated } from './generated.js';
 
 export type ConvVariant = 'naive' | 'rb' | 'unrolled';
 const VARIANTS: readonly ConvVariant[] = ['naive', 'rb', 'unrolled'];
@@ -58,14 +59,6 @@ const rbFits = (KW: number, stride: number) => 3 * stride + KW <= SEG;
 /** Whether the unrolled kernels handle a stride-1 pass with this padding over rows of length `rowLen` (conv-gen.ts). */
 const unrolledFits = (KW: number, padW: number, stride: number, rowLen: number) => stride === 1 && padW >= 0 && padW <= 4 && KW - padW <= 5 && rowLen % 4 === 0;
 
-const generated = new Map<string, string>();
-/** Registers a generated kernel source with the runtime under `file` (generated once per process). */
-function useGenerated(file: string, gen: () => string): string {
-  let src = generated.get(file);
-  if (src === undefined) { src = gen(); generated.set(file, src); }
-  runtime().kernels.registerSource(file, src);
-  return file;
-}
 
 const PARAM_NAMES = ['N', 'Cin', 'Hin', 'Win', 'Cout', 'Hout', 'Wout', 'KH', 'KW', 'stride', 'pad', 'padW', 'dil', 'CoutP', 'relu', 'hasBias', 'nPer', 'splits', 'total'] as const;
 type ConvParams = Partial<Record<(typeof PARAM_NAMES)[number], number>>;

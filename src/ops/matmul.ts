@@ -5,9 +5,11 @@ import { Tensor, runtime } from '../tensor.js';
 import type { PooledBuffer } from '../gpu/pool.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
+import { genGemmSource, gemmGenFile } from './gemm-gen.js';
+import { useGenerated } from './generated.js';
 
-/** GEMM kernel variants, kept alive side by side (STYLE 6): naive → shared-memory tiled → register-blocked. */
-export type GemmVariant = 'naive' | 'tiled' | 'regblock';
+/** GEMM kernel variants, kept alive side by side (STYLE 6): naive → shared-memory tiled → register-blocked → the register-blocked kernel generated unrolled (gemm-gen.ts). */
+export type GemmVariant = 'naive' | 'tiled' | 'regblock' | 'unrolled';
 /** Activation fused into the GEMM epilogue. */
 export type GemmActivation = 'none' | 'relu' | 'tanh';
 
@@ -25,11 +27,12 @@ export interface GemmKnobs {
 
 /**
  * Knob presets by adapter kind. Software (llvmpipe): measured, see bench/NOTES.md — 8×8 outputs per invocation with
- * 8×8 workgroups; larger blocks spill the accumulators and run 2–3× slower. Hardware: a conventional GPU preset
- * (4×4 per invocation, 16×16 workgroups) that could not be measured here.
+ * 8×8 workgroups; with arrays (regblock) larger blocks spill the accumulators and run 2–3× slower; generated
+ * unrolled (gemm-gen.ts) the same blocking runs 1.6–3× faster than regblock on the FC layers' shapes. Hardware: a
+ * conventional GPU preset (4×4 per invocation, 16×16 workgroups) that could not be measured here.
  */
 export const GEMM_PRESETS: Record<'software' | 'hardware', { variant: GemmVariant; knobs: GemmKnobs }> = {
-  software: { variant: 'regblock', knobs: { TM: 8, TN: 8, WX: 8, WY: 8, TS: 16 } },
+  software: { variant: 'unrolled', knobs: { TM: 8, TN: 8, WX: 8, WY: 8, TS: 16 } },
   hardware: { variant: 'regblock', knobs: { TM: 4, TN: 4, WX: 16, WY: 16, TS: 16 } },
 };
 
@@ -110,15 +113,22 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   if (o.bias && (o.bias.offset ?? 0) + N > o.bias.buffer.bytes / 4) throw new Error(`gemm: bias needs ${N} elements at offset ${o.bias.offset ?? 0}, its buffer holds ${o.bias.buffer.bytes / 4}`);
   if (M === 0 || N === 0 || batch === 0) return;
   const temps: PooledBuffer[] = [];
-  if (variant === 'regblock') {
-    if (kn.TN % 4 || kn.TM % 4 || kn.TM > 16 || kn.TN > 16) throw new Error(`gemm: regblock knobs TM = ${kn.TM}, TN = ${kn.TN} must be multiples of 4 and ≤ 16`);
+  if (variant === 'regblock' || variant === 'unrolled') {
+    if (kn.TN % 4 || kn.TM % 4 || kn.TM > 16 || kn.TN > 16) throw new Error(`gemm: ${variant} knobs TM = ${kn.TM}, TN = ${kn.TN} must be multiples of 4 and ≤ 16`);
     if (!aligned(A)) A = pack(rt, A, rowsA, colsA, batch, temps);
     if (!aligned(B)) B = pack(rt, B, rowsB, colsB, batch, temps);
   }
-  const overrides: Record<string, number> = { TRANS_A: +tA, TRANS_B: +tB };
+  let overrides: Record<string, number> = { TRANS_A: +tA, TRANS_B: +tB };
   let workgroups: [number, number, number];
   let entry: string;
-  if (variant === 'naive') {
+  let file = 'matmul.wgsl';
+  if (variant === 'unrolled' && K > 0) {
+    const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB };
+    file = useGenerated(gemmGenFile(g), () => genGemmSource(g));
+    entry = 'gemm';
+    overrides = { WX: kn.WX, WY: kn.WY };
+    workgroups = [Math.ceil(N / (kn.TN * kn.WX)), Math.ceil(M / (kn.TM * kn.WY)), batch];
+  } else if (variant === 'naive' || variant === 'unrolled') {
     entry = 'gemm_naive';
     workgroups = [Math.ceil(N / 16), Math.ceil(M / 16), batch];
   } else if (variant === 'tiled') {
@@ -130,19 +140,19 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
     Object.assign(overrides, { TM: kn.TM, TN: kn.TN, WX: kn.WX, WY: kn.WY });
     workgroups = [Math.ceil(N / (kn.TN * kn.WX)), Math.ceil(M / (kn.TM * kn.WY)), batch];
   } else {
-    throw new Error(`gemm: unknown variant '${variant as string}' (naive | tiled | regblock)`);
+    throw new Error(`gemm: unknown variant '${variant as string}' (naive | tiled | regblock | unrolled)`);
   }
   if (K === 0 && variant === 'regblock') {
     // The vec4 loop would read nothing; the naive kernel writes the epilogue of a zero product.
     entry = 'gemm_naive';
     workgroups = [Math.ceil(N / 16), Math.ceil(M / 16), batch];
   }
-  const vec = entry === 'gemm_regblock';
+  const vec = entry === 'gemm_regblock' || entry === 'gemm';
   // Whole buffers are bound: regblock may read past a matrix (results discarded) and needs whole vec4s.
   const bindings: Record<string, GPUBuffer> = vec
     ? { a4: A.buffer.buffer, b4: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
     : { a: A.buffer.buffer, b: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer };
-  rt.dispatch({ file: 'matmul.wgsl', entry, overrides }, {
+  rt.dispatch({ file, entry, overrides }, {
     bindings,
     params: {
       M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
