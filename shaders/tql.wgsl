@@ -198,6 +198,7 @@ var<workgroup> redF: array<f32, RWG>;
 var<workgroup> redQ: array<f32, RWG>;
 var<workgroup> redA: array<u32, RWG>;
 var<workgroup> redV: array<u32, RWG>;
+var<workgroup> redN: array<u32, RWG>;
 
 // One workgroup: fixed-order strided partial sums, then a tree (deterministic). Writes loss[0] and stats = [active, valid].
 @compute @workgroup_size(RWG)
@@ -219,7 +220,14 @@ fn tql_reduce(@builtin(local_invocation_index) t: u32) {
       q += e * e;
     }
   }
+  // Non-finite features (exponent bits all ones, tested as integers so no fast-math can drop it): the hinges'
+  // max(NaN, 0) would silently give 0, so the loss is made NaN instead and the trainer stops.
+  var bad = 0u;
+  for (var i = t; i < B * p.k; i += RWG) {
+    bad += select(0u, 1u, (bitcast<u32>(f[i]) & 0x7f800000u) == 0x7f800000u);
+  }
   redF[t] = s;
+  redN[t] = bad;
   redQ[t] = q;
   redA[t] = a;
   redV[t] = v;
@@ -230,6 +238,7 @@ fn tql_reduce(@builtin(local_invocation_index) t: u32) {
       redQ[t] += redQ[t + h];
       redA[t] += redA[t + h];
       redV[t] += redV[t + h];
+      redN[t] += redN[t + h];
     }
     workgroupBarrier();
   }
@@ -237,7 +246,8 @@ fn tql_reduce(@builtin(local_invocation_index) t: u32) {
     let denom = f32(max(1u, select(redA[0], redV[0], p.select == 2u)));
     var l = redF[0] / denom;
     if (p.loss == 2u) { l += p.lambda * redQ[0] / f32(B * p.k); }
-    loss[0] = l;
+    // A quiet NaN built from the runtime count (a constant NaN would be a shader-creation error).
+    loss[0] = select(l, bitcast<f32>(0x7fc00000u | min(redN[0], 1u)), redN[0] > 0u);
     stats[0] = redA[0];
     stats[1] = redV[0];
   }

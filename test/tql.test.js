@@ -87,6 +87,28 @@ test('margins, λ, an odd P×K batch, ∂(outer)/∂loss, the straight-through m
   l.dispose();
 });
 
+test('a NaN or infinite descriptor makes the loss NaN for every loss and selection (hinges would hide it)', async () => {
+  const B = 12, k = 16, labels = pk(3, 4);
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    for (const loss of LOSSES) {
+      for (const select of SELECTS) {
+        const fs = descriptors(B, k, 91);
+        fs[5 * k + 3] = bad;
+        const [l] = scope(() => [ops.tripletQuantLoss(Tensor.from(fs, [B, k]), labels, { loss, select }).loss]);
+        const v = await l.item();
+        l.dispose();
+        assert.ok(Number.isNaN(v), `${loss}/${select} with a ${bad} descriptor: loss ${v}`);
+      }
+    }
+  }
+  // Finite inputs stay finite (the check does not fire on large but finite values).
+  const fs = descriptors(B, k, 92);
+  fs[0] = 3e38;
+  const [l] = scope(() => [ops.tripletQuantLoss(Tensor.from(fs, [B, k]), labels, { loss: 'triplet' }).loss]);
+  assert.ok(!Number.isNaN(await l.item()));
+  l.dispose();
+});
+
 test('defaults live in tqlDefaults and match the reference defaults (m = m_q = k/4, λ = 1, tql/asym/all)', async () => {
   const d = ops.tqlDefaults(48);
   assert.equal(d, { loss: 'tql', form: 'asym', select: 'all', margin: 12, marginQ: 12, lambda: 1 });

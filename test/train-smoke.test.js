@@ -127,6 +127,31 @@ test('--augment and a fractional --warmup are recorded and must match on --resum
   }
 });
 
+test('a NaN loss stops the run with a message, exit code 1, and keeps the last checkpoint', async () => {
+  const out = join(dir, 'nan');
+  let r = await quietly(() => train.main([...common, '--out', out, '--max-steps', '2']));
+  assert.is(r.code, 0, r.lines.join('\n'));
+  // Poison the saved weights (a ReLU's max(NaN, 0) may swallow a NaN, the hash layer's cannot): the resumed
+  // run's first loss is NaN.
+  const mp = join(out, 'checkpoint/model.safetensors');
+  const m = nn.readSafetensors(mp);
+  for (const [k, t] of Object.entries(m.tensors)) if (k.endsWith('weight')) t.data[0] = NaN;
+  nn.writeSafetensors(mp, m.tensors, m.metadata);
+  const before = readFileSync(join(out, 'checkpoint/state.json'), 'utf8');
+  const errs = [];
+  const err = console.error;
+  console.error = (...a) => errs.push(a.join(' '));
+  try {
+    r = await quietly(() => train.main([...common, '--out', out, '--resume']));
+  } finally {
+    console.error = err;
+  }
+  assert.is(r.code, 1);
+  assert.match(errs.join('\n'), /the loss became NaN at epoch 1, step 2 .*last good checkpoint .* is kept/);
+  assert.is(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'), before, 'the checkpoint is not overwritten');
+  assert.ok(!existsSync(join(out, 'results.json')));
+});
+
 test('a truncated or corrupt archive gives the named error, exit code 2', async () => {
   const bytes = readFileSync(syn.path);
   const cut = join(dir, 'truncated.tar.gz');
