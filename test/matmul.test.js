@@ -118,6 +118,22 @@ test('gemmInto: strided, offset, unaligned operands and β = 1 accumulation into
   }
 });
 
+test('gemmInto with K = 0: every variant writes the epilogue of a zero product (bias, activation) into a NaN-poisoned C', async () => {
+  const [M, N] = [5, 7];
+  const bias = rand(N, 40);
+  const ref = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ref[i * N + j] = Math.max(bias[j], 0);
+  for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
+    const got = await scope(() => {
+      const a = Tensor.from(f32(rand(8, 41)), [8]), b = Tensor.from(f32(rand(8, 42)), [8]), bb = Tensor.from(f32(bias), [N]);
+      const c = Tensor.from(new Float32Array(M * N).fill(NaN), [M * N]);
+      gemmInto({ buffer: c.buffer, ld: N }, { buffer: a.buffer, ld: 4 }, { buffer: b.buffer, ld: N }, { M, N, K: 0, bias: { buffer: bb.buffer }, act: 'relu', variant });
+      return c;
+    }).toArray();
+    assertClose(got, ref, TOL, `gemmInto K = 0 ${variant}`);
+  }
+});
+
 async function checkBackward({ M, N, K, tA, tB, act, withBias, batchA = 0, batchB = 0, variant }, seed) {
   const batch = Math.max(batchA, batchB, 1);
   const nA = (batchA || 1) * M * K, nB = (batchB || 1) * K * N;

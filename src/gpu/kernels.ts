@@ -96,17 +96,21 @@ export class KernelCache {
     this.sources.set(file, code);
   }
 
+  /** The WGSL text of `file`: a registered source, else shaders/`file` (generators build on a file's declarations). */
+  source(file: string): string {
+    const code = this.sources.get(file);
+    if (code !== undefined) return code;
+    try {
+      return readFileSync(this.shaderDir + file, 'utf8');
+    } catch (e) {
+      throw new KernelError(`shader file ${file} not found in ${this.shaderDir}: ${(e as Error).message}`);
+    }
+  }
+
   private loadFile(file: string): ShaderFile {
     let sf = this.files.get(file);
     if (sf) return sf;
-    let code = this.sources.get(file);
-    if (code === undefined) {
-      try {
-        code = readFileSync(this.shaderDir + file, 'utf8');
-      } catch (e) {
-        throw new KernelError(`shader file ${file} not found in ${this.shaderDir}: ${(e as Error).message}`);
-      }
-    }
+    const code = this.source(file);
     // In an error scope: a compile error is reported through getCompilationInfo (with line:column), not as an uncaptured device error.
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: file });

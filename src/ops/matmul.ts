@@ -113,43 +113,41 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   if (o.bias && (o.bias.offset ?? 0) + N > o.bias.buffer.bytes / 4) throw new Error(`gemm: bias needs ${N} elements at offset ${o.bias.offset ?? 0}, its buffer holds ${o.bias.buffer.bytes / 4}`);
   if (M === 0 || N === 0 || batch === 0) return;
   const temps: PooledBuffer[] = [];
-  if (variant === 'regblock' || variant === 'unrolled') {
+  const vec4 = variant === 'regblock' || variant === 'unrolled';
+  if (vec4) {
     if (kn.TN % 4 || kn.TM % 4 || kn.TM > 16 || kn.TN > 16) throw new Error(`gemm: ${variant} knobs TM = ${kn.TM}, TN = ${kn.TN} must be multiples of 4 and ≤ 16`);
     if (!aligned(A)) A = pack(rt, A, rowsA, colsA, batch, temps);
     if (!aligned(B)) B = pack(rt, B, rowsB, colsB, batch, temps);
   }
+  // K = 0: the vec4 loops would read nothing; the naive kernel writes the epilogue of a zero product.
+  const run = vec4 && K === 0 ? 'naive' : variant;
   let overrides: Record<string, number> = { TRANS_A: +tA, TRANS_B: +tB };
   let workgroups: [number, number, number];
   let entry: string;
   let file = 'matmul.wgsl';
-  if (variant === 'unrolled' && K > 0) {
-    const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB };
-    file = useGenerated(gemmGenFile(g), () => genGemmSource(g));
-    entry = 'gemm';
-    overrides = { WX: kn.WX, WY: kn.WY };
-    workgroups = [Math.ceil(N / (kn.TN * kn.WX)), Math.ceil(M / (kn.TM * kn.WY)), batch];
-  } else if (variant === 'naive' || variant === 'unrolled') {
+  if (run === 'naive') {
     entry = 'gemm_naive';
     workgroups = [Math.ceil(N / 16), Math.ceil(M / 16), batch];
-  } else if (variant === 'tiled') {
+  } else if (run === 'tiled') {
     entry = 'gemm_tiled';
     overrides.TS = kn.TS;
     workgroups = [Math.ceil(N / kn.TS), Math.ceil(M / kn.TS), batch];
-  } else if (variant === 'regblock') {
-    entry = 'gemm_regblock';
-    Object.assign(overrides, { TM: kn.TM, TN: kn.TN, WX: kn.WX, WY: kn.WY });
+  } else if (run === 'regblock' || run === 'unrolled') {
     workgroups = [Math.ceil(N / (kn.TN * kn.WX)), Math.ceil(M / (kn.TM * kn.WY)), batch];
+    if (run === 'regblock') {
+      entry = 'gemm_regblock';
+      Object.assign(overrides, { TM: kn.TM, TN: kn.TN, WX: kn.WX, WY: kn.WY });
+    } else {
+      const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB };
+      file = useGenerated(gemmGenFile(g), () => genGemmSource(g, rt.kernels.source('matmul.wgsl')));
+      entry = 'gemm';
+      overrides = { WX: kn.WX, WY: kn.WY };
+    }
   } else {
     throw new Error(`gemm: unknown variant '${variant as string}' (naive | tiled | regblock | unrolled)`);
   }
-  if (K === 0 && variant === 'regblock') {
-    // The vec4 loop would read nothing; the naive kernel writes the epilogue of a zero product.
-    entry = 'gemm_naive';
-    workgroups = [Math.ceil(N / 16), Math.ceil(M / 16), batch];
-  }
-  const vec = entry === 'gemm_regblock' || entry === 'gemm';
-  // Whole buffers are bound: regblock may read past a matrix (results discarded) and needs whole vec4s.
-  const bindings: Record<string, GPUBuffer> = vec
+  // Whole buffers are bound: the vec4 kernels may read past a matrix (results discarded) and need whole vec4s.
+  const bindings: Record<string, GPUBuffer> = run === 'regblock' || run === 'unrolled'
     ? { a4: A.buffer.buffer, b4: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
     : { a: A.buffer.buffer, b: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer };
   rt.dispatch({ file, entry, overrides }, {
