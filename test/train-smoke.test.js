@@ -14,13 +14,15 @@ const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, 
   '--batch', '40', '--epochs', '2', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
 async function quietly(fn) {
-  const log = console.log;
-  const lines = [];
+  const { log, error } = console;
+  const lines = [], errs = [];
   console.log = (...a) => lines.push(a.join(' '));
+  console.error = (...a) => errs.push(a.join(' '));
   try {
-    return { code: await fn(), lines };
+    return { code: await fn(), lines, errs: errs.join('\n') };
   } finally {
     console.log = log;
+    console.error = error;
   }
 }
 
@@ -111,20 +113,12 @@ test('--augment and a fractional --warmup are recorded and must match on --resum
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.config.augment, 'none');
   assert.is(st.config.warmupEpochs, 0.5);
-  const errs = [];
-  const err = console.error;
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    const r = await quietly(() => train.main([...common, '--out', out, '--warmup', '0.5', '--resume']));
-    assert.is(r.code, 2);
-    assert.match(errs.join('\n'), /augment: checkpoint "none", now "crop\+flip"/);
-    errs.length = 0;
-    const bad = await quietly(() => train.main([...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
-    assert.is(bad.code, 2);
-    assert.match(errs.join('\n'), /--augment/);
-  } finally {
-    console.error = err;
-  }
+  const r = await quietly(() => train.main([...common, '--out', out, '--warmup', '0.5', '--resume']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /augment: checkpoint "none", now "crop\+flip"/);
+  const bad = await quietly(() => train.main([...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
+  assert.is(bad.code, 2);
+  assert.match(bad.errs, /--augment/);
 });
 
 test('a NaN loss stops the run with a message, exit code 1, and keeps the last checkpoint', async () => {
@@ -138,16 +132,9 @@ test('a NaN loss stops the run with a message, exit code 1, and keeps the last c
   for (const [k, t] of Object.entries(m.tensors)) if (k.endsWith('weight')) t.data[0] = NaN;
   nn.writeSafetensors(mp, m.tensors, m.metadata);
   const before = readFileSync(join(out, 'checkpoint/state.json'), 'utf8');
-  const errs = [];
-  const err = console.error;
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    r = await quietly(() => train.main([...common, '--out', out, '--resume']));
-  } finally {
-    console.error = err;
-  }
+  r = await quietly(() => train.main([...common, '--out', out, '--resume']));
   assert.is(r.code, 1);
-  assert.match(errs.join('\n'), /the loss became NaN at epoch 1, step 2 .*last good checkpoint .* is kept/);
+  assert.match(r.errs, /the loss became NaN at epoch 1, step 2 .*last good checkpoint .* is kept/);
   assert.is(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'), before, 'the checkpoint is not overwritten');
   assert.ok(!existsSync(join(out, 'results.json')));
 });
@@ -156,32 +143,22 @@ test('a truncated or corrupt archive gives the named error, exit code 2', async 
   const bytes = readFileSync(syn.path);
   const cut = join(dir, 'truncated.tar.gz');
   writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-  const errs = [];
-  const err = console.error;
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    let r = await quietly(() => train.main(['cifar10', '--data', cut, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad1'), '--quiet']));
-    assert.is(r.code, 2);
-    assert.match(errs.join('\n'), /truncated\.tar\.gz/);
-    const bad = Buffer.from(bytes);
-    bad[Math.floor(bad.length / 2)] ^= 0xff;
-    const corrupt = join(dir, 'corrupt.tar.gz');
-    writeFileSync(corrupt, bad);
-    errs.length = 0;
-    r = await quietly(() => train.main(['cifar10', '--data', corrupt, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad2'), '--quiet']));
-    assert.is(r.code, 2);
-    assert.match(errs.join('\n'), /corrupt\.tar\.gz/);
-    errs.length = 0;
-    r = await quietly(() => train.main(['cifar10', '--bits', '12,x']));
-    assert.is(r.code, 2);
-    assert.match(errs.join('\n'), /--bits 12,x: expected comma-separated whole numbers/);
-    errs.length = 0;
-    r = await quietly(() => train.main(['cifar10', '--epoch', '3']));
-    assert.is(r.code, 2);
-    assert.match(errs.join('\n'), /unknown option --epoch \(did you mean --epochs\?\)/);
-  } finally {
-    console.error = err;
-  }
+  let r = await quietly(() => train.main(['cifar10', '--data', cut, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad1'), '--quiet']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /truncated\.tar\.gz/);
+  const bad = Buffer.from(bytes);
+  bad[Math.floor(bad.length / 2)] ^= 0xff;
+  const corrupt = join(dir, 'corrupt.tar.gz');
+  writeFileSync(corrupt, bad);
+  r = await quietly(() => train.main(['cifar10', '--data', corrupt, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad2'), '--quiet']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /corrupt\.tar\.gz/);
+  r = await quietly(() => train.main(['cifar10', '--bits', '12,x']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /--bits 12,x: expected comma-separated whole numbers/);
+  r = await quietly(() => train.main(['cifar10', '--epoch', '3']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /unknown option --epoch \(did you mean --epochs\?\)/);
 });
 
 test.run();

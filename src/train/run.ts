@@ -68,17 +68,17 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   const stepsPerEpoch = sampler.stepsPerEpoch;
   const totalSteps = cfg.epochs * stepsPerEpoch;
   let epoch = 0, step = 0, globalStep = 0, trainSeconds = 0, imagesSeen = 0;
-  // Wall time spans every process of a resumed run; `wallKnown` is false when an older checkpoint did not record it.
-  let wallBefore = 0, sessions = 1, wallKnown = true;
+  // Wall time spans every process of a resumed run (checkpoints of older versions did not record it).
+  const wallBefore = ck?.state.wallSeconds ?? 0;
+  const wallKnown = !ck || ck.state.wallSeconds !== undefined;
+  const sessions = ck ? (ck.state.sessions ?? 1) + 1 : 1;
+  const wallNow = () => wallBefore + (performance.now() - t0) / 1000;
   let lossHistory: { step: number; loss: number }[] = [];
   let epochLog: Record<string, unknown>[] = [];
   if (ck) {
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
     ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
-    wallKnown = ck.state.wallSeconds !== undefined;
-    wallBefore = ck.state.wallSeconds ?? 0;
-    sessions = (ck.state.sessions ?? 1) + 1;
     log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
@@ -86,7 +86,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
 
   const save = async () => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
-    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallBefore + (performance.now() - t0) / 1000, sessions }, metadata);
+    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions }, metadata);
   };
 
   const lossOpts = { loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ, lambda: cfg.lambda };
@@ -163,7 +163,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
 
   // Final evaluation: codes and features for queries and database.
   const evalRes: EvalResult = await evaluateAll(model, store, td, cfg, opts.quiet);
-  const wall = wallBefore + (performance.now() - t0) / 1000;
+  const wall = wallNow();
   const results = {
     tag: runTag(cfg),
     dataset: cfg.dataset,
