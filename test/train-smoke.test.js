@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { data, train, nn, hash } from '../dist/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
@@ -120,6 +120,34 @@ test('--augment and a fractional --warmup are recorded and must match on --resum
   assert.is(bad.code, 2);
   assert.match(bad.errs, /--augment/);
 });
+
+for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'Ctrl-C']]) {
+  test(`${sig} stops the process after the current step, saves a checkpoint, and --resume continues it`, async () => {
+    const out = join(dir, `sig-${sig}`);
+    // Long enough (400 steps) that the signal always lands mid-training; the first progress line says training began.
+    const child = spawn(process.execPath, ['bench/train.js', ...common.filter((a) => a !== '--quiet'), '--epochs', '100', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '', out1 = '';
+    child.stdout.on('data', (d) => { out1 += d; });
+    const exited = new Promise((resolve) => child.on('close', (c) => resolve(c))); // 'close': stderr fully read
+    await new Promise((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (/epoch \d+\/100 \[/.test(err)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited before training began:\n${err}`)));
+    });
+    child.kill(sig);
+    assert.is(await exited, code, err);
+    assert.match(err, new RegExp(`${name}: stopping after this step and saving a checkpoint`));
+    assert.match(out1, /stopped at epoch \d+, step \d+ \(\d+ steps done\); checkpoint saved/);
+    const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+    assert.ok(st.globalStep > 0 && st.globalStep < 400, `steps done: ${st.globalStep}`);
+    assert.not.ok(existsSync(join(out, 'results.json')));
+    const r = await quietly(() => train.main([...common, '--epochs', '100', '--out', out, '--resume', '--max-steps', String(st.globalStep + 1)]));
+    assert.is(r.code, 0, r.errs);
+    assert.match(r.lines.join('\n'), new RegExp(`resumed from .*${st.globalStep} steps done`));
+  });
+}
 
 test('a NaN loss stops the run with a message, exit code 1, and keeps the last checkpoint', async () => {
   const out = join(dir, 'nan');

@@ -61,16 +61,22 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
   };
 }
 
-/** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130 interrupted). */
+/** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM). */
 export async function main(argv: string[]): Promise<number> {
   const stopSignal = { stop: false };
-  const onSigint = () => {
+  // Ctrl-C (SIGINT) and `kill`/service stops (SIGTERM) both stop after the current step and save a checkpoint; a
+  // second signal exits at once, keeping the last completed checkpoint. Exit code 128 + the signal's number.
+  let stopCode = 0;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    const name = sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
+    const code = sig === 'SIGINT' ? 130 : 143;
     if (stopSignal.stop) {
-      console.error('\nsecond Ctrl-C: exiting now; the last completed checkpoint is kept');
-      process.exit(130);
+      console.error(`\nsecond ${name}: exiting now; the last completed checkpoint is kept`);
+      process.exit(code);
     }
     stopSignal.stop = true;
-    console.error('\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+    stopCode = code;
+    console.error(`\n${name}: stopping after this step and saving a checkpoint (${name} again to quit at once)`);
   };
   try {
     const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
@@ -85,7 +91,8 @@ export async function main(argv: string[]): Promise<number> {
     if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
     if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
     const bitsList = opts.bits as number[];
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     let interrupted = false;
     for (const bits of bitsList) {
       const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
@@ -95,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
     }
-    return interrupted ? 130 : 0;
+    return interrupted ? stopCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}`);
@@ -107,7 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await disposeRuntime();
   }
 }
