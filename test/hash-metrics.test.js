@@ -86,6 +86,25 @@ test('real-valued metrics equal a brute-force full sort (integer features: exact
   assert.is(m.pr[m.pr.length - 1].recall, 1, 'recall 1 at the full cut-off');
 });
 
+test('onProgress reports every 250 queries and once at the end, for both rankings; metrics unchanged', () => {
+  const nq = 613, ndb = 37, bits = 8;
+  const r = rand(nq * bits + ndb * bits + nq + ndb, 13);
+  const qf = Float32Array.from({ length: nq * bits }, (_, i) => r[i]);
+  const df = Float32Array.from({ length: ndb * bits }, (_, i) => r[nq * bits + i]);
+  const ql = Array.from({ length: nq }, (_, i) => Math.floor((r[(nq + ndb) * bits + i] + 1) * 1.5));
+  const dl = Array.from({ length: ndb }, (_, i) => Math.floor((r[(nq + ndb) * bits + nq + i] + 1) * 1.5));
+  const qc = hash.signPackCpu(qf, nq, bits), dc = hash.signPackCpu(df, ndb, bits);
+  for (const input of [{ queryCodes: qc, dbCodes: dc }, { queryFeatures: qf, dbFeatures: df }]) {
+    const calls = [];
+    const base = { ...input, queryLabels: ql, dbLabels: dl, bits, topKs: [1, 10], mapAt: [20] };
+    const m = hash.evaluateRetrieval({ ...base, onProgress: (done, total) => calls.push([done, total]) });
+    assert.equal(calls, [[250, nq], [500, nq], [nq, nq]]);
+    const plain = hash.evaluateRetrieval(base);
+    assert.is(m.map, plain.map);
+    assert.equal(m.precisionAtK, plain.precisionAtK);
+  }
+});
+
 test('signPackCpu is exact at 12, 24, 32, 48, 64, 128 bits; 0 and −0 give 1', () => {
   for (const bits of [12, 24, 32, 48, 64, 128]) {
     const n = 9;

@@ -87,10 +87,19 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
+  // Ranking runs on the CPU (the real-valued one takes minutes for 10,000 × 50,000): one progress bar each.
+  const ranked = (label: string, input: Omit<Parameters<typeof evaluateRetrieval>[0], 'onProgress'>) => {
+    const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
+    try {
+      return evaluateRetrieval({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) });
+    } finally {
+      bar.done();
+    }
+  };
   const t0 = performance.now();
-  const binary = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const binary = ranked('ranking, binary', { queryCodes: qe.codes, dbCodes: de.codes, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t1 = performance.now();
-  const real = evaluateRetrieval({ queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const real = ranked('ranking, real-valued', { queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t2 = performance.now();
   if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s`);
   let topK: EvalResult['summary']['topK'];
