@@ -86,6 +86,33 @@ test('real-valued metrics equal a brute-force full sort (integer features: exact
   assert.is(m.pr[m.pr.length - 1].recall, 1, 'recall 1 at the full cut-off');
 });
 
+test('euclideanRow: bit-identical to the one-row-at-a-time float64 formula, every database size mod 4', () => {
+  for (const dim of [1, 5, 48]) {
+    for (const ndb of [1, 2, 3, 4, 5, 6, 7, 8, 9, 301]) {
+      const nq = 3;
+      const r = rand((nq + ndb) * dim, 100 * dim + ndb);
+      const qf = Float32Array.from({ length: nq * dim }, (_, i) => r[i] * 1.7);
+      const df = Float32Array.from({ length: ndb * dim }, (_, i) => r[nq * dim + i] * 1.7);
+      const norms = hash.metrics.rowNorms(df, ndb, dim);
+      const out = new Float32Array(ndb).fill(NaN);
+      for (let q = 0; q < nq; q++) {
+        hash.metrics.euclideanRow(qf, q, df, norms, ndb, dim, out);
+        let qn = 0;
+        for (let c = 0; c < dim; c++) qn += qf[q * dim + c] * qf[q * dim + c];
+        for (let j = 0; j < ndb; j++) {
+          let xn = 0, dot = 0;
+          for (let c = 0; c < dim; c++) {
+            xn += df[j * dim + c] * df[j * dim + c];
+            dot += qf[q * dim + c] * df[j * dim + c];
+          }
+          const want = Math.fround(Math.max(0, qn + xn - 2 * dot));
+          if (out[j] !== want) assert.unreachable(`dim ${dim}, ndb ${ndb}, q ${q}, j ${j}: ${out[j]} vs ${want}`);
+        }
+      }
+    }
+  }
+});
+
 test('onProgress reports every 250 queries and once at the end, for both rankings; metrics unchanged', () => {
   const nq = 613, ndb = 37, bits = 8;
   const r = rand(nq * bits + ndb * bits + nq + ndb, 13);
