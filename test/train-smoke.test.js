@@ -126,20 +126,20 @@ for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'C
     const out = join(dir, `sig-${sig}`);
     // Long enough (400 steps) that the signal always lands mid-training; the first progress line says training began.
     const child = spawn(process.execPath, ['bench/train.js', ...common.filter((a) => a !== '--quiet'), '--epochs', '100', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '', out1 = '';
-    child.stdout.on('data', (d) => { out1 += d; });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
     const exited = new Promise((resolve) => child.on('close', (c) => resolve(c))); // 'close': stderr fully read
     await new Promise((resolve, reject) => {
       child.stderr.on('data', (d) => {
-        err += d;
-        if (/epoch \d+\/100 \[/.test(err)) resolve();
+        stderr += d;
+        if (/epoch \d+\/100 \[/.test(stderr)) resolve();
       });
-      child.on('exit', () => reject(new Error(`exited before training began:\n${err}`)));
+      child.on('exit', () => reject(new Error(`exited before training began:\n${stderr}`)));
     });
     child.kill(sig);
-    assert.is(await exited, code, err);
-    assert.match(err, new RegExp(`${name}: stopping after this step and saving a checkpoint`));
-    assert.match(out1, /stopped at epoch \d+, step \d+ \(\d+ steps done\); checkpoint saved/);
+    assert.is(await exited, code, stderr);
+    assert.match(stderr, new RegExp(`${name}: stopping after this step and saving a checkpoint`));
+    assert.match(stdout, /stopped at epoch \d+, step \d+ \(\d+ steps done\); checkpoint saved/);
     const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
     assert.ok(st.globalStep > 0 && st.globalStep < 400, `steps done: ${st.globalStep}`);
     assert.not.ok(existsSync(join(out, 'results.json')));

@@ -7,7 +7,7 @@ import { topKAccuracy, type TopKAccuracy } from '../data/inshop-eval.js';
 import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';
-import { evaluateRetrieval } from '../hash/metrics.js';
+import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { CodeDB } from '../hash/codedb.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
@@ -88,7 +88,7 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
   // Ranking runs on the CPU (the real-valued one takes minutes for 10,000 × 50,000): one progress bar each.
-  const ranked = (label: string, input: Omit<Parameters<typeof evaluateRetrieval>[0], 'onProgress'>) => {
+  const ranked = (label: string, input: RetrievalInput) => {
     const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
     try {
       return evaluateRetrieval({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) });
