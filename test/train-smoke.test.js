@@ -2,7 +2,7 @@
 // mAP above chance, every results.json field, resume reproduces an uninterrupted run, bad archives are named.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,6 +12,21 @@ const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '2', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
+
+/** The model file the checkpoint in `out` names. */
+const ckptModel = (out) => join(out, 'checkpoint', JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8')).files.model);
+
+/** Largest relative difference between two safetensors files' tensors (same names). */
+function worstRelDiff(pa, pb) {
+  const a = nn.readSafetensors(pa).tensors, b = nn.readSafetensors(pb).tensors;
+  assert.equal(Object.keys(b).sort(), Object.keys(a).sort());
+  let worst = 0;
+  for (const [name, t] of Object.entries(a)) {
+    const u = b[name].data;
+    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i] - u[i]) / (1e-6 + Math.abs(t.data[i])));
+  }
+  return worst;
+}
 
 async function quietly(fn) {
   const { log, error } = console;
@@ -42,9 +57,14 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
   assert.is(r.bits, 16);
   // 10 balanced classes: a random ranking has mAP ≈ 0.1.
   assert.ok(r.binary.map > 0.3, `binary mAP ${r.binary.map} should be well above chance (0.1)`);
-  for (const f of ['report.md', 'pr.svg', 'precision_at_k.svg', 'loss.svg', 'db.codes', 'query.codes', 'split.json', 'checkpoint/state.json', 'checkpoint/model.safetensors']) {
+  for (const f of ['report.md', 'pr.svg', 'precision_at_k.svg', 'loss.svg', 'db.codes', 'query.codes', 'split.json', 'checkpoint/state.json', 'model.safetensors']) {
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
+  // The checkpoint holds one set (older sets deleted), and the final model is the last checkpoint's.
+  const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+  assert.equal(readdirSync(join(out, 'checkpoint')).sort(), [st.files.model, st.files.optimizer, 'state.json'].sort());
+  assert.equal(st.files, { model: `model-${st.globalStep}.safetensors`, optimizer: `optimizer-${st.globalStep}.safetensors` });
+  assert.is(worstRelDiff(join(out, 'model.safetensors'), ckptModel(out)), 0);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /cifar10 · dsh · 16 bits/);
   assert.match(readFileSync(join(out, 'pr.svg'), 'utf8'), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 });
@@ -75,13 +95,7 @@ test('an interrupted run resumed with --resume ends with the same weights as the
   assert.is(res.code, 2);
   res = await quietly(() => train.main([...common, '--out', out, '--resume']));
   assert.is(res.code, 0, res.lines.join('\n'));
-  const a = nn.readSafetensors(join(dir, 'full', 'checkpoint/model.safetensors')).tensors;
-  const b = nn.readSafetensors(join(out, 'checkpoint/model.safetensors')).tensors;
-  let worst = 0;
-  for (const [name, t] of Object.entries(a)) {
-    const u = b[name].data;
-    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i] - u[i]) / (1e-6 + Math.abs(t.data[i])));
-  }
+  const worst = worstRelDiff(join(dir, 'full', 'model.safetensors'), join(out, 'model.safetensors'));
   // The kernels are deterministic (no float atomics), so the resumed run reproduces the weights to float tolerance.
   assert.ok(worst < 1e-5, `largest relative weight difference ${worst}`);
   const ra = JSON.parse(readFileSync(join(dir, 'full', 'results.json'), 'utf8'));
@@ -95,6 +109,65 @@ test('an interrupted run resumed with --resume ends with the same weights as the
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /over 2 processes \(resumed\)/);
 });
 
+test('--checkpoint-minutes: a run killed outright (SIGKILL) within an epoch resumes from its last save to the uninterrupted result', async () => {
+  const out = join(dir, 'killed');
+  // 1e-9 minutes: a save after every step within an epoch; the run is killed at the first one seen.
+  const child = spawn(process.execPath, ['bench/train.js', ...common, '--checkpoint-minutes', '1e-9', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('close', (c, sig) => resolve(sig ?? c)));
+  const seen = await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      let st;
+      try {
+        st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+      } catch {
+        return; // not written yet
+      }
+      if (st.step > 0) {
+        child.kill('SIGKILL');
+        clearInterval(timer);
+        resolve(st);
+      }
+    }, 2);
+    child.on('exit', () => { clearInterval(timer); resolve(null); });
+  });
+  assert.ok(seen, `the run ended before a save within an epoch was seen:\n${stderr}`);
+  assert.is(await exited, 'SIGKILL');
+  assert.is(seen.epochPartial.count, seen.step, 'the saved partial epoch counts the steps done in it');
+  assert.not.ok(existsSync(join(out, 'results.json')));
+  const r = await quietly(() => train.main([...common, '--out', out, '--resume']));
+  assert.is(r.code, 0, r.errs);
+  assert.match(r.lines.join('\n'), /resumed from .*epoch \d+, step [1-9]/);
+  const worst = worstRelDiff(join(dir, 'full', 'model.safetensors'), join(out, 'model.safetensors'));
+  assert.ok(worst < 1e-5, `largest relative weight difference ${worst}`);
+  // Each epoch's logged loss covers all of its steps, those before the kill included.
+  const ra = JSON.parse(readFileSync(join(dir, 'full', 'results.json'), 'utf8'));
+  const rb = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.is(rb.epochLog.length, ra.epochLog.length);
+  for (let e = 0; e < ra.epochLog.length; e++) {
+    assert.ok(Math.abs(rb.epochLog[e].loss - ra.epochLog[e].loss) <= 1e-5 * Math.abs(ra.epochLog[e].loss), `epoch ${e + 1} loss ${rb.epochLog[e].loss} vs ${ra.epochLog[e].loss}`);
+  }
+});
+
+test('a save killed half-way leaves the previous checkpoint whole; the next save deletes its leftovers', () => {
+  const ck = join(dir, 'torn');
+  const t = (v) => ({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(v, v + 1) } });
+  const state = (globalStep) => ({ epoch: 0, step: globalStep, globalStep, config: {}, lossHistory: [], epochLog: [], trainSeconds: 1, imagesSeen: 10 });
+  train.saveCheckpoint(ck, t(1), t(2), state(5), {});
+  // A later save killed after its tensor files (one complete, one a temporary file) but before state.json.
+  nn.writeSafetensors(join(ck, 'model-9.safetensors'), t(7));
+  writeFileSync(join(ck, '.optimizer-9.safetensors.123.456.tmp'), 'partial');
+  let got = train.loadCheckpoint(ck);
+  assert.is(got.state.globalStep, 5);
+  assert.equal(Array.from(got.model.w.data), [1, 2]);
+  assert.equal(Array.from(got.optimizer.w.data), [2, 3]);
+  train.saveCheckpoint(ck, t(3), t(4), state(11), {});
+  assert.equal(readdirSync(ck).sort(), ['model-11.safetensors', 'optimizer-11.safetensors', 'state.json']);
+  got = train.loadCheckpoint(ck);
+  assert.equal([got.state.globalStep, Array.from(got.model.w.data)], [11, [3, 4]]);
+});
+
 test('--model resnet trains (the larger network for real GPUs)', async () => {
   const out = join(dir, 'resnet');
   const { code, lines } = await quietly(() => train.main([...common, '--out', out, '--model', 'resnet', '--max-steps', '2']));
@@ -102,7 +175,7 @@ test('--model resnet trains (the larger network for real GPUs)', async () => {
   assert.match(lines.join('\n'), /model: resnet\+BN, [\d,]+ parameters/);
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.globalStep, 2);
-  assert.ok(Object.keys(nn.readSafetensors(join(out, 'checkpoint/model.safetensors')).tensors).length > 10);
+  assert.ok(Object.keys(nn.readSafetensors(ckptModel(out)).tensors).length > 10);
 });
 
 test('--augment and a fractional --warmup are recorded and must match on --resume', async () => {
@@ -155,7 +228,7 @@ test('a NaN loss stops the run with a message, exit code 1, and keeps the last c
   assert.is(r.code, 0, r.lines.join('\n'));
   // Poison the saved weights (a ReLU's max(NaN, 0) may swallow a NaN, the hash layer's cannot): the resumed
   // run's first loss is NaN.
-  const mp = join(out, 'checkpoint/model.safetensors');
+  const mp = ckptModel(out);
   const m = nn.readSafetensors(mp);
   for (const [k, t] of Object.entries(m.tensors)) if (k.endsWith('weight')) t.data[0] = NaN;
   nn.writeSafetensors(mp, m.tensors, m.metadata);

@@ -1,7 +1,8 @@
 // Checkpoints of a training run: model (safetensors a PyTorch user can open), optimiser state (safetensors)
-// and the loop state (JSON), each written atomically; state.json is written last, so it only ever names
-// a complete set of files.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// and the loop state (JSON), each written atomically. The tensor files carry the step in their names and
+// state.json is written last, so a process killed in the middle of a save leaves the previous set whole and
+// named by state.json; the files of older sets are deleted once the new state.json is in place.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
@@ -24,23 +25,35 @@ export interface LoopState {
   wallSeconds?: number;
   /** Processes that worked on the run before this save (1 for an uninterrupted run). */
   sessions?: number;
+  /** The part of the current epoch done before the save (mid-epoch checkpoints), so its log entry covers all of it. */
+  epochPartial?: { loss: number; count: number; seconds: number };
   /** Files of this checkpoint, relative to the run folder. */
   files: { model: string; optimizer: string };
   savedAt: string;
 }
 
-/** Saves one checkpoint: model.safetensors, optimizer.safetensors, then state.json (the commit point). */
+// Tensor files of any set, and the temporary files writeFileAtomic leaves when the process is killed mid-write.
+const TENSOR_FILE = /^(model|optimizer)(-\d+)?\.safetensors$|^\.(model|optimizer|state)[-\w.]*\.\d+\.\d+\.tmp$/;
+
+/** Saves one checkpoint: model-<step>.safetensors, optimizer-<step>.safetensors, then state.json (the commit
+ *  point), then deletes the tensor files no longer named (older sets, or a set a killed save left half-written). */
 export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, optimizer: Record<string, SafeTensor>, state: Omit<LoopState, 'files' | 'savedAt' | 'version'>, metadata: Record<string, string>): void {
   mkdirSync(dir, { recursive: true });
-  const files = { model: 'model.safetensors', optimizer: 'optimizer.safetensors' };
+  const files = { model: `model-${state.globalStep}.safetensors`, optimizer: `optimizer-${state.globalStep}.safetensors` };
   writeSafetensors(join(dir, files.model), model, { format: 'pt', ...metadata });
   writeSafetensors(join(dir, files.optimizer), optimizer, metadata);
   const full: LoopState = { version: 1, ...state, files, savedAt: new Date().toISOString() };
   writeFileAtomic(join(dir, 'state.json'), JSON.stringify(full, null, 1) + '\n');
+  for (const f of readdirSync(dir)) if (TENSOR_FILE.test(f) && f !== files.model && f !== files.optimizer) rmSync(join(dir, f), { force: true });
 }
 
-/** Loads the checkpoint in `dir`, or null when there is none; errors name the file. */
-export function loadCheckpoint(dir: string): { state: LoopState; model: Record<string, SafeTensor>; optimizer: Record<string, SafeTensor> } | null {
+/** The model file of the checkpoint in `dir` (the one its state.json names), or null when there is none. */
+export function checkpointModelPath(dir: string): string | null {
+  const ck = loadCheckpointState(dir);
+  return ck ? join(dir, ck.files.model) : null;
+}
+
+function loadCheckpointState(dir: string): LoopState | null {
   const sp = join(dir, 'state.json');
   if (!existsSync(sp)) return null;
   let state: LoopState;
@@ -50,6 +63,13 @@ export function loadCheckpoint(dir: string): { state: LoopState; model: Record<s
     throw new Error(`checkpoint ${sp} is not valid JSON (${(e as Error).message}); delete it to start over`);
   }
   if (state.version !== 1 || !state.files) throw new Error(`checkpoint ${sp}: unknown format version ${state.version}`);
+  return state;
+}
+
+/** Loads the checkpoint in `dir`, or null when there is none; errors name the file. */
+export function loadCheckpoint(dir: string): { state: LoopState; model: Record<string, SafeTensor>; optimizer: Record<string, SafeTensor> } | null {
+  const state = loadCheckpointState(dir);
+  if (!state) return null;
   const model = readSafetensors(join(dir, state.files.model)).tensors;
   const optimizer = readSafetensors(join(dir, state.files.optimizer)).tensors;
   return { state, model, optimizer };

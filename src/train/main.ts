@@ -10,7 +10,7 @@ import { disposeRuntime } from '../gpu/runtime.js';
 const HEAD = `usage: node bench/train.js cifar10|inshop [options]
 
 Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
-checkpoints every epoch, then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
+checkpoints every epoch (and every --checkpoint-minutes within one), then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
 SVG plots and the database codes into --out.`;
 
 /** Resolves the options of one run (one code length) of `dataset`. */
@@ -58,6 +58,7 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     trainLimit: opts['train-limit'] as number | undefined,
     evalLimit: opts['eval-limit'] as number | undefined,
     maxSteps: opts['max-steps'] as number | undefined,
+    checkpointMinutes: opts['checkpoint-minutes'] as number,
   };
 }
 

@@ -29,6 +29,7 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   seed: { type: 'int', default: 1, min: 0, help: 'seed of the split, init, sampler and augmentation' },
   out: { type: 'string', help: 'output folder (default runs/<dataset>-<protocol>-<bits>b-<loss>-s<seed>)' },
   resume: { type: 'bool', default: false, help: 'continue from the last checkpoint in --out' },
+  'checkpoint-minutes': { type: 'float', default: 10, min: 0, help: 'also checkpoint within an epoch every this many minutes, so a killed run loses at most that much (0: at epoch ends only)' },
   'val-queries': { type: 'int', default: 1000, min: 0, help: 'queries of the quick per-epoch validation mAP (0: off)' },
   'val-db': { type: 'int', default: 10000, min: 1, help: 'database size of the quick validation' },
   'train-limit': { type: 'int', min: 1, help: 'use only the first N training images (smoke tests)' },
@@ -72,6 +73,7 @@ export interface TrainConfig {
   trainLimit?: number;
   evalLimit?: number;
   maxSteps?: number;
+  checkpointMinutes: number;
 }
 
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */

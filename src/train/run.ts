@@ -1,5 +1,5 @@
 // The main job: train the hashing network (CIFAR-10 or In-shop) with P×K batches and the triplet(-quantization)
-// loss, checkpoint every epoch, then encode queries and database and evaluate retrieval (binary and real-valued).
+// loss, checkpoint every epoch (and every --checkpoint-minutes within one), then encode queries and database and evaluate retrieval (binary and real-valued).
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as data from '../data/index.js';
@@ -11,7 +11,7 @@ import { init, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
 import { dshNet, resnet } from '../nn/models.js';
-import { stateDict, loadStateDict } from '../nn/io.js';
+import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
@@ -75,19 +75,24 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   const wallNow = () => wallBefore + (performance.now() - t0) / 1000;
   let lossHistory: { step: number; loss: number }[] = [];
   let epochLog: Record<string, unknown>[] = [];
+  let epochPartial: { loss: number; count: number; seconds: number } | undefined;
   if (ck) {
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
-    ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
+    ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
     log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
   log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
 
-  const save = async () => {
+  let lastSave = performance.now();
+  // `partial`: the epoch so far, for a save within an epoch.
+  const save = async (partial?: { loss: number; count: number; seconds: number }) => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
-    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions }, metadata);
+    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions, ...(partial ? { epochPartial: partial } : {}) }, metadata);
+    lastSave = performance.now();
   };
+  const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
 
   const lossOpts = { loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ, lambda: cfg.lambda };
   const maxSteps = cfg.maxSteps ?? Infinity;
@@ -95,8 +100,11 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   while (epoch < cfg.epochs && !stoppedEarly) {
     model.train();
     const bar = new ProgressBar(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, process.stderr, opts.quiet).startFrom(step);
-    let epochLoss = 0, epochCount = 0;
-    const epochStart = performance.now();
+    // A run resumed within an epoch carries that epoch's loss sum, step count and seconds so far.
+    let epochLoss = epochPartial?.loss ?? 0, epochCount = epochPartial?.count ?? 0;
+    const epochStart = performance.now() - 1000 * (epochPartial?.seconds ?? 0);
+    epochPartial = undefined;
+    const partialNow = () => ({ loss: epochLoss, count: epochCount, seconds: (performance.now() - epochStart) / 1000 });
     let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
     while (step < stepsPerEpoch) {
       if (opts.stopSignal.stop || globalStep >= maxSteps) {
@@ -136,6 +144,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
       const wdt = (performance.now() - ipsWindow.t) / 1000;
       if (wdt > 2) ipsWindow = { t: performance.now(), n: 0, ips: ipsWindow.n / wdt };
       bar.update(step, { loss, 'img/s': ipsWindow.ips || batch.indices.length / dt, lr: lr });
+      if (step < stepsPerEpoch && performance.now() - lastSave >= saveEveryMs) await save(partialNow());
     }
     bar.done();
     if (step >= stepsPerEpoch) {
@@ -152,7 +161,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
       );
       await save();
     } else {
-      await save();
+      await save(partialNow());
       log(`stopped at epoch ${epoch + 1}, step ${step} (${globalStep} steps done); checkpoint saved in ${ckptDir}; continue with --resume`);
     }
   }
@@ -161,6 +170,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     return { config: cfg, outDir: cfg.out, finished: false };
   }
 
+  // The trained model at a fixed place (the checkpoint's file name carries the step).
+  await saveModel(model, join(cfg.out, 'model.safetensors'), { tag: runTag(cfg), epochs: String(cfg.epochs), steps: String(globalStep) });
   // Final evaluation: codes and features for queries and database.
   const evalRes: EvalResult = await evaluateAll(model, store, td, cfg, opts.quiet);
   const wall = wallNow();
@@ -199,7 +210,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   writeReport(cfg.out, results, evalRes, lossHistory, formatAdapterInfo(rt.info));
   evalRes.db.save(join(cfg.out, 'db.codes'), { tag: runTag(cfg), role: 'database' });
   evalRes.queries.save(join(cfg.out, 'query.codes'), { tag: runTag(cfg), role: 'queries' });
-  log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}`);
+  log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}, model: ${join(cfg.out, 'model.safetensors')}`);
   if (evalRes.summary.topK) {
     const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
     log(`${runTag(cfg)}: top-k accuracy binary ${acc(evalRes.summary.topK.binary)}; real ${acc(evalRes.summary.topK.real)}`);
