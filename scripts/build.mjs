@@ -1,12 +1,13 @@
-// Builds src/ into one ESM bundle, dist/index.js (run by `npm install` through `prepare`, and by `npm test`).
+// Builds src/ into one ESM bundle, dist/index.js, and the ranking worker dist/rank-worker.js that it starts
+// (run by `npm install` through `prepare`, and by `npm test`).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await build({
-  entryPoints: [join(root, 'src/index.ts')],
-  outfile: join(root, 'dist/index.js'),
+  entryPoints: { index: join(root, 'src/index.ts'), 'rank-worker': join(root, 'src/hash/rank-worker.ts') },
+  outdir: join(root, 'dist'),
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -132,6 +132,41 @@ test('onProgress reports every 250 queries and once at the end, for both ranking
   }
 });
 
+test('evaluateRetrievalParallel: the same metrics to the bit as evaluateRetrieval on 2 and 3 threads; progress; errors', async () => {
+  // 1,013 queries = 4 full chunks of 250 and one of 13; a subsample of 777 picks queries across chunks.
+  const nq = 1013, ndb = 301, bits = 12;
+  const r = rand(nq * bits + ndb * bits + nq + ndb, 29);
+  const qf = Float32Array.from({ length: nq * bits }, (_, i) => r[i]);
+  const df = Float32Array.from({ length: ndb * bits }, (_, i) => r[nq * bits + i]);
+  const ql = Array.from({ length: nq }, (_, i) => Math.floor((r[(nq + ndb) * bits + i] + 1) * 2.5));
+  const dl = Array.from({ length: ndb }, (_, i) => Math.floor((r[(nq + ndb) * bits + nq + i] + 1) * 2.5));
+  const qc = hash.signPackCpu(qf, nq, bits), dc = hash.signPackCpu(df, ndb, bits);
+  const strip = ({ seconds, ...m }) => (void seconds, m);
+  for (const input of [{ queryCodes: qc, dbCodes: dc }, { queryFeatures: qf, dbFeatures: df }]) {
+    for (const sub of [{}, { queries: 777, seed: 3 }]) {
+      const base = { ...input, ...sub, queryLabels: ql, dbLabels: dl, bits, topKs: [1, 10, 100], mapAt: [50, 200] };
+      const serial = strip(hash.evaluateRetrieval(base));
+      assert.ok(serial.map > 0 && serial.map < 1);
+      for (const threads of [2, 3]) {
+        const calls = [];
+        const par = strip(await hash.evaluateRetrievalParallel({ ...base, onProgress: (d, t) => calls.push([d, t]) }, { threads }));
+        assert.equal(par, serial, `${input.queryCodes ? 'binary' : 'real'}, ${threads} threads, ${sub.queries ?? nq} queries`);
+        const total = sub.queries ?? nq;
+        assert.equal(calls.at(-1), [total, total], 'ends with all queries done');
+        assert.is(calls.filter(([d]) => d === total).length, 1, 'the end is reported once');
+        for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] > calls[i - 1][0], 'progress rises');
+      }
+    }
+  }
+  // A bad input is refused on the caller's thread with evaluateRetrieval's message.
+  try {
+    await hash.evaluateRetrievalParallel({ queryCodes: qc, dbCodes: dc.subarray(1), queryLabels: ql, dbLabels: dl, bits }, { threads: 2 });
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.match(e.message, /dbCodes/);
+  }
+});
+
 test('signPackCpu is exact at 12, 24, 32, 48, 64, 128 bits; 0 and −0 give 1', () => {
   for (const bits of [12, 24, 32, 48, 64, 128]) {
     const n = 9;

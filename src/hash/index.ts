@@ -4,6 +4,7 @@ export * as codes from './codes.js';
 export * as metrics from './metrics.js';
 export * as codedb from './codedb.js';
 export { wordsPerCode, popcount32, unpack as unpackCodes, signPack as signPackCpu, hammingTopK as hammingTopKCpu, type TopK } from './codes.js';
+export { evaluateRetrievalParallel, defaultRankThreads } from './rank-parallel.js';
 export { evaluateRetrieval, mapFromDistanceRows, subsampleQueries, type RetrievalInput, type RetrievalMetrics, type PrPoint } from './metrics.js';
 export { CodeDB, type SearchFn } from './codedb.js';
 export { GpuHammingIndex, gpuHammingTopK } from './gpu-search.js';

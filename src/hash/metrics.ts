@@ -55,6 +55,21 @@ export interface RetrievalInput extends MetricOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The sums of a `RetrievalAccumulator` (see `partial` and `merge`). */
+export interface RankingPartial {
+  kind: 'hamming' | 'euclidean' | undefined;
+  bits: number;
+  nq: number;
+  sumAp: number;
+  sumApAt: Float64Array;
+  sumPAt: Float64Array;
+  prP: Float64Array;
+  prR: Float64Array;
+  prNP: Float64Array;
+  prNR: number;
+  sumPr2: number;
+}
+
 /** One point of a precision–recall curve: at = Hamming radius (binary) or rank cut-off (real-valued). */
 export interface PrPoint {
   at: number;
@@ -351,6 +366,33 @@ export class RetrievalAccumulator {
     if (queryLabels.length < nq) throw new RangeError(`distance rows: ${nq} query labels needed, got ${queryLabels.length}`);
   }
 
+  /** The sums accumulated so far, as plain data (transferable between threads), for `merge`. */
+  partial(): RankingPartial {
+    return {
+      kind: this.kind, bits: this.bits, nq: this.nq, sumAp: this.sumAp, sumApAt: this.sumApAt, sumPAt: this.sumPAt,
+      prP: this.prP, prR: this.prR, prNP: this.prNP, prNR: this.prNR, sumPr2: this.sumPr2,
+    };
+  }
+
+  /** Adds the sums of another accumulator over the same database and options (queries evaluated elsewhere). */
+  merge(p: RankingPartial): void {
+    if (p.kind === undefined) return; // no queries
+    this.setKind(p.kind, p.bits);
+    const add = (a: Float64Array, b: Float64Array) => {
+      if (a.length !== b.length) throw new Error(`RetrievalAccumulator.merge: ${b.length} values for ${a.length}`);
+      for (let i = 0; i < a.length; i++) a[i] += b[i];
+    };
+    add(this.sumApAt, p.sumApAt);
+    add(this.sumPAt, p.sumPAt);
+    add(this.prP, p.prP);
+    add(this.prR, p.prR);
+    add(this.prNP, p.prNP);
+    this.nq += p.nq;
+    this.sumAp += p.sumAp;
+    this.prNR += p.prNR;
+    this.sumPr2 += p.sumPr2;
+  }
+
   /** Reduces the accumulated queries to metrics. */
   result(): RetrievalMetrics {
     const nq = this.nq;
@@ -465,20 +507,34 @@ export function rowNorms(x: Float32Array | Float64Array, n: number, dim: number)
   return out;
 }
 
-const PROGRESS_EVERY = 250;
+/**
+ * Queries are ranked in chunks of this many, each chunk summed on its own and the chunks added in order: the sums,
+ * hence the metrics, are the same bits whether the chunks run one after the other or on worker threads
+ * (`evaluateRetrievalParallel`), on any machine. Progress is reported after each chunk.
+ */
+export const RANK_CHUNK = 250;
 
-/** Evaluates a query set against a database: binary (codes, Hamming ranking) or real-valued (features, squared Euclidean). */
-export function evaluateRetrieval(input: RetrievalInput): RetrievalMetrics {
-  const t0 = performance.now();
+/** An evaluation input checked and resolved (query subsample, labels, database norms); the same on every thread. */
+export interface PreparedRetrieval {
+  input: RetrievalInput;
+  binary: boolean;
+  /** The evaluated queries' indices, or undefined for all of them in order. */
+  pick: Uint32Array | undefined;
+  nq: number;
+  qLabel: Int32Array;
+  /** Real-valued: squared norms of the database rows. */
+  norms?: Float64Array;
+}
+
+/** Checks an evaluation input and resolves what every chunk needs (errors as `evaluateRetrieval` throws them). */
+export function prepareRetrieval(input: RetrievalInput): PreparedRetrieval {
   const { bits, queryLabels, dbLabels } = input;
   const binary = input.queryCodes !== undefined || input.dbCodes !== undefined;
   const real = input.queryFeatures !== undefined || input.dbFeatures !== undefined;
   if (binary === real) throw new Error('evaluateRetrieval: give either queryCodes + dbCodes or queryFeatures + dbFeatures');
   const nqAll = queryLabels.length;
   const ndb = dbLabels.length;
-  const seed = input.seed ?? 0;
-  const pick = input.queries !== undefined && input.queries < nqAll ? subsampleQueries(nqAll, input.queries, seed) : undefined;
-  const acc = new RetrievalAccumulator(dbLabels, input);
+  const pick = input.queries !== undefined && input.queries < nqAll ? subsampleQueries(nqAll, input.queries, input.seed ?? 0) : undefined;
   const qLabel = toInt32(queryLabels, 'queryLabels');
   const nq = pick ? pick.length : nqAll;
   if (binary) {
@@ -488,32 +544,64 @@ export function evaluateRetrieval(input: RetrievalInput): RetrievalMetrics {
     checkCodes(dbCodes, ndb, bits, 'dbCodes');
     if (queryCodes.length !== nqAll * wordsPerCode(bits)) throw new RangeError(`queryCodes: ${queryCodes.length} words for ${nqAll} labels of ${bits}-bit codes`);
     if (dbCodes.length !== ndb * wordsPerCode(bits)) throw new RangeError(`dbCodes: ${dbCodes.length} words for ${ndb} labels of ${bits}-bit codes`);
+    return { input, binary, pick, nq, qLabel };
+  }
+  const { queryFeatures, dbFeatures } = input;
+  if (!queryFeatures || !dbFeatures) throw new Error('evaluateRetrieval: real-valued evaluation needs both queryFeatures and dbFeatures');
+  if (queryFeatures.length !== nqAll * bits) throw new RangeError(`queryFeatures: ${queryFeatures.length} values for ${nqAll} queries of dimension ${bits}`);
+  if (dbFeatures.length !== ndb * bits) throw new RangeError(`dbFeatures: ${dbFeatures.length} values for ${ndb} items of dimension ${bits}`);
+  return { input, binary, pick, nq, qLabel, norms: rowNorms(dbFeatures, ndb, bits) };
+}
+
+/** Ranks the evaluated queries from..to−1 (positions in the evaluated list) into a fresh accumulator; returns its sums. */
+export function rankChunk(prep: PreparedRetrieval, from: number, to: number): RankingPartial {
+  const { input, pick, qLabel } = prep;
+  const { bits } = input;
+  const ndb = input.dbLabels.length;
+  const acc = new RetrievalAccumulator(input.dbLabels, input);
+  if (prep.binary) {
+    const queryCodes = input.queryCodes!, dbCodes = input.dbCodes!;
     const W = wordsPerCode(bits);
     const dist = bits <= 255 ? new Uint8Array(ndb) : new Uint16Array(ndb);
     const hist = new Uint32Array(bits + 1);
-    for (let i = 0; i < nq; i++) {
+    for (let i = from; i < to; i++) {
       const q = pick ? pick[i] : i;
       hammingRow(queryCodes, q, dbCodes, ndb, W, dist, hist);
       acc.addHammingRow(dist, qLabel[q], bits, hist);
-      if (input.onProgress && (i + 1) % PROGRESS_EVERY === 0) input.onProgress(i + 1, nq);
     }
   } else {
-    const { queryFeatures, dbFeatures } = input;
-    if (!queryFeatures || !dbFeatures) throw new Error('evaluateRetrieval: real-valued evaluation needs both queryFeatures and dbFeatures');
-    if (queryFeatures.length !== nqAll * bits) throw new RangeError(`queryFeatures: ${queryFeatures.length} values for ${nqAll} queries of dimension ${bits}`);
-    if (dbFeatures.length !== ndb * bits) throw new RangeError(`dbFeatures: ${dbFeatures.length} values for ${ndb} items of dimension ${bits}`);
-    const norms = rowNorms(dbFeatures, ndb, bits);
+    const queryFeatures = input.queryFeatures!, dbFeatures = input.dbFeatures!;
     const dist = new Float32Array(ndb);
-    for (let i = 0; i < nq; i++) {
+    for (let i = from; i < to; i++) {
       const q = pick ? pick[i] : i;
-      euclideanRow(queryFeatures, q, dbFeatures, norms, ndb, bits, dist);
+      euclideanRow(queryFeatures, q, dbFeatures, prep.norms!, ndb, bits, dist);
       acc.addEuclideanRow(dist, qLabel[q], bits);
-      if (input.onProgress && (i + 1) % PROGRESS_EVERY === 0) input.onProgress(i + 1, nq);
     }
   }
-  input.onProgress?.(nq, nq);
+  return acc.partial();
+}
+
+/** Metrics from the chunks' sums, added in chunk order. */
+export function finishRetrieval(prep: PreparedRetrieval, partials: RankingPartial[], t0: number): RetrievalMetrics {
+  const { input } = prep;
+  const acc = new RetrievalAccumulator(input.dbLabels, input);
+  for (const p of partials) acc.merge(p);
   const out = acc.result();
-  if (pick) out.subsample = { of: nqAll, seed, rule: 'Rng(seed).shuffle of 0..n-1 (xoshiro128** via SplitMix64, src/data/rng.ts), first `queries` indices, ascending' };
+  if (prep.pick) out.subsample = { of: input.queryLabels.length, seed: input.seed ?? 0, rule: 'Rng(seed).shuffle of 0..n-1 (xoshiro128** via SplitMix64, src/data/rng.ts), first `queries` indices, ascending' };
   out.seconds = (performance.now() - t0) / 1000;
   return out;
+}
+
+/** Evaluates a query set against a database: binary (codes, Hamming ranking) or real-valued (features, squared Euclidean). */
+export function evaluateRetrieval(input: RetrievalInput): RetrievalMetrics {
+  const t0 = performance.now();
+  const prep = prepareRetrieval(input);
+  const partials: RankingPartial[] = [];
+  for (let from = 0; from < prep.nq; from += RANK_CHUNK) {
+    const to = Math.min(prep.nq, from + RANK_CHUNK);
+    partials.push(rankChunk(prep, from, to));
+    if (input.onProgress && to < prep.nq) input.onProgress(to, prep.nq);
+  }
+  input.onProgress?.(prep.nq, prep.nq);
+  return finishRetrieval(prep, partials, t0);
 }

@@ -8,6 +8,7 @@ import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';
 import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
+import { evaluateRetrievalParallel, defaultRankThreads } from '../hash/rank-parallel.js';
 import { CodeDB } from '../hash/codedb.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
@@ -87,21 +88,23 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
-  // Ranking runs on the CPU (the real-valued one takes minutes for 10,000 × 50,000): one progress bar each.
-  const ranked = (label: string, input: RetrievalInput) => {
+  // Ranking runs on the CPU, on worker threads (the real-valued one of 10,000 × 50,000 takes minutes on one core):
+  // one progress bar each.
+  const threads = defaultRankThreads();
+  const ranked = async (label: string, input: RetrievalInput) => {
     const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
     try {
-      return evaluateRetrieval({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) });
+      return await evaluateRetrievalParallel({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) }, { threads });
     } finally {
       bar.done();
     }
   };
   const t0 = performance.now();
-  const binary = ranked('ranking, binary', { queryCodes: qe.codes, dbCodes: de.codes, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const binary = await ranked('ranking, binary', { queryCodes: qe.codes, dbCodes: de.codes, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t1 = performance.now();
-  const real = ranked('ranking, real-valued', { queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
+  const real = await ranked('ranking, real-valued', { queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t2 = performance.now();
-  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s`);
+  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s (${threads} thread${threads > 1 ? 's' : ''})`);
   let topK: EvalResult['summary']['topK'];
   if (td.topKAccuracy) {
     const drop = ({ firstHit, ...rest }: TopKAccuracy) => (void firstHit, rest);
