@@ -240,6 +240,15 @@ test('a NaN loss stops the run with a message, exit code 1, and keeps the last c
   assert.ok(!existsSync(join(out, 'results.json')));
 });
 
+test('margins default to bits/4, at least 6; --margin and --margin-q override', () => {
+  const { opts } = train.parseArgs(['cifar10'], train.TRAIN_SPEC);
+  const got = [12, 16, 24, 32, 48, 64].map((bits) => { const c = train.resolveConfig(opts, bits, true); return [bits, c.margin, c.marginQ]; });
+  assert.equal(got, [[12, 6, 6], [16, 6, 6], [24, 6, 6], [32, 8, 8], [48, 12, 12], [64, 16, 16]]);
+  const set = train.parseArgs(['cifar10', '--margin', '2.5', '--margin-q', '0'], train.TRAIN_SPEC).opts;
+  const c = train.resolveConfig(set, 12, false);
+  assert.equal([c.margin, c.marginQ], [2.5, 0]);
+});
+
 test('a truncated or corrupt archive gives the named error, exit code 2', async () => {
   const bytes = readFileSync(syn.path);
   const cut = join(dir, 'truncated.tar.gz');

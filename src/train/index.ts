@@ -2,7 +2,7 @@
 export { main, resolveConfig } from './main.js';
 export { trainHashing, DivergedError, type TrainOutcome } from './run.js';
 export { parseArgs, usage, UsageError, type OptSpec } from './args.js';
-export { TRAIN_SPEC, runTag, type TrainConfig } from './options.js';
+export { TRAIN_SPEC, runTag, defaultMargin, type TrainConfig } from './options.js';
 export { encode, evaluateAll, quickValidation } from './evaluate.js';
 export { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
 export { ProgressBar, formatDuration } from './progress.js';

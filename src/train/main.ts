@@ -1,7 +1,7 @@
 // `node bench/train.js <dataset> [options]`: parses options, runs one training per code length, reports.
 import { join } from 'node:path';
 import { parseArgs, usage, UsageError } from './args.js';
-import { TRAIN_SPEC, type TrainConfig } from './options.js';
+import { TRAIN_SPEC, defaultMargin, type TrainConfig } from './options.js';
 import { trainHashing, DivergedError } from './run.js';
 import { isDataError } from '../data/errors.js';
 import { NoAdapterError } from '../gpu/adapter.js';
@@ -37,8 +37,8 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     loss,
     tqForm: opts['tq-form'] as TrainConfig['tqForm'],
     select: opts.select as TrainConfig['select'],
-    margin: (opts.margin as number | undefined) ?? bits / 4,
-    marginQ: (opts['margin-q'] as number | undefined) ?? bits / 4,
+    margin: (opts.margin as number | undefined) ?? defaultMargin(bits),
+    marginQ: (opts['margin-q'] as number | undefined) ?? defaultMargin(bits),
     lambda: opts.lambda as number,
     model: opts.model as string,
     bn: opts.bn as boolean,
