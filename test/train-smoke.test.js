@@ -66,6 +66,14 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
   assert.equal(st.files, { model: `model-${st.globalStep}.safetensors`, optimizer: `optimizer-${st.globalStep}.safetensors` });
   assert.is(worstRelDiff(join(out, 'model.safetensors'), ckptModel(out)), 0);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /cifar10 · dsh · 16 bits/);
+  // The code that made the result: the package version, and the commit when run from a git checkout (this one).
+  assert.is(r.version.package, JSON.parse(readFileSync('package.json', 'utf8')).version);
+  if (existsSync('.git')) {
+    const head = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    assert.is(r.version.commit, head);
+    assert.type(r.version.modified, 'boolean');
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), new RegExp(`Code: tqhash [^,]+, commit ${head.slice(0, 12)}`));
+  }
   assert.match(readFileSync(join(out, 'pr.svg'), 'utf8'), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 });
 

@@ -4,6 +4,13 @@ import { join } from 'node:path';
 import { lineChart } from '../report/svg.js';
 import type { RetrievalMetrics } from '../hash/metrics.js';
 import type { EvalResult } from './evaluate.js';
+import type { CodeVersion } from '../util/version.js';
+
+/** "Code: tqhash 0.1.0, commit 819d812 (with local changes)." */
+function versionLine(v: CodeVersion | undefined): string {
+  if (!v) return 'Code: version not recorded.';
+  return `Code: tqhash ${v.package}${v.commit ? `, commit ${v.commit.slice(0, 12)}${v.modified ? ' (with local changes)' : ''}` : ' (not a git checkout: commit unknown)'}.`;
+}
 
 /** DSH's published from-scratch mAP on CIFAR-10 (protocol dsh), the bar for our numbers (shared/PAPER.md). */
 export const DSH_MAP: Record<number, number> = { 12: 0.616, 24: 0.651, 32: 0.661, 48: 0.676 };
@@ -36,6 +43,7 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     '```',
     '',
     `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min${Number(results.sessions) > 1 ? ` over ${results.sessions} processes (resumed${results.wallNote ? `; ${results.wallNote}` : ''})` : ''}, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s.`,
+    versionLine(results.version as CodeVersion | undefined),
     `Model ${results.model}, ${results.epochs} epochs, ${results.steps} steps; queries ${ev.summary.queries}, database ${ev.summary.database}.`,
     `Rankings: Hamming distance (binary codes) or squared Euclidean distance (real-valued f), ties by database index ascending. mAP@all over the whole ranking; mAP@k: AP over the top k, normalised by the relevant items within the top k.`,
     '',

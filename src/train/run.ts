@@ -18,6 +18,7 @@ import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
+import { codeVersion } from '../util/version.js';
 
 /** Raised when the loss turns NaN/inf: the run stops, the last good checkpoint stays. */
 export class DivergedError extends Error {
@@ -203,6 +204,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     adapter: rt.info,
     flags: flagsSet(),
     command: `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    version: codeVersion(),
     epochLog,
     ...evalRes.summary,
   };
