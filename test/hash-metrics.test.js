@@ -113,14 +113,20 @@ test('euclideanRow: bit-identical to the one-row-at-a-time float64 formula, ever
   }
 });
 
-test('onProgress reports every 250 queries and once at the end, for both rankings; metrics unchanged', () => {
-  const nq = 613, ndb = 37, bits = 8;
-  const r = rand(nq * bits + ndb * bits + nq + ndb, 13);
+/** Random features (uniform in [−1, 1)), their sign codes, and labels of `classes` classes, for nq queries and ndb items. */
+function randomRetrieval(nq, ndb, bits, classes, seed) {
+  const r = rand(nq * bits + ndb * bits + nq + ndb, seed);
+  const label = (i) => Math.floor((r[(nq + ndb) * bits + i] + 1) * (classes / 2));
   const qf = Float32Array.from({ length: nq * bits }, (_, i) => r[i]);
   const df = Float32Array.from({ length: ndb * bits }, (_, i) => r[nq * bits + i]);
-  const ql = Array.from({ length: nq }, (_, i) => Math.floor((r[(nq + ndb) * bits + i] + 1) * 1.5));
-  const dl = Array.from({ length: ndb }, (_, i) => Math.floor((r[(nq + ndb) * bits + nq + i] + 1) * 1.5));
-  const qc = hash.signPackCpu(qf, nq, bits), dc = hash.signPackCpu(df, ndb, bits);
+  const ql = Array.from({ length: nq }, (_, i) => label(i));
+  const dl = Array.from({ length: ndb }, (_, i) => label(nq + i));
+  return { qf, df, ql, dl, qc: hash.signPackCpu(qf, nq, bits), dc: hash.signPackCpu(df, ndb, bits) };
+}
+
+test('onProgress reports every 250 queries and once at the end, for both rankings; metrics unchanged', () => {
+  const nq = 613, ndb = 37, bits = 8;
+  const { qf, df, ql, dl, qc, dc } = randomRetrieval(nq, ndb, bits, 3, 13);
   for (const input of [{ queryCodes: qc, dbCodes: dc }, { queryFeatures: qf, dbFeatures: df }]) {
     const calls = [];
     const base = { ...input, queryLabels: ql, dbLabels: dl, bits, topKs: [1, 10], mapAt: [20] };
@@ -135,12 +141,7 @@ test('onProgress reports every 250 queries and once at the end, for both ranking
 test('evaluateRetrievalParallel: the same metrics to the bit as evaluateRetrieval on 2 and 3 threads; progress; errors', async () => {
   // 1,013 queries = 4 full chunks of 250 and one of 13; a subsample of 777 picks queries across chunks.
   const nq = 1013, ndb = 301, bits = 12;
-  const r = rand(nq * bits + ndb * bits + nq + ndb, 29);
-  const qf = Float32Array.from({ length: nq * bits }, (_, i) => r[i]);
-  const df = Float32Array.from({ length: ndb * bits }, (_, i) => r[nq * bits + i]);
-  const ql = Array.from({ length: nq }, (_, i) => Math.floor((r[(nq + ndb) * bits + i] + 1) * 2.5));
-  const dl = Array.from({ length: ndb }, (_, i) => Math.floor((r[(nq + ndb) * bits + nq + i] + 1) * 2.5));
-  const qc = hash.signPackCpu(qf, nq, bits), dc = hash.signPackCpu(df, ndb, bits);
+  const { qf, df, ql, dl, qc, dc } = randomRetrieval(nq, ndb, bits, 5, 29);
   const strip = ({ seconds, ...m }) => (void seconds, m);
   for (const input of [{ queryCodes: qc, dbCodes: dc }, { queryFeatures: qf, dbFeatures: df }]) {
     for (const sub of [{}, { queries: 777, seed: 3 }]) {

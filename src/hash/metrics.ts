@@ -595,7 +595,12 @@ export function finishRetrieval(prep: PreparedRetrieval, partials: RankingPartia
 /** Evaluates a query set against a database: binary (codes, Hamming ranking) or real-valued (features, squared Euclidean). */
 export function evaluateRetrieval(input: RetrievalInput): RetrievalMetrics {
   const t0 = performance.now();
-  const prep = prepareRetrieval(input);
+  return rankPrepared(prepareRetrieval(input), t0);
+}
+
+/** Every chunk of a prepared evaluation on the calling thread, with progress after each. */
+export function rankPrepared(prep: PreparedRetrieval, t0: number): RetrievalMetrics {
+  const { input } = prep;
   const partials: RankingPartial[] = [];
   for (let from = 0; from < prep.nq; from += RANK_CHUNK) {
     const to = Math.min(prep.nq, from + RANK_CHUNK);

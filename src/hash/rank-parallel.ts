@@ -2,7 +2,7 @@
 // chunk order, so the metrics are the same bits as the single-threaded evaluation's.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { evaluateRetrieval, finishRetrieval, prepareRetrieval, RANK_CHUNK, type RankingPartial, type RetrievalInput, type RetrievalMetrics } from './metrics.js';
+import { finishRetrieval, prepareRetrieval, rankPrepared, RANK_CHUNK, type RankingPartial, type RetrievalInput, type RetrievalMetrics } from './metrics.js';
 
 /** Threads used by default: one per core, at most 8 (each holds a copy of the queries and the database). */
 export function defaultRankThreads(): number {
@@ -19,7 +19,7 @@ export async function evaluateRetrievalParallel(input: RetrievalInput, opts: { t
   const nq = prep.nq;
   const chunks = Math.ceil(nq / RANK_CHUNK);
   const threads = Math.min(opts.threads ?? defaultRankThreads(), chunks);
-  if (!(threads > 1)) return evaluateRetrieval(input);
+  if (!(threads > 1)) return rankPrepared(prep, t0);
   const { onProgress, ...plain } = input;
   const partials: RankingPartial[] = new Array(chunks);
   const workers: Worker[] = [];

@@ -9,6 +9,13 @@ import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safete
 
 export { writeFileAtomic };
 
+/** The part of the current epoch done before a save within it: loss sum, steps, seconds. */
+export interface EpochPartial {
+  loss: number;
+  count: number;
+  seconds: number;
+}
+
 /** The loop state saved beside the tensors. */
 export interface LoopState {
   version: 1;
@@ -26,7 +33,7 @@ export interface LoopState {
   /** Processes that worked on the run before this save (1 for an uninterrupted run). */
   sessions?: number;
   /** The part of the current epoch done before the save (mid-epoch checkpoints), so its log entry covers all of it. */
-  epochPartial?: { loss: number; count: number; seconds: number };
+  epochPartial?: EpochPartial;
   /** Files of this checkpoint, relative to the run folder. */
   files: { model: string; optimizer: string };
   savedAt: string;
@@ -45,12 +52,6 @@ export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, o
   const full: LoopState = { version: 1, ...state, files, savedAt: new Date().toISOString() };
   writeFileAtomic(join(dir, 'state.json'), JSON.stringify(full, null, 1) + '\n');
   for (const f of readdirSync(dir)) if (TENSOR_FILE.test(f) && f !== files.model && f !== files.optimizer) rmSync(join(dir, f), { force: true });
-}
-
-/** The model file of the checkpoint in `dir` (the one its state.json names), or null when there is none. */
-export function checkpointModelPath(dir: string): string | null {
-  const ck = loadCheckpointState(dir);
-  return ck ? join(dir, ck.files.model) : null;
 }
 
 function loadCheckpointState(dir: string): LoopState | null {

@@ -14,7 +14,7 @@ import { dshNet, resnet } from '../nn/models.js';
 import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
-import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
@@ -76,7 +76,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   const wallNow = () => wallBefore + (performance.now() - t0) / 1000;
   let lossHistory: { step: number; loss: number }[] = [];
   let epochLog: Record<string, unknown>[] = [];
-  let epochPartial: { loss: number; count: number; seconds: number } | undefined;
+  let epochPartial: EpochPartial | undefined;
   if (ck) {
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
@@ -88,7 +88,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
 
   let lastSave = performance.now();
   // `partial`: the epoch so far, for a save within an epoch.
-  const save = async (partial?: { loss: number; count: number; seconds: number }) => {
+  const save = async (partial?: EpochPartial) => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
     saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions, ...(partial ? { epochPartial: partial } : {}) }, metadata);
     lastSave = performance.now();
@@ -105,7 +105,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     let epochLoss = epochPartial?.loss ?? 0, epochCount = epochPartial?.count ?? 0;
     const epochStart = performance.now() - 1000 * (epochPartial?.seconds ?? 0);
     epochPartial = undefined;
-    const partialNow = () => ({ loss: epochLoss, count: epochCount, seconds: (performance.now() - epochStart) / 1000 });
+    const partialNow = (): EpochPartial => ({ loss: epochLoss, count: epochCount, seconds: (performance.now() - epochStart) / 1000 });
     let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
     while (step < stepsPerEpoch) {
       if (opts.stopSignal.stop || globalStep >= maxSteps) {
