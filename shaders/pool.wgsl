@@ -146,3 +146,93 @@ fn max_bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroup
     }
   }
 }
+
+// ---------- variant 'rows': the 3×3 / stride 2 / padding 1 window (DSH's pools) where W % 8 = 0 and H is even ----------
+// One forward invocation makes 4 outputs of a row from 3 input rows of 8 (+1 left) columns read as vec4: 9 loads for 4
+// outputs where the general kernels above spend 9 scalar loads and 3 divisions per output. Output column 4q + e reads
+// input columns 8q + 2e − 1 (left tap), 8q + 2e (middle), 8q + 2e + 1 (right). The average backward makes 8 inputs of a
+// row from 1 or 2 dy rows of 5 columns. Same results as the general kernels (ties: the first maximum in row-major order).
+@group(0) @binding(9) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> am4: array<vec4<u32>>;
+
+// The three taps of one input row for 4 outputs: left, middle, right columns, and whether the left one is inside.
+struct Taps { l: vec4f, m: vec4f, r: vec4f, lok: bool }
+
+fn taps(row4: u32, q: u32) -> Taps {
+  let a = x4[row4];
+  let b = x4[row4 + 1u];
+  let lok = q > 0u;
+  let prev = x4[select(row4, row4 - 1u, lok)].w;
+  return Taps(vec4f(prev, a.y, a.w, b.y), vec4f(a.x, a.z, b.x, b.z), vec4f(a.y, a.w, b.y, b.w), lok);
+}
+
+@compute @workgroup_size(WG)
+fn max_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  let OW4 = p.OW / 4u;
+  if (i >= p.NC * p.OH * OW4) { return; }
+  let q = i % OW4;
+  let oh = (i / OW4) % p.OH;
+  let nc = i / (OW4 * p.OH);
+  var best = vec4f(0.0);
+  var at = vec4u(0xffffffffu);
+  for (var kh = 0u; kh < 3u; kh++) {
+    let ih = i32(2u * oh + kh) - 1;
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    let t = taps((nc * p.H + u32(ih)) * (p.W / 4u) + 2u * q, q);
+    let c = u32(ih) * p.W + 8u * q + vec4u(0u, 2u, 4u, 6u); // middle columns' plane offsets
+    // In order left, middle, right: the first maximum wins (strict >), an empty slot takes anything.
+    let tl = vec4<bool>(t.lok, true, true, true) & ((at == vec4u(0xffffffffu)) | (t.l > best));
+    best = select(best, t.l, tl);
+    at = select(at, c - vec4u(1u), tl);
+    let tm = (at == vec4u(0xffffffffu)) | (t.m > best);
+    best = select(best, t.m, tm);
+    at = select(at, c, tm);
+    let tr = t.r > best;
+    best = select(best, t.r, tr);
+    at = select(at, c + vec4u(1u), tr);
+  }
+  y4[i] = best;
+  am4[i] = at;
+}
+
+@compute @workgroup_size(WG)
+fn avg_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  let OW4 = p.OW / 4u;
+  if (i >= p.NC * p.OH * OW4) { return; }
+  let q = i % OW4;
+  let oh = (i / OW4) % p.OH;
+  let nc = i / (OW4 * p.OH);
+  var s = vec4f(0.0);
+  for (var kh = 0u; kh < 3u; kh++) {
+    let ih = i32(2u * oh + kh) - 1;
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    let t = taps((nc * p.H + u32(ih)) * (p.W / 4u) + 2u * q, q);
+    s += select(vec4f(0.0, t.l.yzw), t.l, t.lok) + t.m + t.r;
+  }
+  y4[i] = s / 9.0;
+}
+
+// dx of 8 input columns 8q … 8q + 7 of row ih: output columns 4q … 4q + 4 of output rows ⌊ih/2⌋ (and ih/2 + 1/2 for odd ih).
+@compute @workgroup_size(WG)
+fn avg_bwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * WG;
+  let W8 = p.W / 8u;
+  if (i >= p.NC * p.H * W8) { return; }
+  let q = i % W8;
+  let ih = (i / W8) % p.H;
+  let nc = i / (W8 * p.H);
+  var lo = vec4f(0.0);
+  var hi = vec4f(0.0);
+  let rows = select(1u, 2u, ih % 2u == 1u && ih / 2u + 1u < p.OH);
+  for (var r = 0u; r < rows; r++) {
+    let o = (nc * p.OH + ih / 2u + r) * W8 + q; // W8 = OW / 4
+    let d = dy4[o];
+    let e = select(0.0, dy4[select(o, o + 1u, q + 1u < W8)].x, q + 1u < W8);
+    lo += vec4f(d.x, d.x + d.y, d.y, d.y + d.z);
+    hi += vec4f(d.z, d.z + d.w, d.w, d.w + e);
+  }
+  y4[2u * i] = lo / 9.0;
+  y4[2u * i + 1u] = hi / 9.0;
+}

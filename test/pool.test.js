@@ -28,14 +28,19 @@ const SHAPES = [
   [2, 3, 8, 6, 3, 2, 1],
   [1, 2, 4, 4, 2, 2, 0],
   [2, 3, 12, 8, 3, 1, 1],
+  // The 'rows' kernels (k 3, stride 2, padding 1, W % 8 = 0, H even): an odd count of 4-output blocks per row, a short plane.
+  [3, 5, 16, 24, 3, 2, 1],
+  [2, 3, 6, 8, 3, 2, 1],
+  [1, 7, 8, 16, 3, 2, 1],
 ];
 
 // Max-pool forward copies values (exact); its backward adds at most ⌈k/s⌉² f32 values: exact up to rounding (1e-6).
 // Avg-pool: sums of ≤ 25 f32 values ÷ k²: a few ulps (1e-6).
 const TOL = 1e-6;
 
-for (const variant of ['gather', 'plane']) test(`maxPool2d forward (values and argmax) and backward (${variant}) vs float64`, async () => {
+for (const [variant, rows] of [['gather', false], ['plane', false], ['plane', true]]) test(`maxPool2d forward (values and argmax${rows ? ', rows' : ''}) and backward (${variant}) vs float64`, async () => {
   ops.POOL_KNOBS.maxBackward = variant;
+  ops.POOL_KNOBS.rows = rows;
   let seed = 1;
   for (const [N, C, H, W, k, stride, padding] of SHAPES) {
     const shape = { N, C, H, W, kernel: k, stride, padding };
@@ -56,6 +61,7 @@ for (const variant of ['gather', 'plane']) test(`maxPool2d forward (values and a
     assertClose(f64(await x.grad.toArray()), cpu.maxPool2dBackward(dys, ref.argmax, shape), TOL, `${what} dx`);
   }
   ops.POOL_KNOBS.maxBackward = 'plane';
+  ops.POOL_KNOBS.rows = true;
 });
 
 test('maxPool2d: ties go to the first maximum (row-major), like the reference', async () => {
@@ -70,7 +76,8 @@ test('maxPool2d: ties go to the first maximum (row-major), like the reference', 
   assert.equal(Array.from(await x.grad.toArray()), [0, 0, 0, 0, 4, 0, 0, 0, 0]);
 });
 
-test('avgPool2d forward and backward vs float64 (count_include_pad = true)', async () => {
+for (const rows of [false, true]) test(`avgPool2d forward and backward vs float64 (count_include_pad = true${rows ? ', rows' : ''})`, async () => {
+  ops.POOL_KNOBS.rows = rows;
   let seed = 100;
   for (const [N, C, H, W, k, stride, padding] of SHAPES) {
     const shape = { N, C, H, W, kernel: k, stride, padding };
@@ -87,6 +94,44 @@ test('avgPool2d forward and backward vs float64 (count_include_pad = true)', asy
     assertClose(f64(await y.toArray()), yRef, TOL, `${what} y`);
     assertClose(f64(await x.grad.toArray()), cpu.avgPool2dBackward(dys, shape), TOL, `${what} dx`);
   }
+  ops.POOL_KNOBS.rows = true;
+});
+
+test('maxPool2d rows: ties and constant planes go to the first maximum in row-major order, like the reference', async () => {
+  // Values from {0, 1}: most windows hold several maxima; a constant plane makes every tap a tie.
+  for (const [H, W, seed] of [[8, 8, 7], [6, 16, 8], [4, 8, 0]]) {
+    const xs = Float64Array.from({ length: 2 * H * W }, (_, i) => (seed === 0 ? 0 : ((i * 2654435761 + seed) >>> 29) & 1));
+    const shape = { N: 1, C: 2, H, W, kernel: 3, stride: 2, padding: 1 };
+    const y = tq.noGrad(() => ops.maxPool2d(Tensor.from(Float32Array.from(xs), [1, 2, H, W]), { k: 3, stride: 2, padding: 1 }));
+    const ref = cpu.maxPool2d(xs, shape);
+    assert.equal(Array.from(await y.toArray()), Array.from(ref.y), `${H}×${W} seed ${seed} y`);
+    const x = Tensor.from(Float32Array.from(xs), [1, 2, H, W]);
+    x.requiresGrad = true;
+    const yg = ops.maxPool2d(x, { k: 3, stride: 2, padding: 1 });
+    assert.equal(Array.from(await yg.node.ctx.argmax.toArray()), Array.from(ref.argmax), `${H}×${W} seed ${seed} argmax`);
+  }
+});
+
+test('pools: the rows kernels run where they fit (k 3, stride 2, padding 1, W % 8 = 0, H even), the general ones elsewhere', () => {
+  const rt = tq.runtime();
+  const entries = (fn) => {
+    const seen = [];
+    const orig = rt.dispatch;
+    rt.dispatch = function (k, a) { seen.push(k.entry); return orig.call(this, k, a); };
+    try { fn(); } finally { rt.dispatch = orig; }
+    return seen.join(' ');
+  };
+  const run = (pool, H, W, k, stride, padding) => entries(() => tq.scope(() => {
+    const x = Tensor.empty([2, 3, H, W]);
+    x.requiresGrad = true;
+    const y = pool(x, { k, stride, padding });
+    tq.backward(y, Tensor.empty(y.shape));
+  }));
+  assert.is(run(ops.avgPool2d, 16, 16, 3, 2, 1), 'avg_fwd_rows avg_bwd_rows');
+  assert.is(run(ops.maxPool2d, 16, 16, 3, 2, 1), 'max_fwd_rows max_bwd_plane');
+  assert.is(run(ops.avgPool2d, 16, 12, 3, 2, 1), 'avg_fwd avg_bwd');
+  assert.is(run(ops.maxPool2d, 7, 6, 3, 2, 1), 'max_fwd max_bwd');
+  assert.is(run(ops.avgPool2d, 16, 16, 2, 2, 0), 'avg_fwd avg_bwd');
 });
 
 test('the network pools map 32 → 16 → 8 → 4 (k 3, stride 2, padding 1)', () => {

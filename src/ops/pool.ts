@@ -37,23 +37,37 @@ function params(g: PoolGeometry, total: number): Record<string, number> {
   return { NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, k: g.k, stride: g.stride, pad: g.padding, total };
 }
 
+/** Whether the 'rows' kernels fit: the 3×3 / stride 2 / padding 1 window over rows of a multiple of 8 and an even height. */
+const rowsFit = (g: PoolGeometry) => POOL_KNOBS.rows && g.k === 3 && g.stride === 2 && g.padding === 1 && g.W % 8 === 0 && g.H % 2 === 0;
+
 /** Max-pool: x [N, C, H, W] → y [N, C, OH, OW], OH = ⌊(H + 2p − k)/stride⌋ + 1 (padding never wins). */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry('maxPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const argmax = Tensor.empty(y.shape, 'u32');
-  runtime().dispatch(
-    { file: FILE, entry: 'max_fwd', overrides: { WG } },
-    { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) },
-  );
+  if (rowsFit(g)) {
+    runtime().dispatch(
+      { file: FILE, entry: 'max_fwd_rows', overrides: { WG } },
+      { bindings: { x4: x.buffer, y4: y.buffer, am4: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, WG) },
+    );
+  } else {
+    runtime().dispatch(
+      { file: FILE, entry: 'max_fwd', overrides: { WG } },
+      { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) },
+    );
+  }
   const out = record('maxPool2d', [x], y, { g, argmax });
   if (!out.node) argmax.dispose(); // not recorded: backward will not need the indices
   return out;
 }
 /** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation, vec4; the default where it fits). */
 export type MaxPoolBackwardVariant = 'gather' | 'plane';
-/** Knobs of the pool kernels (tests and benchmarks select the max-pool backward variant here). */
-export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant } = { maxBackward: 'plane' };
+/**
+ * Knobs of the pool kernels (tests and benchmarks select variants here): the max-pool backward variant, and `rows`:
+ * the 3×3 / stride 2 / padding 1 kernels that make 4 outputs (8 inputs in the average backward) of a row per invocation
+ * from vec4 loads, where W % 8 = 0 and H is even (else the general kernels run). Measured in bench/NOTES-conv.md.
+ */
+export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant; rows: boolean } = { maxBackward: 'plane', rows: true };
 
 defineBackward('maxPool2d', (node, gy) => {
   const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
@@ -77,13 +91,21 @@ defineBackward('maxPool2d', (node, gy) => {
 export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry('avgPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
-  runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) });
+  if (rowsFit(g)) {
+    runtime().dispatch({ file: FILE, entry: 'avg_fwd_rows', overrides: { WG } }, { bindings: { x4: x.buffer, y4: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, WG) });
+  } else {
+    runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) });
+  }
   return record('avgPool2d', [x], y, { g });
 }
 defineBackward('avgPool2d', (node, gy) => {
   const { g } = node.ctx as { g: PoolGeometry };
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) });
+  if (rowsFit(g)) {
+    runtime().dispatch({ file: FILE, entry: 'avg_bwd_rows', overrides: { WG } }, { bindings: { dy4: gy.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size / 8, WG) });
+  } else {
+    runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) });
+  }
   return [dx];
 });
 
