@@ -79,6 +79,34 @@ for (const [variant, dwCoB] of [['naive', 'auto'], ['rb', 'auto'], ['unrolled', 
   });
 }
 
+// Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).
+test('conv2d unrolled: every forward block (channels × pixels × rows) vs float64', async () => {
+  const blocks = [[4, 8, 1], [8, 8, 2], [8, 16, 1], [8, 16, 2], [8, 8, 3], [8, 8, 4], [16, 8, 2], [8, 32, 1], [16, 16, 1], [4, 16, 4]];
+  // Rows of 16 and 12 (past the row end in 16- and 32-pixel blocks), 7 and 9 output rows (no row block divides them).
+  const shapes = [[2, 3, 7, 16, 9, 5, 1, 2], [1, 5, 9, 12, 17, 3, 1, 1]];
+  let seed = 300;
+  for (const [CO_B, PXW, RB] of blocks) {
+    ops.CONV_KNOBS.FWD_BLOCK = { CO_B, PXW, RB };
+    for (const [N, Cin, H, W, Cout, K, stride, padding] of shapes) {
+      const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
+      const xs = rand(N * Cin * H * W, seed++), ws = rand(Cout * Cin * K * K, seed++), bs = rand(Cout, seed++);
+      const { OH, OW } = cpu.conv2dOutShape(shape);
+      const dys = rand(N * Cout * OH * OW, seed++);
+      const what = `block ${CO_B}×${PXW}×${RB} [${N},${Cin},${H},${W}]→${Cout} k${K}`;
+      const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]);
+      const w = Tensor.from(Float32Array.from(ws), [Cout, Cin, K, K]);
+      x.requiresGrad = true;
+      tq.setPoison(true);
+      const y = ops.conv2d(x, w, Tensor.from(Float32Array.from(bs), [Cout]), { stride, padding });
+      tq.backward(y, Tensor.from(Float32Array.from(dys), y.shape));
+      tq.setPoison(false);
+      assertClose(f64(await y.toArray()), cpu.conv2d(xs, ws, bs, shape), TOL, `${what} y`);
+      assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dys, ws, shape), TOL, `${what} dx`);
+    }
+  }
+  ops.CONV_KNOBS.FWD_BLOCK = 'auto';
+});
+
 test('conv2d rb at a network shape (conv2: 32→32, 5×5, pad 2) vs float64', async () => {
   const shape = { N: 2, Cin: 32, H: 16, W: 16, Cout: 32, KH: 5, KW: 5, stride: 1, padding: 2 };
   const xs = rand(2 * 32 * 16 * 16, 91), ws = rand(32 * 32 * 25, 92, 0.1), dys = rand(2 * 32 * 16 * 16, 93);

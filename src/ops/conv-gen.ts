@@ -12,7 +12,7 @@
 // input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).
 
 /** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation. */
-export interface FwdGenKnobs { CO_B: 4 | 8; PXW: 8 | 16; RB: 1 | 2; KW: number; PADW: number }
+export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4; KW: number; PADW: number }
 
 const XYZW = 'xyzw';
 

@@ -47,9 +47,10 @@ const WG = 64;
  * Knobs (benchmarks may change them): WGX = lanes along the workgroup's x, ≥ 8 on llvmpipe (DESIGN.md); DW_INVOCATIONS =
  * invocations of the unrolled backward-weights kernel (sets the batch splits); DW_CO_B = its output channels per
  * invocation ('auto': 4 below 8 input channels, where 8 would leave lanes idle — conv1 dw 1.3× faster, else 8);
+ * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
  * variant = the default variant.
  */
-export const CONV_KNOBS: { WGX: number; DW_INVOCATIONS: number; DW_CO_B: 4 | 8 | 'auto'; variant: ConvVariant } = { WGX: 8, DW_INVOCATIONS: 1024, DW_CO_B: 'auto', variant: 'unrolled' };
+export const CONV_KNOBS: { WGX: number; DW_INVOCATIONS: number; DW_CO_B: 4 | 8 | 'auto'; FWD_BLOCK: 'auto' | { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 }; variant: ConvVariant } = { WGX: 8, DW_INVOCATIONS: 1024, DW_CO_B: 'auto', FWD_BLOCK: 'auto', variant: 'unrolled' };
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -130,10 +131,21 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
   );
 }
 
+/**
+ * Block of the unrolled forward kernel: 8 channels × 16 pixels × 2 rows where the row is ≥ 16 wide, else 8 × 8 × 4 rows
+ * (never more rows than the output has). Chosen by CPU time per call on llvmpipe, which contention does not inflate
+ * (bench/NOTES-conv.md, 2026-11-30): conv2 fwd/dx 27.6/28.2 → 34.5/32.1 GF/s over 8 × 16 × 1, conv3 27.2/28.5 → 31.0/31.4
+ * over 8 × 8 × 2, conv1 21.8 → 24.6; larger blocks (8 × 16 × 4, 16 × 16 × 2) spill and lose.
+ */
+function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> {
+  if (CONV_KNOBS.FWD_BLOCK !== 'auto') return CONV_KNOBS.FWD_BLOCK;
+  const RB = (r: 2 | 4) => Math.min(r, Hout) as 1 | 2 | 3 | 4;
+  return Wout >= 16 ? { CO_B: 8, PXW: 16, RB: RB(2) } : { CO_B: 8, PXW: 8, RB: RB(4) };
+}
+
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
 function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & RbSizes): void {
-  // Measured (bench/NOTES-conv.md): 16 pixels of a row where the row is that wide, else 2 rows × 8 pixels.
-  const kn: FwdGenKnobs = k.Wout >= 16 ? { CO_B: 8, PXW: 16, RB: 1, KW: k.KW, PADW: k.padW ?? 0 } : { CO_B: 8, PXW: 8, RB: 2, KW: k.KW, PADW: k.padW ?? 0 };
+  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KW: k.KW, PADW: k.padW ?? 0 };
   const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   runtime().dispatch(
