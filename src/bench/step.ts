@@ -1,6 +1,6 @@
 // bench/step.js: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { tripletQuantLoss } from '../ops/tql.js';
@@ -47,6 +47,9 @@ export interface StepReport {
   config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
   step_ms: number;
   step_ms_samples: number[];
+  /** Median CPU time of a step over all the process's threads (llvmpipe's included): on shared cores the wall time
+   * stretches with other processes' load, the CPU time much less. */
+  step_cpu_ms: number;
   images_per_s: number;
   dispatches_per_step: number;
   step_gflop: number;
@@ -84,22 +87,29 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     opt.zeroGrad();
     setPhase(undefined);
   });
-  const samples: number[] = [];
+  const samples: number[] = [], cpuSamples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
     await rt.sync();
     const d0 = rt.counters.dispatches;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     step();
     await rt.sync();
     const dt = performance.now() - t0;
+    const c = process.cpuUsage(c0);
     disp = rt.counters.dispatches - d0;
-    if (i >= 2) samples.push(dt);
+    if (i >= 2) {
+      samples.push(dt);
+      cpuSamples.push((c.user + c.system) / 1000);
+    }
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
   }
   const stepMs = median(samples);
   const ips = (1000 * B) / stepMs;
+  const cpuMs = median(cpuSamples);
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
+  log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
 
   // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
   const cap = capture(step);
@@ -146,7 +156,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     adapter: rt.info,
     ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, images_per_s: ips, dispatches_per_step: disp,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
     step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,
   };
 }
