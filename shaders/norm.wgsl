@@ -202,12 +202,19 @@ fn plane_sq4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
   part[p.C * p.N + c * p.N + n] = hsum(s);
 }
 
+// The vec4 element-wise kernels make RUN consecutive vec4 of one channel plane per invocation (HW/4 % RUN = 0): the
+// channel's statistics are loaded once per RUN instead of once per vec4 (on llvmpipe every load costs as much as
+// tens of FMAs, whatever its size).
+override RUN: u32 = 1;
+
 @compute @workgroup_size(WG)
 fn apply4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = idx1(g, nw);
+  let i = idx1(g, nw) * RUN;
   if (i >= p.total / 4u) { return; }
   let c = (i / (p.HW / 4u)) % p.C;
-  y4[i] = fma(x4[i], vec4f(st[2u * p.C + c]), vec4f(st[3u * p.C + c]));
+  let a = vec4f(st[2u * p.C + c]);
+  let b = vec4f(st[3u * p.C + c]);
+  for (var r = 0u; r < RUN; r++) { y4[i + r] = fma(x4[i + r], a, b); }
 }
 
 @compute @workgroup_size(WG)
@@ -233,19 +240,26 @@ fn bwd_plane4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
 
 @compute @workgroup_size(WG)
 fn bwd_dx4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = idx1(g, nw);
+  let i = idx1(g, nw) * RUN;
   if (i >= p.total / 4u) { return; }
   let c = (i / (p.HW / 4u)) % p.C;
   let inv = st[p.C + c];
   let M = f32(p.N * p.HW);
-  let xh = (x4[i] - vec4f(st[c])) * inv;
-  y4[i] = gamma[c] * inv / M * (M * dy4[i] - vec4f(dgb[p.C + c]) - xh * dgb[c]);
+  let mu = vec4f(st[c]);
+  let k = gamma[c] * inv / M;
+  let db = vec4f(dgb[p.C + c]);
+  let dg = dgb[c];
+  for (var r = 0u; r < RUN; r++) {
+    let xh = (x4[i + r] - mu) * inv;
+    y4[i + r] = k * (M * dy4[i + r] - db - xh * dg);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn bwd_dx_eval4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = idx1(g, nw);
+  let i = idx1(g, nw) * RUN;
   if (i >= p.total / 4u) { return; }
   let c = (i / (p.HW / 4u)) % p.C;
-  y4[i] = dy4[i] * st[2u * p.C + c];
+  let a = st[2u * p.C + c];
+  for (var r = 0u; r < RUN; r++) { y4[i + r] = dy4[i + r] * a; }
 }

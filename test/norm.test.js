@@ -23,10 +23,12 @@ const TOL = 1e-5;
 // [N, C, H, W]. Not M = N·H·W = 2: there x̂ = ±1 and dx cancels to ~1e-8, so a relative bound is meaningless.
 const SHAPES = [[3, 2, 1, 1], [3, 3, 7, 7], [1, 5, 9, 9], [3, 5, 17, 17], [3, 1, 9, 7], [1, 3, 1, 17],
   // H·W % 4 = 0: the vec4 kernels (the others run the scalar ones in both settings)
-  [2, 3, 4, 4], [3, 2, 8, 6], [2, 5, 2, 2], [3, 3, 16, 16]];
+  [2, 3, 4, 4], [3, 2, 8, 6], [2, 5, 2, 2], [3, 3, 16, 16], [2, 3, 2, 12]];
 
-for (const vec4 of [false, true]) test(`batchNorm2d training (${vec4 ? 'vec4' : 'scalar'} kernels): y, running stats, and backward (dx, dγ, dβ) vs float64`, async () => {
+// run: vec4 per invocation of apply and dx (4: up to 4 per plane, e.g. 3 where HW/4 = 6; 1: one each).
+for (const [vec4, run] of [[false, 4], [true, 1], [true, 4]]) test(`batchNorm2d training (${vec4 ? `vec4 kernels, run ${run}` : 'scalar kernels'}): y, running stats, and backward (dx, dγ, dβ) vs float64`, async () => {
   ops.NORM_KNOBS.vec4 = vec4;
+  ops.NORM_KNOBS.run = run;
   let seed = 1;
   for (const [N, C, H, W] of SHAPES) {
     const s = { N, C, H, W, eps: 1e-5 };
@@ -53,6 +55,7 @@ for (const vec4 of [false, true]) test(`batchNorm2d training (${vec4 ? 'vec4' : 
     assertClose(f64(await beta.grad.toArray()), g.dbeta, TOL, `${what} dbeta`);
   }
   ops.NORM_KNOBS.vec4 = true;
+  ops.NORM_KNOBS.run = 4;
 });
 
 for (const [N, C, H, W] of [[3, 5, 7, 9], [3, 5, 4, 6]]) test(`batchNorm2d eval [${N},${C},${H},${W}]: running statistics; backward dx = dy·γ/√(var + eps), dγ, dβ`, async () => {

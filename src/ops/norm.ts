@@ -17,8 +17,18 @@ interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor
 
 const FILE = 'norm.wgsl';
 const WG = 64;
-/** Knobs of the BN kernels: vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both). */
-export const NORM_KNOBS = { vec4: true };
+/**
+ * Knobs of the BN kernels: vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both); run = the most vec4 of
+ * one plane that an element-wise vec4 kernel (apply, dx) makes per invocation (the largest of run, …, 2, 1 dividing HW/4).
+ */
+export const NORM_KNOBS = { vec4: true, run: 4 };
+
+/** vec4 per invocation of the element-wise vec4 kernels for planes of HW elements, and their grid. */
+function runOf(HW: number, total: number): { overrides: Record<string, number>; workgroups: [number, number] } {
+  let run = Math.max(1, Math.floor(NORM_KNOBS.run));
+  while ((HW / 4) % run) run--;
+  return { overrides: { WG, RUN: run }, workgroups: grid1d(total / 4 / run, WG) };
+}
 /** Entry `name`, or its vec4 variant `name4` (and whether it is the vec4 one) for planes of HW elements. */
 function pick(name: string, HW: number): { entry: string; v4: boolean } {
   const v4 = NORM_KNOBS.vec4 && HW % 4 === 0;
@@ -74,10 +84,12 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
     );
   }
   const ap = pick('apply', HW);
-  rt.dispatch(
-    { file: FILE, entry: ap.entry, overrides: { WG } },
-    { bindings: ap.v4 ? { x4: x.buffer, st: stats.buffer, y4: y.buffer } : { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(ap.v4 ? y.size / 4 : y.size, WG) },
-  );
+  if (ap.v4) {
+    const r = runOf(HW, y.size);
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: r.overrides }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
+  } else {
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, WG) });
+  }
   const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training } satisfies NormCtx);
   if (!out.node) stats.dispose();
   return out;
@@ -100,7 +112,8 @@ defineBackward('batchNorm2d', (node, gy) => {
   const sfx = bd.v4 ? '4' : '';
   const bindings: Record<string, typeof gy.buffer> = { [`dy${sfx}`]: gy.buffer, [`y${sfx}`]: dx.buffer, st: c.stats.buffer };
   if (c.training) Object.assign(bindings, { [`x${sfx}`]: x.buffer, gamma: gamma.buffer, dgb: dgb.buffer });
-  rt.dispatch({ file: FILE, entry: bd.entry, overrides: { WG } }, { bindings, params: params(c), workgroups: grid1d(bd.v4 ? dx.size / 4 : dx.size, WG) });
+  const grid = bd.v4 ? runOf(c.HW, dx.size) : { overrides: { WG }, workgroups: grid1d(dx.size, WG) };
+  rt.dispatch({ file: FILE, entry: bd.entry, overrides: grid.overrides }, { bindings, params: params(c), workgroups: grid.workgroups });
   const dgamma = Tensor.empty([c.C]), dbeta = Tensor.empty([c.C]);
   const raw = dgb.buffer.buffer;
   rt.copy({ buffer: raw, offset: 0, size: c.C * 4 }, dgamma.buffer, c.C * 4);
