@@ -344,10 +344,16 @@ async function readArchive(path: string, c: Collector): Promise<void> {
   // tar/record layer fails inside a .gz, drain the rest so a gzip error, the real cause, is reported instead.
   let found: unknown; // first error of the tar/record layer
   let failure: unknown; // what ended the consumer (node 20's pipeline() may reject with an AbortError instead)
+  // The drain is bounded like the tar stream itself: a gzip bomb after a bad header costs at most that (≈ 0.4 s).
+  let total = 0;
   const consume = async (source: AsyncIterable<Buffer>) => {
     try {
       for await (const chunk of source) {
-        if (found !== undefined) continue;
+        total += chunk.length;
+        if (found !== undefined) {
+          if (total > LIMITS.tarStreamBytes) throw found;
+          continue;
+        }
         try {
           reader.push(chunk);
         } catch (e) {
