@@ -79,7 +79,7 @@ export function mutate(input, r, fields = []) {
     return { bytes: Buffer.concat([b.subarray(0, at), ...Array(times).fill(piece), b.subarray(at)]), how: `insert ${times}× bytes ${from}+${len} at ${at}` };
   }
   const from = r.int(b.length), len = 1 + r.int(64);
-  b.fill(0, from, from + len);
+  b.fill(0, from, Math.min(b.length, from + len));
   return { bytes: b, how: `zero bytes ${from}+${len}` };
 }
 

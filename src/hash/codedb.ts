@@ -29,7 +29,7 @@
  */
 import { writeFileAtomic } from '../util/fs.js';
 import { DataError } from '../data/errors.js';
-import { LIMITS, checkJsonDepth, readRegularFile } from '../util/untrusted.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from './codes.js';
 
 const MAGIC = 'TQHC';
@@ -222,7 +222,7 @@ export class CodeDB {
     try {
       meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(metaBytes));
     } catch (e) {
-      return fail(`metadata is not UTF-8 JSON: ${(e as Error).message}`);
+      return fail(`metadata is not UTF-8 JSON: ${jsonErrorText(e)}`);
     }
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) fail('metadata is not a JSON object');
     let ids: (number | string)[] | undefined;

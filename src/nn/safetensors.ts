@@ -6,7 +6,7 @@
 import { writeFileAtomic } from '../util/fs.js';
 import { endianness } from 'node:os';
 import { DataError } from '../data/errors.js';
-import { LIMITS, checkJsonDepth, readRegularFile } from '../util/untrusted.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 /** Element types we read and write (safetensors names). */
 export type SafeDType = 'F32' | 'F64' | 'I32' | 'U32' | 'U8';
@@ -108,7 +108,7 @@ export function decodeSafetensors(buf: Uint8Array, what = 'safetensors data'): S
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (e) {
-    throw bad(`header is not UTF-8 JSON (${(e as Error).message})`);
+    throw bad(`header is not UTF-8 JSON (${jsonErrorText(e)})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
   const dataStart = 8 + n;

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
 import { DataError } from '../data/errors.js';
-import { LIMITS, checkJsonDepth, readRegularFile } from '../util/untrusted.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 export { writeFileAtomic };
 
@@ -67,7 +67,7 @@ function loadCheckpointState(dir: string): LoopState | null {
   try {
     raw = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    throw new DataError('format', `checkpoint ${sp} is not valid JSON (${(e as Error).message}); delete it to start over`, sp);
+    throw new DataError('format', `checkpoint ${sp} is not valid JSON (${jsonErrorText(e)}); delete it to start over`, sp);
   }
   return validateLoopState(raw, sp);
 }

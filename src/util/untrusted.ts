@@ -137,3 +137,9 @@ export function checkJsonDepth(bytes: Uint8Array, maxDepth: number, path: string
     }
   }
 }
+
+/** JSON.parse's message on one line and clipped: V8 quotes the text around the error, newlines and binary included. */
+export function jsonErrorText(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]|\ufffd/g, '?');
+  return msg.length > 160 ? `${msg.slice(0, 160)}…` : msg;
+}
