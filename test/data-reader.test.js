@@ -166,10 +166,11 @@ test('checksum mismatch → named error; missing checksum entry too', async () =
   await rejects(() => data.readCifar10(syn2.path, { checksums: syn2.checksums, recordsPerFile: PER }), 'checksum', /data_batch_5\.bin/);
 });
 
-test('checksum file format: the repo list parses to the six .bin names', () => {
+test('checksum file format: the repo list parses to the six .bin names and batches.meta.txt', () => {
   const sums = data.loadChecksums(data.defaultChecksumFile());
-  assert.equal(Object.keys(sums).sort(), ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin']);
+  assert.equal(Object.keys(sums).sort(), ['batches.meta.txt', 'data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin']);
   assert.is(sums['test_batch.bin'], '8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b');
+  assert.is(sums['batches.meta.txt'], '2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00');
   assert.throws(() => data.parseChecksums('abc  x.bin\n', 'f.sha256'), (e) => e.code === 'format' && /f\.sha256, line 1/.test(e.message));
 });
 

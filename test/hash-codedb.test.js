@@ -98,7 +98,7 @@ test('damaged files give errors that name the file and the problem', () => {
   bad('short.tqhc', (b) => b.subarray(0, 10), /shorter than the 32-byte header/);
   bad('padbits.tqhc', (b) => void b.writeUInt32LE(0x1001, 32), /bits set above bit 11/);
   bad('meta.tqhc', (b) => void (b[b.length - 1] = 0x7b), /metadata/);
-  assert.throws(() => hash.codedb.CodeDB.load(join(dir, 'missing.tqhc')), /missing\.tqhc: cannot read/);
+  assert.throws(() => hash.codedb.CodeDB.load(join(dir, 'missing.tqhc')), /missing\.tqhc: cannot open the code database \(no such file\)/);
 });
 
 test('FAISS IndexBinaryFlat export: header and codes byte for byte (12-bit codes padded to d = 16)', () => {

@@ -46,7 +46,7 @@ test('round trip: several dtypes, shapes, empty tensor, metadata', () => {
   const path = join(dir, 'rt.safetensors');
   nn.writeSafetensors(path, t, { step: '12', note: 'ünïcode ✓' });
   const back = nn.readSafetensors(path);
-  assert.equal(back.metadata, { step: '12', note: 'ünïcode ✓' });
+  assert.equal({ ...back.metadata }, { step: '12', note: 'ünïcode ✓' });
   assert.equal(Object.keys(back.tensors), Object.keys(t));
   for (const [name, v] of Object.entries(t)) {
     const r = back.tensors[name];
@@ -65,7 +65,7 @@ test('corrupt and truncated files are rejected with the file named', () => {
     ['cut-header', good.subarray(0, 20), /header length \d+ bytes but the file has only/],
     ['cut-data', good.subarray(0, good.length - 3), /truncated/],
     ['trailing', Buffer.concat([good, Buffer.from([1, 2, 3, 4])]), /4 bytes after the last tensor/],
-    ['huge-length', (() => { const b = Buffer.from(good); b.writeBigUInt64LE(1n << 40n); return b; })(), /exceeds the 100 MB limit/],
+    ['huge-length', (() => { const b = Buffer.from(good); b.writeBigUInt64LE(1n << 40n); return b; })(), /exceeds the limit of 8388608 bytes \(8 MiB/],
     ['not-json', (() => { const b = Buffer.from(good); b[8] = 0x41; return b; })(), /header is not UTF-8 JSON/],
     ['bad-dtype', Buffer.from(good.toString('latin1').replace('"F32"', '"X32"'), 'latin1'), /dtype "X32"/],
     ['bad-span', Buffer.from(good.toString('latin1').replace('[0,24]', '[0,20]'), 'latin1'), /needs 24 bytes, data_offsets span 20/],
@@ -75,7 +75,7 @@ test('corrupt and truncated files are rejected with the file named', () => {
     writeFileSync(path, bytes);
     assert.throws(() => nn.readSafetensors(path), (e) => e.message.includes(path) && re.test(e.message), name);
   }
-  assert.throws(() => nn.readSafetensors(join(dir, 'nope.safetensors')), /nope\.safetensors.*ENOENT/);
+  assert.throws(() => nn.readSafetensors(join(dir, 'nope.safetensors')), /nope\.safetensors: cannot open the safetensors file \(no such file\)/);
   // Writer-side validation.
   assert.throws(() => nn.encodeSafetensors({ x: { shape: [2, 2], data: new Float32Array(3) } }), /holds 4 values, data has 3/);
   assert.throws(() => nn.encodeSafetensors({}, { n: 3 }), /metadata "n" must be a string/);
@@ -113,7 +113,7 @@ test('saveModel / loadModel: round trip, PyTorch names, shape mismatch named', a
   await nn.saveModel(m, path, { bits: '48' });
   const m2 = new Outer(3);
   const meta = nn.loadModel(m2, path);
-  assert.equal(meta, { format: 'pt', bits: '48' });
+  assert.equal({ ...meta }, { format: 'pt', bits: '48' });
   for (const [n, t] of m2.namedState()) assert.equal(Array.from(await t.toArray()), Array.from(vals[n]), n);
 
   const other = new Outer(5);

@@ -3,16 +3,18 @@
  * `cifar-10-batches-bin/data_batch_{1..5}.bin`, `test_batch.bin`, `batches.meta.txt`.
  * Each record is 1 label byte (0..9) + 3072 pixel bytes: 1024 R, 1024 G, 1024 B, each 32×32 row-major (CHW).
  * Read from the folder, its parent, or straight from `cifar-10-binary.tar.gz` (streamed: gunzip → tar → records).
+ * Only regular files are read (a FIFO or /dev/zero in their place is a named error); every file, batches.meta.txt
+ * included, is checked against the checksum list.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DataError } from './errors.js';
 import { TarReader, type TarSink } from './tar.js';
 import { repoRoot } from './paths.js';
+import { LIMITS, openRegular, readExactly, readRegularFile } from '../util/untrusted.js';
 
 export const IMAGE_BYTES = 3072;
 export const RECORD_BYTES = 1 + IMAGE_BYTES;
@@ -23,6 +25,8 @@ export const ARCHIVE_NAME = 'cifar-10-binary.tar.gz';
 export const TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 export const TEST_FILE = 'test_batch.bin';
 export const META_FILE = 'batches.meta.txt';
+/** Every file of the data set, each verified against the checksum list. */
+export const ALL_FILES = [...TRAIN_FILES, TEST_FILE, META_FILE];
 
 /** Images (N×3072 bytes, CHW per image) and labels (N bytes, 0..9). */
 export interface ImageSet {
@@ -37,13 +41,13 @@ export interface Cifar10 {
   classNames: string[];
   /** What was read (folder or archive path). */
   source: string;
-  /** sha256 of each .bin as read (hex), verified or not. */
+  /** sha256 of each file (the .bin files and batches.meta.txt) as read (hex), verified or not. */
   sha256: Record<string, string>;
   /** Whether `sha256` was checked against a checksum list. */
   verified: boolean;
 }
 
-/** Expected sha256 per .bin file name (`data_batch_1.bin` → hex), or false to skip, or a path to a sha256sum-format file. */
+/** Expected sha256 per file name (`data_batch_1.bin` → hex, and batches.meta.txt), or false to skip, or a path to a sha256sum-format file. */
 export type ChecksumOption = Record<string, string> | string | false;
 
 export interface ReadOptions {
@@ -60,7 +64,7 @@ export function defaultChecksumFile(): string {
 
 /** Parses sha256sum output (`<hex>  [*]<path>` per line) into file name → hex; `file` only names errors. */
 export function parseChecksums(text: string, file = 'checksum list'): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>; // names from a file: never Object.prototype's
   text.split(/\r?\n/).forEach((line, i) => {
     if (!line.trim() || line.startsWith('#')) return;
     const m = /^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$/.exec(line);
@@ -79,7 +83,7 @@ export function loadChecksums(file: string): Record<string, string> {
       file,
     );
   }
-  return parseChecksums(readFileSync(file, 'utf8'), file);
+  return parseChecksums(readRegularFile(file, LIMITS.checksumListBytes, 'checksum list').toString('utf8'), file);
 }
 
 function resolveChecksums(opt: ChecksumOption | undefined): Record<string, string> | null {
@@ -123,11 +127,19 @@ class Collector {
   sink(name: string, size: number, where: string): TarSink {
     if (this.seen.has(name)) throw new DataError('format', `${where}: ${name} appears twice in ${this.source}; the archive is not the official one.`, where);
     this.seen.add(name);
+    const hash = createHash('sha256');
     if (name === META_FILE) {
+      if (size > LIMITS.cifarMetaBytes) {
+        throw new DataError('format', `${where}: ${size} bytes, over the ${LIMITS.cifarMetaBytes}-byte limit for the class-name list (the official one is 61 bytes); the archive is not the official one.`, where);
+      }
       const parts: Uint8Array[] = [];
       return {
-        write: (c) => parts.push(c.slice()),
+        write: (c) => {
+          hash.update(c);
+          parts.push(c.slice());
+        },
         end: () => {
+          this.sha256[name] = hash.digest('hex');
           this.classNames = parseMeta(Buffer.concat(parts).toString('utf8'), where);
         },
       };
@@ -136,7 +148,6 @@ class Collector {
     const fileIdx = TRAIN_FILES.indexOf(name);
     const set = fileIdx >= 0 ? this.train : this.test;
     const first = fileIdx >= 0 ? fileIdx * this.nPer : 0;
-    const hash = createHash('sha256');
     let pos = 0; // byte offset inside this file
     return {
       write: (chunk) => {
@@ -168,7 +179,7 @@ class Collector {
 
   /** Throws for any of the 7 files that never came. */
   checkComplete(): void {
-    const missing = [...TRAIN_FILES, TEST_FILE, META_FILE].filter((f) => !this.seen.has(f));
+    const missing = ALL_FILES.filter((f) => !this.seen.has(f));
     if (missing.length) {
       throw new DataError(
         'missing',
@@ -182,7 +193,7 @@ class Collector {
   result(checksums: Record<string, string> | null, checksumSource: string): Cifar10 {
     this.checkComplete();
     if (checksums) {
-      for (const name of [...TRAIN_FILES, TEST_FILE]) {
+      for (const name of ALL_FILES) {
         const want = checksums[name];
         const where = `${this.source}: ${name}`;
         if (!want) {
@@ -282,7 +293,7 @@ export async function readCifar10(path: string, opts: ReadOptions = {}): Promise
 }
 
 async function readFolder(dir: string, c: Collector): Promise<void> {
-  const names = [...TRAIN_FILES, TEST_FILE, META_FILE];
+  const names = ALL_FILES;
   const missing = names.filter((n) => !existsSync(join(dir, n)));
   if (missing.length) {
     throw new DataError(
@@ -293,24 +304,35 @@ async function readFolder(dir: string, c: Collector): Promise<void> {
   }
   for (const name of names) {
     const file = join(dir, name);
-    const sink = c.sink(name, statSync(file).size, file);
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) sink.write(chunk as Buffer);
+    // The same cap as inside an archive; the sink then checks the exact size before a byte is read.
+    const { fd, size } = openRegular(file, LIMITS.tarEntryBytes, `CIFAR-10 file ${name}`);
+    let sink: TarSink;
+    try {
+      sink = c.sink(name, size, file);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    if (size > 0) for await (const chunk of createReadStream('', { fd, start: 0, end: size - 1, highWaterMark: 1 << 20 })) sink.write(chunk as Buffer);
+    else closeSync(fd);
     sink.end();
   }
 }
 
 async function readArchive(path: string, c: Collector): Promise<void> {
-  const fh = await open(path, 'r');
-  const magic = Buffer.alloc(512);
-  let got: number;
+  const { fd, size } = openRegular(path, LIMITS.tarStreamBytes, 'CIFAR-10 archive');
+  let magic: Buffer;
   try {
-    ({ bytesRead: got } = await fh.read(magic, 0, 512, 0));
-  } finally {
-    await fh.close();
+    magic = readExactly(fd, Math.min(512, size), 0, path, 'CIFAR-10 archive');
+  } catch (e) {
+    closeSync(fd);
+    throw e;
   }
+  const got = magic.length;
   const gz = got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   const tar = got === 512 && magic.subarray(257, 262).toString('latin1') === 'ustar';
   if (!gz && !tar) {
+    closeSync(fd);
     throw new DataError('format', `${path} is neither a gzip file nor a tar archive. Expected the official ${ARCHIVE_NAME}.`, path);
   }
   const reader = new TarReader(path, (e) => {
@@ -322,10 +344,16 @@ async function readArchive(path: string, c: Collector): Promise<void> {
   // tar/record layer fails inside a .gz, drain the rest so a gzip error, the real cause, is reported instead.
   let found: unknown; // first error of the tar/record layer
   let failure: unknown; // what ended the consumer (node 20's pipeline() may reject with an AbortError instead)
+  // The drain is bounded like the tar stream itself: a gzip bomb after a bad header costs at most that (≈ 0.4 s).
+  let total = 0;
   const consume = async (source: AsyncIterable<Buffer>) => {
     try {
       for await (const chunk of source) {
-        if (found !== undefined) continue;
+        total += chunk.length;
+        if (found !== undefined) {
+          if (total > LIMITS.tarStreamBytes) throw found;
+          continue;
+        }
         try {
           reader.push(chunk);
         } catch (e) {
@@ -341,8 +369,9 @@ async function readArchive(path: string, c: Collector): Promise<void> {
     }
   };
   try {
-    if (gz) await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 18 }), consume);
-    else await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), consume);
+    const file = createReadStream('', { fd, start: 0, highWaterMark: 1 << 20 });
+    if (gz) await pipeline(file, createGunzip({ chunkSize: 1 << 18 }), consume);
+    else await pipeline(file, consume);
   } catch (e) {
     const err = (failure ?? e) as NodeJS.ErrnoException;
     if (gz && typeof err.code === 'string' && err.code.startsWith('Z_')) {

@@ -43,4 +43,5 @@ export { repoRoot } from './paths.js';
 export { readInshop, locateInshop, parseInshopPartition, inshopCachePath, inshopTrainForK, inshopNormalisation, INSHOP_PARTITION_FILE, INSHOP_HEADER, INSHOP_STATUSES, type Inshop, type InshopOptions, type InshopDescription, type InshopEntry, type InshopSkip, type InshopPartition, type InshopStatus } from './inshop.js';
 export { topKAccuracy, INSHOP_TOPK, type TopKAccuracyInput, type TopKAccuracy } from './inshop-eval.js';
 export { writeInshopFixture, type InshopFixtureOptions, type InshopFixture, type InshopFixtureEntry } from './inshop-fixture.js';
-export { decodeJpeg, encodeJpeg, resizeToChw, JPEG_PIPELINE, type RgbImage, type Fit } from './jpeg.js';
+export { decodeJpeg, checkJpegStructure, encodeJpeg, resizeToChw, JPEG_PIPELINE, type RgbImage, type Fit } from './jpeg.js';
+export { LIMITS } from '../util/untrusted.js';

@@ -7,14 +7,19 @@
  *
  * Index convention: image i is the i-th kept line of the partition file, in file order. Items (classes) are dense:
  * the training items (ids ascending) are 0..trainItems−1, then the query/gallery items (ids ascending).
+ *
+ * Inputs are untrusted: the partition file and every image are read only if they are regular files within LIMITS,
+ * image names are normalised (`img/./a.jpg` is `img/a.jpg`) and must stay under img/, the image buffer is sized
+ * from the validated count, and a cache file is used only when every field of it checks out (else rebuilt).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
-import { join, normalize, resolve } from 'node:path';
-import { DataError, type DataErrorCode } from './errors.js';
+import { join, posix, resolve } from 'node:path';
+import { DataError, isDataError, type DataErrorCode } from './errors.js';
 import { decodeJpeg, resizeToChw, JPEG_PIPELINE, type Fit } from './jpeg.js';
 import { sha256U32 } from './protocols.js';
+import { LIMITS, checkJsonDepth, openRegular, readExactly, readRegularFile } from '../util/untrusted.js';
 
 export const INSHOP_PARTITION_FILE = 'list_eval_partition.txt';
 export const INSHOP_HEADER = ['image_name', 'item_id', 'evaluation_status'];
@@ -53,8 +58,12 @@ export function parseInshopPartition(text: string, file: string, opts: { skipBad
   const lines = text.split(/\r?\n/);
   const expect = `expected the official ${INSHOP_PARTITION_FILE}: line 1 the image count, line 2 "${INSHOP_HEADER.join(' ')}", then one "img/…/NN_V_view.jpg id_XXXXXXXX train|query|gallery" per image`;
   const first = lines[0]?.trim() ?? '';
-  if (!/^\d+$/.test(first)) throw new DataError('format', `${file}, line 1: ${JSON.stringify(first)} is not an image count; ${expect}.`, file);
-  const declared = Number(first);
+  const shown = JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first);
+  if (!/^\d+$/.test(first)) throw new DataError('format', `${file}, line 1: ${shown} is not an image count; ${expect}.`, file);
+  const declared = first.length <= 9 ? Number(first) : Infinity;
+  if (declared > LIMITS.inshopImages) {
+    throw new DataError('format', `${file}, line 1: ${shown} images is over the limit of ${LIMITS.inshopImages} (In-shop lists 52,712); ${expect}.`, file);
+  }
   const header = (lines[1] ?? '').trim().split(/\s+/);
   if (header.join(' ') !== INSHOP_HEADER.join(' ')) {
     throw new DataError('format', `${file}, line 2: header ${JSON.stringify((lines[1] ?? '').trim())}; ${expect}.`, file);
@@ -66,23 +75,26 @@ export function parseInshopPartition(text: string, file: string, opts: { skipBad
   for (let i = 2; i < lines.length; i++) {
     const raw = lines[i];
     if (!raw.trim()) continue;
-    rows++;
+    if (++rows > declared) {
+      throw new DataError('truncated', `${file}, line ${i + 1}: more image lines than the ${declared} that line 1 says. The file was edited: restore the official ${INSHOP_PARTITION_FILE} (or correct the count on line 1).`, file);
+    }
     const line = i + 1;
     const f = raw.trim().split(/\s+/);
+    const image = f.length === 3 ? normaliseImageName(f[0]) : null;
     let why: string | null = null;
     if (f.length !== 3) why = `${f.length} fields, expected 3 (image_name item_id evaluation_status)`;
-    else if (!IMAGE_RE.test(f[0]) || f[0].split('/').includes('..')) why = `image name ${JSON.stringify(f[0])} is not a path "img/…/*.jpg"`;
+    else if (image === null) why = `image name ${JSON.stringify(f[0])} is not a path "img/…/*.jpg" inside img/`;
     else if (!ITEM_RE.test(f[1])) why = `item id ${JSON.stringify(f[1])} is not "id_" followed by digits`;
     else if (!(INSHOP_STATUSES as readonly string[]).includes(f[2])) why = `evaluation status ${JSON.stringify(f[2])} is not train, query or gallery`;
-    else if (seen.has(f[0])) why = `image ${f[0]} is listed again (first on line ${seen.get(f[0])})`;
+    else if (seen.has(image)) why = `image ${f[0]} is listed again (${image === f[0] ? '' : `as ${image}, `}first on line ${seen.get(image)})`;
     if (why) {
       const msg = `${file}, line ${line}: ${why}; got ${JSON.stringify(raw.length > 200 ? raw.slice(0, 200) + '…' : raw)}.`;
       if (!opts.skipBad) throw new DataError('format', `${msg} Fix or delete the line, or pass skipBad (--skip-bad) to skip bad lines and images.`, file);
       skipped.push({ file, line, reason: why, code: 'format' });
       continue;
     }
-    seen.set(f[0], line);
-    entries.push({ line, image: f[0], itemId: f[1], status: f[2] as InshopStatus });
+    seen.set(image!, line);
+    entries.push({ line, image: image!, itemId: f[1], status: f[2] as InshopStatus });
   }
   if (rows !== declared) {
     throw new DataError(
@@ -92,6 +104,14 @@ export function parseInshopPartition(text: string, file: string, opts: { skipBad
     );
   }
   return { entries, skipped, declared };
+}
+
+/** The image name in normal form (`img/a/./b.jpg` → `img/a/b.jpg`), or null unless it is a .jpg path inside img/. */
+export function normaliseImageName(name: string): string | null {
+  if (name.includes('\\') || name.includes('\0')) return null;
+  const n = posix.normalize(name);
+  if (!IMAGE_RE.test(n) || n.split('/').includes('..')) return null;
+  return n;
 }
 
 /** Options of `readInshop`. */
@@ -186,7 +206,7 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
   if (fit !== 'stretch' && fit !== 'crop') throw new DataError('config', `In-shop: fit must be 'stretch' or 'crop', got ${JSON.stringify(fit)}.`);
   root = resolve(root);
   const { partition, imageRoot } = locateInshop(root);
-  const partBytes = readFileSync(partition);
+  const partBytes = readRegularFile(partition, LIMITS.inshopPartitionBytes, 'In-shop partition file');
   const partSha = createHash('sha256').update(partBytes).digest('hex');
   const optionsKey = JSON.stringify({ side, fit, skipBad, pipeline: JPEG_PIPELINE, version: CACHE_VERSION });
   const optSha = createHash('sha256').update(optionsKey).digest('hex');
@@ -203,19 +223,20 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
   const parsed = parseInshopPartition(partBytes.toString('utf8'), partition, { skipBad });
   const per = 3 * side * side;
   const n0 = parsed.entries.length;
+  checkImageBytes(n0, side, partition);
   let images = new Uint8Array(n0 * per);
   const kept: InshopEntry[] = [];
   const skipped = parsed.skipped.slice();
   const t0 = performance.now();
   for (let i = 0; i < n0; i++) {
     const e = parsed.entries[i];
-    const path = join(imageRoot, normalize(e.image));
+    const path = join(imageRoot, e.image);
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      bytes = readRegularFile(path, LIMITS.jpegFileBytes, 'image');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'image file not found' : `cannot read the image (${(err as Error).message})`;
+      if (!isDataError(err)) throw err;
+      const reason = err.code === 'missing' ? 'image file not found' : reasonOf(err, path);
       if (!skipBad) {
         throw new DataError('missing', `${partition}, line ${e.line}: ${reason}: ${path}. Extract img/ of In-shop (Img/img.zip) next to ${INSHOP_PARTITION_FILE}, or pass skipBad (--skip-bad) to skip missing images.`, path);
       }
@@ -223,9 +244,10 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
       continue;
     }
     try {
-      resizeToChw(decodeJpeg(bytes), side, fit, images, kept.length * per);
+      resizeToChw(decodeJpeg(bytes, path), side, fit, images, kept.length * per);
     } catch (err) {
-      const reason = `not a readable JPEG (${(err as Error).message ?? err})`;
+      if (!isDataError(err)) throw err;
+      const reason = reasonOf(err, path);
       if (!skipBad) {
         throw new DataError('corrupt', `${partition}, line ${e.line}: ${path} is ${reason}. Restore the file from the official Img/img.zip, or pass skipBad (--skip-bad) to skip unreadable images.`, path);
       }
@@ -268,6 +290,19 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
     }
   }
   return finish({ ...data, side, root, cacheFile, partition, partSha, fit, source: 'decoded', decoded: kept.length });
+}
+
+// A DataError's message without the leading "<path>: ", for messages that name the path themselves.
+function reasonOf(err: Error, path: string): string {
+  return err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2).replace(/\.$/, '') : err.message;
+}
+
+// The decoded images live in one array: its size is checked before it is allocated.
+function checkImageBytes(count: number, side: number, file: string): void {
+  const bytes = count * 3 * side * side;
+  if (bytes > LIMITS.inshopImageBytes) {
+    throw new DataError('config', `${file}: ${count} images of ${side}×${side} need ${bytes} bytes, over the limit of ${LIMITS.inshopImageBytes} for the image array; use a smaller side (--side).`, file);
+  }
 }
 
 interface CoreData {
@@ -352,32 +387,40 @@ function writeCache(file: string, d: CoreData, side: number, partSha: string, op
   writeFileAtomic(file, [head, ...body]);
 }
 
-// The cached data when the file is complete and current; null (with a log line saying why) when it must be rebuilt.
+// The cached data when the file is complete, current and consistent; null (with a log line saying why) when it
+// must be rebuilt. Sizes are checked against the file's real size before anything past the header is read.
 function loadCache(file: string, partSha: string, optSha: string, side: number, log: (s: string) => void): CoreData | null {
   const stale = (why: string) => {
     log(`In-shop: the cache ${file} is stale (${why}); rebuilding it from the JPEGs`);
     return null;
   };
-  const buf = readFileSync(file);
-  if (buf.length < HEADER_BYTES || buf.toString('latin1', 0, 8) !== CACHE_MAGIC) return stale('not a tqhash In-shop cache file');
-  if (buf.readUInt32LE(8) !== CACHE_VERSION) return stale(`format version ${buf.readUInt32LE(8)}, this build writes ${CACHE_VERSION}`);
-  if (buf.readUInt32LE(12) !== side) return stale(`made for side ${buf.readUInt32LE(12)}, side ${side} was asked`);
-  if (buf.toString('hex', 24, 56) !== partSha) return stale(`${INSHOP_PARTITION_FILE} changed since it was made`);
-  if (buf.toString('hex', 56, 88) !== optSha) return stale('made with other options (fit, skipBad) or another decoder version');
+  let buf: Buffer;
+  try {
+    const { fd, size } = openRegular(file, Number.MAX_SAFE_INTEGER, 'In-shop cache');
+    try {
+      const head = readExactly(fd, Math.min(size, HEADER_BYTES), 0, file, 'In-shop cache');
+      const why = checkCacheHeader(head, size, partSha, optSha, side);
+      if (why) return stale(why);
+      buf = Buffer.concat([head, readExactly(fd, size - HEADER_BYTES, HEADER_BYTES, file, 'In-shop cache')]);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    return stale(reasonOf(err, file));
+  }
+  if (!createHash('sha256').update(buf.subarray(HEADER_BYTES)).digest().equals(buf.subarray(88, 120))) return stale('its checksum does not match: damaged');
   const count = buf.readUInt32LE(16);
   const metaLen = buf.readUInt32LE(20);
-  const per = 3 * side * side;
-  const metaEnd = HEADER_BYTES + pad4(metaLen);
-  const expected = metaEnd + 8 * count + pad4(count) + count * per;
-  if (buf.length !== expected) return stale(`${buf.length} bytes, expected ${expected}: truncated or damaged`);
-  if (!createHash('sha256').update(buf.subarray(HEADER_BYTES)).digest().equals(buf.subarray(88, 120))) return stale('its checksum does not match: damaged');
-  let meta: { itemIds: string[]; trainItems: number; files: string[]; skipped: InshopSkip[] };
+  let meta: unknown;
   try {
-    meta = JSON.parse(buf.toString('utf8', HEADER_BYTES, HEADER_BYTES + metaLen));
+    const metaBytes = buf.subarray(HEADER_BYTES, HEADER_BYTES + metaLen);
+    checkJsonDepth(metaBytes, 3, file, 'cache metadata');
+    meta = JSON.parse(metaBytes.toString('utf8'));
   } catch {
     return stale('its metadata does not parse');
   }
-  let o = metaEnd;
+  let o = HEADER_BYTES + pad4(metaLen);
   // Copies for the small arrays (alignment); the images stay a view of the file's bytes.
   const itemIndex = new Uint32Array(buf.buffer.slice(buf.byteOffset + o, buf.byteOffset + o + 4 * count));
   o += 4 * count;
@@ -385,8 +428,55 @@ function loadCache(file: string, partSha: string, optSha: string, side: number, 
   o += 4 * count;
   const status = buf.subarray(o, o + count);
   o += pad4(count);
-  const images = new Uint8Array(buf.buffer, buf.byteOffset + o, count * per);
-  return { images, count, itemIndex, status, itemIds: meta.itemIds, trainItems: meta.trainItems, files: meta.files, lines, skipped: meta.skipped };
+  const images = new Uint8Array(buf.buffer, buf.byteOffset + o, count * 3 * side * side);
+  const d = { images, count, itemIndex, status, lines };
+  const why = checkCacheContents(meta, d);
+  if (why) return stale(`its contents do not add up: ${why}`);
+  const m = meta as Pick<CoreData, 'itemIds' | 'trainItems' | 'files' | 'skipped'>;
+  return { ...d, itemIds: m.itemIds, trainItems: m.trainItems, files: m.files, skipped: m.skipped };
+}
+
+// Why a cache header cannot be used (null when it can): magic, version, side, checksums, and every size within
+// LIMITS and equal to the file's real size.
+function checkCacheHeader(head: Buffer, size: number, partSha: string, optSha: string, side: number): string | null {
+  if (head.length < HEADER_BYTES || head.toString('latin1', 0, 8) !== CACHE_MAGIC) return 'not a tqhash In-shop cache file';
+  if (head.readUInt32LE(8) !== CACHE_VERSION) return `format version ${head.readUInt32LE(8)}, this build writes ${CACHE_VERSION}`;
+  if (head.readUInt32LE(12) !== side) return `made for side ${head.readUInt32LE(12)}, side ${side} was asked`;
+  if (head.toString('hex', 24, 56) !== partSha) return `${INSHOP_PARTITION_FILE} changed since it was made`;
+  if (head.toString('hex', 56, 88) !== optSha) return 'made with other options (fit, skipBad) or another decoder version';
+  const count = head.readUInt32LE(16);
+  const metaLen = head.readUInt32LE(20);
+  if (count > LIMITS.inshopImages || count * 3 * side * side > LIMITS.inshopImageBytes) return `${count} images, over the limits (${LIMITS.inshopImages} images, ${LIMITS.inshopImageBytes} bytes)`;
+  if (metaLen > LIMITS.inshopCacheMetaBytes) return `${metaLen} bytes of metadata, over the limit of ${LIMITS.inshopCacheMetaBytes}`;
+  const expected = HEADER_BYTES + pad4(metaLen) + 8 * count + pad4(count) + count * 3 * side * side;
+  if (size !== expected) return `${size} bytes, expected ${expected}: truncated or damaged`;
+  return null;
+}
+
+const isU32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+const SKIP_CODES = new Set<string>(['missing', 'truncated', 'label', 'checksum', 'corrupt', 'format', 'network', 'config']);
+
+// What is wrong with a cache's metadata and per-image arrays (null when nothing): the cache's checksum only shows
+// that the file is as written, not that whoever wrote it wrote sense.
+function checkCacheContents(meta: unknown, d: Pick<CoreData, 'count' | 'itemIndex' | 'status' | 'lines'>): string | null {
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return 'the metadata is not an object';
+  const m = meta as Record<string, unknown>;
+  const ids = m.itemIds;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string' && ITEM_RE.test(id)) || new Set(ids).size !== ids.length) return 'itemIds is not a list of distinct item ids';
+  if (!Number.isInteger(m.trainItems) || (m.trainItems as number) < 0 || (m.trainItems as number) > ids.length) return `trainItems ${JSON.stringify(m.trainItems)} is not in 0..${ids.length}`;
+  const files = m.files;
+  if (!Array.isArray(files) || files.length !== d.count || !files.every((f) => typeof f === 'string' && normaliseImageName(f) === f)) return `files is not a list of ${d.count} image names`;
+  if (new Set(files).size !== files.length) return 'files lists an image twice';
+  const skipped = m.skipped;
+  const skipOk = (k: unknown) => typeof k === 'object' && k !== null && typeof (k as InshopSkip).file === 'string' && typeof (k as InshopSkip).reason === 'string' && SKIP_CODES.has((k as InshopSkip).code) && ((k as InshopSkip).line === undefined || isU32((k as InshopSkip).line));
+  if (!Array.isArray(skipped) || !skipped.every(skipOk)) return 'skipped is not a list of skipped inputs';
+  for (let i = 0; i < d.count; i++) {
+    if (d.itemIndex[i] >= ids.length) return `image ${i} has item index ${d.itemIndex[i]}, but there are ${ids.length} items`;
+    if (d.status[i] > 2) return `image ${i} has split ${d.status[i]}, not 0..2`;
+    if (d.status[i] === 0 && d.itemIndex[i] >= (m.trainItems as number)) return `training image ${i} has item index ${d.itemIndex[i]}, not a training item (< ${m.trainItems})`;
+    if (d.lines[i] < 3 || (i > 0 && d.lines[i] <= d.lines[i - 1])) return `image ${i} is on partition line ${d.lines[i]}, not after line ${i > 0 ? d.lines[i - 1] : 2}`;
+  }
+  return null;
 }
 
 /** Training images usable by a P×K sampler with K images per item: items with fewer than K training images are left out (counted). */

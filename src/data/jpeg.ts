@@ -8,9 +8,17 @@
  * file makes every later run take seconds), and in exchange it is 116 KB of plain JS that esbuild bundles into
  * dist/ (sharp: ≈ 20 MB of per-platform native binaries, kept external like webgpu), and it decodes to the same
  * bytes on every machine and version of libjpeg, so a cache made on one machine equals one made on another.
- * Every damaged file we tried (truncated, header only, flipped bytes, not a JPEG) makes it throw.
+ *
+ * Files are untrusted, and jpeg-js alone is not enough for them: it has no limit on the number of scans (a
+ * 486 KB progressive file repeating one scan 3,000 times took 20 s), decodes a file with no scan data to a flat
+ * image without an error, and throws raw TypeErrors on some damage (a scan naming an undeclared component).
+ * So `checkJpegStructure` walks the markers first — one frame of a kind jpeg-js decodes, 1, 3 or 4 components,
+ * pixels and scans within LIMITS, every scan naming declared components and carrying data — and jpeg-js runs with
+ * its own pixel and memory caps; any failure is a DataError naming the file.
  */
 import { decode as jpegDecode, encode as jpegEncode } from 'jpeg-js';
+import { DataError } from './errors.js';
+import { LIMITS } from '../util/untrusted.js';
 
 /** Names the decoder and the resize algorithm; part of the cache key, so a change here rebuilds caches. */
 export const JPEG_PIPELINE = 'jpeg-js 0.4.x decode, RGB, exact area (box) resample v1';
@@ -22,14 +30,100 @@ export interface RgbImage {
   rgb: Uint8Array;
 }
 
-/** Decodes a baseline or progressive JPEG (greyscale, YCbCr or CMYK) to RGB; throws on a damaged or non-JPEG file. */
-export function decodeJpeg(bytes: Uint8Array): RgbImage {
-  // maxResolutionInMP guards against a corrupt header claiming a huge frame (In-shop images are ≤ 1 MP).
-  const img = jpegDecode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 50, maxMemoryUsageInMB: 1024 });
+/**
+ * Decodes a baseline or progressive JPEG (greyscale, YCbCr or CMYK) to RGB; a damaged, non-JPEG or over-limit
+ * file is a DataError('corrupt') whose message starts with `what` (the file's path, or a description).
+ */
+export function decodeJpeg(bytes: Uint8Array, what = 'JPEG data'): RgbImage {
+  checkJpegStructure(bytes, what);
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpegDecode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: LIMITS.jpegMegapixels, maxMemoryUsageInMB: LIMITS.jpegMemoryMB });
+  } catch (e) {
+    throw notJpeg(what, e instanceof Error ? e.message : String(e));
+  }
   if (!(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * 3) {
-    throw new Error(`decoded to ${img.width}×${img.height} with ${img.data.length} bytes`);
+    throw notJpeg(what, `decoded to ${img.width}×${img.height} with ${img.data.length} bytes`);
   }
   return { width: img.width, height: img.height, rgb: img.data };
+}
+
+function notJpeg(what: string, why: string): DataError {
+  return new DataError('corrupt', `${what}: not a readable JPEG (${why})`, what);
+}
+
+const SOI = 0xd8, EOI = 0xd9, SOS = 0xda;
+const isRst = (m: number) => m >= 0xd0 && m <= 0xd7;
+// Frame headers jpeg-js decodes: baseline, extended and progressive Huffman DCT. Other SOFn (lossless,
+// arithmetic, hierarchical) it cannot.
+const DECODABLE_SOF = new Set([0xc0, 0xc1, 0xc2]);
+const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+
+/**
+ * Walks a JPEG's markers without decoding: throws a DataError unless it has one decodable frame of 1, 3 or 4
+ * components with sampling factors 1..4 and at most LIMITS.jpegMegapixels, and 1..LIMITS.jpegScans scans that
+ * each name declared components and carry entropy-coded data. Linear in the file's size.
+ */
+export function checkJpegStructure(b: Uint8Array, what = 'JPEG data'): { width: number; height: number; scans: number } {
+  const fail = (why: string): never => {
+    throw notJpeg(what, why);
+  };
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== SOI) fail('no JPEG start-of-image marker');
+  let width = 0, height = 0, scans = 0;
+  let components: Set<number> | null = null;
+  let i = 2;
+  while (i < b.length) {
+    while (i < b.length && b[i] !== 0xff) i++; // stray bytes before a marker: skipped, as libjpeg does
+    while (i < b.length && b[i] === 0xff) i++; // fill bytes
+    if (i >= b.length) break;
+    const m = b[i++];
+    if (m === EOI) break;
+    if (isRst(m) || m === 0x01) continue;
+    if (i + 2 > b.length) fail(`segment 0x${m.toString(16)} at byte ${i - 2} is cut off`);
+    const len = (b[i] << 8) | b[i + 1];
+    const end = i + len;
+    if (len < 2 || end > b.length) fail(`segment 0x${m.toString(16)} at byte ${i - 2} claims ${len} bytes; the file ends first`);
+    if (isSof(m)) {
+      if (!DECODABLE_SOF.has(m)) fail(`frame type 0xff${m.toString(16)} (lossless, arithmetic or hierarchical) is not supported`);
+      if (components) fail('more than one frame header');
+      if (len < 8) fail('frame header too short');
+      height = (b[i + 3] << 8) | b[i + 4];
+      width = (b[i + 5] << 8) | b[i + 6];
+      const n = b[i + 7];
+      if (width === 0 || height === 0) fail(`frame of ${width}×${height} pixels`);
+      if (width * height > LIMITS.jpegMegapixels * 1e6) fail(`frame of ${width}×${height} pixels is over the limit of ${LIMITS.jpegMegapixels} megapixels`);
+      if (n !== 1 && n !== 3 && n !== 4) fail(`${n} components; 1 (grey), 3 (YCbCr/RGB) or 4 (CMYK) are decodable`);
+      if (len < 8 + 3 * n) fail('frame header too short for its components');
+      components = new Set();
+      for (let k = 0; k < n; k++) {
+        const hv = b[i + 9 + 3 * k];
+        if (hv >> 4 < 1 || hv >> 4 > 4 || (hv & 15) < 1 || (hv & 15) > 4) fail(`component ${k} has sampling factors ${hv >> 4}×${hv & 15}; 1..4 are allowed`);
+        components.add(b[i + 8 + 3 * k]);
+      }
+    } else if (m === SOS) {
+      if (!components) fail('a scan before the frame header');
+      if (++scans > LIMITS.jpegScans) fail(`more than ${LIMITS.jpegScans} scans, the limit`);
+      const ns = b[i + 2];
+      if (ns < 1 || ns > 4 || len !== 6 + 2 * ns) fail(`scan ${scans} header is malformed (${ns} components in ${len} bytes)`);
+      for (let k = 0; k < ns; k++) if (!components!.has(b[i + 3 + 2 * k])) fail(`scan ${scans} names component ${b[i + 3 + 2 * k]}, which the frame does not declare`);
+      i = skipEntropyData(b, end);
+      if (i === end) fail(`scan ${scans} has no data`);
+      continue;
+    }
+    i = end;
+  }
+  if (!components) fail('no frame header');
+  if (scans === 0) fail('no scan data (header only)');
+  return { width, height, scans };
+}
+
+// The entropy-coded bytes after a scan header run to the next marker other than a stuffed 0xFF00 or an RSTn.
+function skipEntropyData(b: Uint8Array, i: number): number {
+  while (i < b.length) {
+    if (b[i] === 0xff && i + 1 < b.length && b[i + 1] !== 0 && !isRst(b[i + 1]) && b[i + 1] !== 0xff) return i;
+    i++;
+  }
+  return i;
 }
 
 /** Encodes RGB pixels (3 bytes per pixel) as a baseline JPEG of the given quality (1..100); used for fixtures. */

@@ -27,7 +27,7 @@ export interface SyntheticOptions {
 export interface SyntheticCifar {
   /** The archive (tarGz) or the `cifar-10-batches-bin` folder. */
   path: string;
-  /** sha256 per .bin name; also written as `<dir>/CIFAR10.sha256`. */
+  /** sha256 per file name (.bin files and batches.meta.txt); also written as `<dir>/CIFAR10.sha256`. */
   checksums: Record<string, string>;
   checksumFile: string;
   recordsPerFile: number;
@@ -86,6 +86,7 @@ export function writeSyntheticCifar(dir: string, opts: SyntheticOptions = {}): S
   });
   const meta = new TextEncoder().encode(SYNTHETIC_CLASS_NAMES.join('\n') + '\n\n');
   files[META_FILE] = meta;
+  checksums[META_FILE] = createHash('sha256').update(meta).digest('hex');
 
   mkdirSync(dir, { recursive: true });
   const checksumFile = join(dir, 'CIFAR10.sha256');

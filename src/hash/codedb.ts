@@ -12,7 +12,8 @@
  *         28   u32 byte length m of the metadata JSON
  *         32   codes: n·W u32 (unused high bits of each code's last word are 0)
  *              labels: n u32, when flag bit 0 is set
- *              metadata: m bytes of UTF-8 JSON (an object; external ids, when given, are its "ids" array)
+ *              metadata: m bytes of UTF-8 JSON (an object; external ids, when given, are its "ids" array of
+ *              distinct strings or non-negative safe integers; nested at most LIMITS.codesMetaDepth deep)
  * The file is exactly 32 + 4·n·W + (labels ? 4·n : 0) + m bytes. Writes are atomic (temporary file in the same
  * folder, fsync, rename).
  *
@@ -26,8 +27,9 @@
  * `packbits`' most-significant-bit-first order with bitOrder 'big') — what Milvus BINARY_VECTOR fields and
  * bit-vector fields of other engines take; queries must be packed in the same order.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
+import { DataError } from '../data/errors.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from './codes.js';
 
 const MAGIC = 'TQHC';
@@ -54,6 +56,7 @@ export class CodeDB {
   private codes: Uint32Array;
   private labelArr: Uint32Array | undefined;
   private idList: (number | string)[] | undefined;
+  private idSet: Set<number | string> | undefined;
   private n = 0;
   private searchFn: SearchFn;
   /** Free-form JSON metadata saved with the file (data set, protocol, model, …). */
@@ -126,15 +129,24 @@ export class CodeDB {
         this.labelArr![this.n + i] = l;
       }
     }
-    if (ids !== undefined) {
-      this.idList ??= [];
-      for (let i = 0; i < m; i++) {
-        const id = ids[i];
-        if (typeof id !== 'string' && !Number.isSafeInteger(id)) throw new RangeError(`CodeDB.add: id ${i} = ${id} must be a string or a safe integer`);
-        this.idList.push(id);
-      }
-    }
+    if (ids !== undefined) this.addIds(ids, m);
     this.n += m;
+  }
+
+  // Ids are what a search returns in place of an index, so each must name one item: distinct, and numbers ≥ 0.
+  // All are checked before any is kept, so a failed add leaves the ids as they were.
+  private addIds(ids: ArrayLike<number | string>, m: number): void {
+    const seen = (this.idSet ??= new Set());
+    const fresh = new Set<number | string>();
+    for (let i = 0; i < m; i++) {
+      const id = ids[i];
+      if (typeof id !== 'string' && !(Number.isSafeInteger(id) && id >= 0)) throw new RangeError(`CodeDB.add: id ${i} = ${JSON.stringify(id)} must be a string or a non-negative safe integer`);
+      if (seen.has(id) || fresh.has(id)) throw new RangeError(`CodeDB.add: id ${i} = ${JSON.stringify(id)} is already in the database; ids must be distinct`);
+      fresh.add(id);
+    }
+    for (const id of fresh) seen.add(id);
+    this.idList ??= [];
+    for (let i = 0; i < m; i++) this.idList.push(ids[i]);
   }
 
   /** Top-k by Hamming distance (ties by lower index) for nq = queries.length / words queries; adds ids when known. */
@@ -173,14 +185,9 @@ export class CodeDB {
 
   /** Loads a `.tqhc` file, validating magic, version, sizes, code padding and metadata; errors name the file. */
   static load(path: string, opts: { search?: SearchFn } = {}): CodeDB {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (e) {
-      throw new Error(`${path}: cannot read code database: ${(e as Error).message}`);
-    }
+    const buf = readRegularFile(path, LIMITS.codesFileBytes, 'code database');
     const fail = (why: string): never => {
-      throw new Error(`${path}: not a valid tqhash code database (.tqhc): ${why}`);
+      throw new DataError('format', `${path}: not a valid tqhash code database (.tqhc): ${why}`, path);
     };
     if (buf.length < HEADER_BYTES) fail(`${buf.length} bytes, shorter than the ${HEADER_BYTES}-byte header`);
     if (buf.toString('latin1', 0, 4) !== MAGIC) fail(`magic is ${JSON.stringify(buf.toString('latin1', 0, 4))}, expected "${MAGIC}"`);
@@ -210,10 +217,12 @@ export class CodeDB {
       off += 4 * n;
     }
     let meta: Record<string, unknown>;
+    const metaBytes = buf.subarray(off, off + metaLen);
+    checkJsonDepth(metaBytes, LIMITS.codesMetaDepth, path, 'code database metadata');
     try {
-      meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(off, off + metaLen)));
+      meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(metaBytes));
     } catch (e) {
-      return fail(`metadata is not UTF-8 JSON: ${(e as Error).message}`);
+      return fail(`metadata is not UTF-8 JSON: ${jsonErrorText(e)}`);
     }
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) fail('metadata is not a JSON object');
     let ids: (number | string)[] | undefined;

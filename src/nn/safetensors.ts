@@ -1,9 +1,12 @@
 // The safetensors file format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
 // length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
 // then the raw little-endian data; offsets are relative to the first data byte. Pure host I/O, no GPU.
-import { readFileSync } from 'node:fs';
+// Files are untrusted (shared checkpoints): the header is capped and its nesting checked before JSON.parse, and
+// names are keys of null-prototype objects, so a tensor called "__proto__" or "constructor" is just a name.
 import { writeFileAtomic } from '../util/fs.js';
 import { endianness } from 'node:os';
+import { DataError } from '../data/errors.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 /** Element types we read and write (safetensors names). */
 export type SafeDType = 'F32' | 'F64' | 'I32' | 'U32' | 'U8';
@@ -16,7 +19,7 @@ export interface SafeTensor {
   data: SafeArray;
 }
 
-/** The contents of a safetensors file. */
+/** The contents of a safetensors file; both records have a null prototype (any name is a plain key). */
 export interface SafeFile {
   tensors: Record<string, SafeTensor>;
   metadata: Record<string, string>;
@@ -48,13 +51,20 @@ function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-// Header limit of the reference implementation (100 MB): a larger length is a corrupt file, not a big model.
-const MAX_HEADER = 100_000_000;
+// The reference implementation allows a 100 MB header; a 98 MB one took 25 s and 4.85 GB to parse here, and a real
+// model needs about 100 bytes per tensor, so the cap is LIMITS.safetensorsHeaderBytes. The format nests 3 deep:
+// the header object, a tensor entry (or __metadata__), its shape / data_offsets arrays.
+const HEADER_DEPTH = 3;
+
+/** An empty null-prototype record: keys from a file can never reach Object.prototype. */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 /** The file's bytes for `tensors` (in the given order) and string `metadata`; the header is space-padded to 8 bytes so the data is aligned. */
 export function encodeSafetensors(tensors: Record<string, Omit<SafeTensor, 'dtype'> & { dtype?: SafeDType }>, metadata: Record<string, string> = {}): Buffer {
   assertLittleEndian();
-  const header: Record<string, unknown> = {};
+  const header = record<unknown>();
   const meta = Object.entries(metadata);
   for (const [k, v] of meta) if (typeof v !== 'string') throw new Error(`safetensors metadata "${k}" must be a string, got ${typeof v}`);
   if (meta.length) header.__metadata__ = metadata;
@@ -84,24 +94,27 @@ export function encodeSafetensors(tensors: Record<string, Omit<SafeTensor, 'dtyp
 /** Parses the bytes of a safetensors file; `what` names the file in errors. Every tensor's data is a fresh copy. */
 export function decodeSafetensors(buf: Uint8Array, what = 'safetensors data'): SafeFile {
   assertLittleEndian();
-  const bad = (msg: string): Error => new Error(`${what}: not a valid safetensors file: ${msg}`);
+  const bad = (msg: string): Error => new DataError('format', `${what}: not a valid safetensors file: ${msg}`, what);
   if (buf.length < 8) throw bad(`${buf.length} bytes, shorter than the 8-byte header length (truncated?)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) throw bad(`header length ${n64} bytes exceeds the 100 MB limit (corrupt length field?)`);
+  const limit = LIMITS.safetensorsHeaderBytes;
+  if (n64 > BigInt(limit)) throw bad(`header length ${n64} bytes exceeds the limit of ${limit} bytes (${limit / 2 ** 20} MiB; corrupt length field?)`);
   const n = Number(n64);
   if (8 + n > buf.length) throw bad(`header length ${n} bytes but the file has only ${buf.length - 8} after the length field (truncated?)`);
+  const headerBytes = buf.subarray(8, 8 + n);
+  checkJsonDepth(headerBytes, HEADER_DEPTH, what, 'safetensors header');
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (e) {
-    throw bad(`header is not UTF-8 JSON (${(e as Error).message})`);
+    throw bad(`header is not UTF-8 JSON (${jsonErrorText(e)})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
   const dataStart = 8 + n;
   const dataLen = buf.length - dataStart;
-  const metadata: Record<string, string> = {};
-  const tensors: Record<string, SafeTensor> = {};
+  const metadata = record<string>();
+  const tensors = record<SafeTensor>();
   const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -114,8 +127,8 @@ export function decodeSafetensors(buf: Uint8Array, what = 'safetensors data'): S
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') throw bad(`entry "${name}" is not an object`);
-    const dt = DTYPES[e.dtype as SafeDType];
-    if (typeof e.dtype !== 'string' || !dt) throw bad(`tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(DTYPES).join(', ')}`);
+    const dt = typeof e.dtype === 'string' && Object.hasOwn(DTYPES, e.dtype) ? DTYPES[e.dtype as SafeDType] : undefined;
+    if (!dt) throw bad(`tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(DTYPES).join(', ')}`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor "${name}" has a bad shape ${JSON.stringify(e.shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
@@ -124,6 +137,7 @@ export function decodeSafetensors(buf: Uint8Array, what = 'safetensors data'): S
     const shape = e.shape as number[];
     const [b, end] = off as [number, number];
     const want = count(shape) * dt.bytes;
+    if (!Number.isSafeInteger(want) || want > dataLen) throw bad(`tensor "${name}" ${e.dtype} [${shape.join(', ')}] needs ${want} bytes, more than the file's ${dataLen} data bytes`);
     if (end - b !== want) throw bad(`tensor "${name}" ${e.dtype} [${shape.join(', ')}] needs ${want} bytes, data_offsets span ${end - b}`);
     if (end > dataLen) throw bad(`tensor "${name}" ends at byte ${end} of the data but the file holds ${dataLen} data bytes (truncated?)`);
     // Copy: the file's bytes are not aligned for the typed array, and callers may keep the arrays.
@@ -150,11 +164,5 @@ export function writeSafetensors(path: string, tensors: Record<string, Omit<Safe
 
 /** Reads and validates a safetensors file; errors name the file. */
 export function readSafetensors(path: string): SafeFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new Error(`reading ${path}: ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(readRegularFile(path, LIMITS.safetensorsFileBytes, 'safetensors file'), path);
 }

@@ -2,10 +2,14 @@
 // and the loop state (JSON), each written atomically. The tensor files carry the step in their names and
 // state.json is written last, so a process killed in the middle of a save leaves the previous set whole and
 // named by state.json; the files of older sets are deleted once the new state.json is in place.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+// A checkpoint folder may come from elsewhere (a colleague's run), so state.json is validated field by field and
+// may name only plain files inside its own folder.
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
+import { DataError } from '../data/errors.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 export { writeFileAtomic };
 
@@ -57,21 +61,85 @@ export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, o
 function loadCheckpointState(dir: string): LoopState | null {
   const sp = join(dir, 'state.json');
   if (!existsSync(sp)) return null;
-  let state: LoopState;
+  const bytes = readRegularFile(sp, LIMITS.checkpointStateBytes, 'checkpoint state');
+  checkJsonDepth(bytes, LIMITS.checkpointStateDepth, sp, 'checkpoint state');
+  let raw: unknown;
   try {
-    state = JSON.parse(readFileSync(sp, 'utf8'));
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    throw new Error(`checkpoint ${sp} is not valid JSON (${(e as Error).message}); delete it to start over`);
+    throw new DataError('format', `checkpoint ${sp} is not valid JSON (${jsonErrorText(e)}); delete it to start over`, sp);
   }
-  if (state.version !== 1 || !state.files) throw new Error(`checkpoint ${sp}: unknown format version ${state.version}`);
-  return state;
+  return validateLoopState(raw, sp);
+}
+
+type Check = (v: unknown) => boolean;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isSeconds: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+// A plain name inside the checkpoint folder: no separators, not "." or "..", nothing hidden.
+const PLAIN_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$/;
+
+// Each field of LoopState: the check, what it must be (for the message), and whether it may be absent.
+const STATE_FIELDS: [keyof LoopState, Check, string, boolean?][] = [
+  ['version', (v) => v === 1, '1 (the format this build reads)'],
+  ['epoch', isCount, 'a non-negative integer'],
+  ['step', isCount, 'a non-negative integer'],
+  ['globalStep', isCount, 'a non-negative integer'],
+  ['config', isObject, 'an object'],
+  ['lossHistory', (v) => Array.isArray(v) && v.every((e) => isObject(e) && isCount(e.step) && typeof e.loss === 'number'), 'an array of {"step": integer, "loss": number}'],
+  ['epochLog', (v) => Array.isArray(v) && v.every(isObject), 'an array of objects'],
+  ['trainSeconds', isSeconds, 'a non-negative number'],
+  ['imagesSeen', isCount, 'a non-negative integer'],
+  ['wallSeconds', isSeconds, 'a non-negative number', true],
+  ['sessions', (v) => Number.isSafeInteger(v) && (v as number) >= 1, 'a positive integer', true],
+  ['epochPartial', (v) => isObject(v) && typeof v.loss === 'number' && isCount(v.count) && isSeconds(v.seconds), 'an object {"loss": number, "count": integer, "seconds": number}', true],
+  ['files', (v) => isObject(v) && [v.model, v.optimizer].every((f) => typeof f === 'string' && PLAIN_NAME.test(f)), 'plain file names inside the checkpoint folder, {"model": "model-N.safetensors", "optimizer": "optimizer-N.safetensors"}'],
+  ['savedAt', (v) => typeof v === 'string', 'a string'],
+];
+
+/** Checks a parsed state.json against the LoopState schema; errors name the file, the field, what it must be. */
+export function validateLoopState(raw: unknown, file: string): LoopState {
+  const bad = (why: string) => new DataError('format', `checkpoint ${file}: ${why}. The checkpoint is damaged or not tqhash's: delete ${file} to start over.`, file);
+  if (!isObject(raw)) throw bad('not a JSON object');
+  for (const [key, ok, want, optional] of STATE_FIELDS) {
+    const v = raw[key];
+    if (v === undefined && optional) continue;
+    if (!ok(v)) throw bad(`field "${key}" must be ${want}, got ${v === undefined ? 'nothing' : clip(JSON.stringify(v))}`);
+  }
+  const s = raw as unknown as LoopState;
+  if (s.step > s.globalStep) throw bad(`step ${s.step} within the epoch is more than the ${s.globalStep} steps done in all`);
+  return s;
+}
+
+/** Throws unless the resume point lies within the run: epoch ≤ epochs, step < steps per epoch, globalStep consistent. */
+export function checkResumePoint(state: LoopState, epochs: number, stepsPerEpoch: number, file: string): void {
+  const where = `checkpoint ${file}: epoch ${state.epoch}, step ${state.step}, ${state.globalStep} steps done`;
+  const expected = state.epoch * stepsPerEpoch + state.step;
+  if (state.epoch > epochs || (state.epoch === epochs && state.step > 0) || state.step >= stepsPerEpoch || state.globalStep !== expected) {
+    throw new DataError('format', `${where}: not a point of this run (${epochs} epochs of ${stepsPerEpoch} steps, so step ${expected} in all). The checkpoint is damaged: delete ${file} to start over.`, file);
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 
 /** Loads the checkpoint in `dir`, or null when there is none; errors name the file. */
 export function loadCheckpoint(dir: string): { state: LoopState; model: Record<string, SafeTensor>; optimizer: Record<string, SafeTensor> } | null {
   const state = loadCheckpointState(dir);
   if (!state) return null;
-  const model = readSafetensors(join(dir, state.files.model)).tensors;
-  const optimizer = readSafetensors(join(dir, state.files.optimizer)).tensors;
-  return { state, model, optimizer };
+  return { state, model: readTensorFile(dir, state.files.model), optimizer: readTensorFile(dir, state.files.optimizer) };
+}
+
+// saveCheckpoint writes real files: a symlink here would load tensors from outside the folder.
+function readTensorFile(dir: string, name: string): Record<string, SafeTensor> {
+  const p = join(dir, name);
+  let link = false;
+  try {
+    link = lstatSync(p).isSymbolicLink();
+  } catch {
+    // missing: readSafetensors names it
+  }
+  if (link) throw new DataError('format', `checkpoint ${dir}: ${name} is a symbolic link; a checkpoint holds its own files. Delete the checkpoint to start over.`, p);
+  return readSafetensors(p).tensors;
 }

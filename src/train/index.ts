@@ -4,7 +4,7 @@ export { trainHashing, DivergedError, type TrainOutcome } from './run.js';
 export { parseArgs, usage, UsageError, type OptSpec } from './args.js';
 export { TRAIN_SPEC, runTag, defaultMargin, type TrainConfig } from './options.js';
 export { encode, evaluateAll, quickValidation } from './evaluate.js';
-export { saveCheckpoint, loadCheckpoint, writeFileAtomic } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, validateLoopState, checkResumePoint, writeFileAtomic } from './checkpoint.js';
 export { ProgressBar, formatDuration } from './progress.js';
 export { lineChart } from '../report/svg.js';
 export { loadTrainData, type TrainData } from './datasets.js';

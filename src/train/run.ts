@@ -14,7 +14,7 @@ import { dshNet, resnet } from '../nn/models.js';
 import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
-import { saveCheckpoint, loadCheckpoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
@@ -78,6 +78,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   let epochLog: Record<string, unknown>[] = [];
   let epochPartial: EpochPartial | undefined;
   if (ck) {
+    checkResumePoint(ck.state, cfg.epochs, stepsPerEpoch, join(ckptDir, 'state.json'));
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
     ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
