@@ -10,7 +10,7 @@ import type { Module } from '../nn/module.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { measureCeilings, median } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
-import { fmt, formatTable, header, measure, randomValues } from './util.js';
+import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -41,7 +41,7 @@ export interface StepKernelRow {
 /** The report of bench/step.js. */
 export interface StepReport {
   adapter: AdapterInfo;
-  ceilings: { fma_gflops: number; copy_gbps: number; dispatch_ms: number };
+  ceilings: ReturnType<typeof ceilingsJSON>;
   loadavg: number[];
   date: string;
   config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
@@ -144,7 +144,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   model.dispose();
   return {
     adapter: rt.info,
-    ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
+    ceilings: ceilingsJSON(ceil),
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, images_per_s: ips, dispatches_per_step: disp,
     step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,
