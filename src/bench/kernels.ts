@@ -8,6 +8,8 @@ import { signPackCpu, hammingTopKCpu } from '../hash/index.js';
 import { Adam, setOptimVariant } from '../optim/index.js';
 import { dshNet } from '../nn/models.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
+import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
+import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, type Ceilings } from './harness.js';
 import { capture, replay, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatCeilingSweep, formatTable, header, hostMs, measure, randomValues, randomWords } from './util.js';
@@ -39,6 +41,8 @@ export interface KernelRow {
 export interface KernelReport {
   adapter: AdapterInfo;
   ceilings: ReturnType<typeof ceilingsJSON>;
+  /** The knobs in use (src/gpu/knobs.ts). */
+  knobs: KnobValues;
   loadavg: number[];
   date: string;
   rows: KernelRow[];
@@ -128,6 +132,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const target = quick ? 20 : 150;
   const filt = o.filter?.toLowerCase();
   const want = (...parts: string[]) => !filt || parts.join(' ').toLowerCase().includes(filt);
+  await autotuneIfAsked(log);
   const ceil: Ceilings = await measureCeilings({ quick });
   log(header(ceil));
   log(`\n${formatCeilingSweep(ceil)}\n`);
@@ -425,6 +430,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   return {
     adapter: rt.info,
     ceilings: ceilingsJSON(ceil),
+    knobs: currentKnobs(),
     loadavg: loadavg(),
     date: new Date().toISOString(),
     rows,

@@ -8,6 +8,8 @@ import { Adam } from '../optim/index.js';
 import { dshNet, resnet } from '../nn/models.js';
 import type { Module } from '../nn/module.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
+import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
+import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, median } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
@@ -42,6 +44,8 @@ export interface StepKernelRow {
 export interface StepReport {
   adapter: AdapterInfo;
   ceilings: ReturnType<typeof ceilingsJSON>;
+  /** The knobs in use (src/gpu/knobs.ts). */
+  knobs: KnobValues;
   loadavg: number[];
   date: string;
   config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
@@ -63,6 +67,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
   if (!Number.isInteger(B) || B < 4) throw new Error(`--batch ${B}: need an integer ≥ 4`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${steps}: need an integer ≥ 1`);
+  await autotuneIfAsked(log);
   const ceil = await measureCeilings({ quick: o.quick });
   log(header(ceil));
   const model: Module = kind === 'resnet' ? resnet({ bits, seed: 1 }) : dshNet({ bits, batchNorm: bn, seed: 1 });
@@ -145,6 +150,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   return {
     adapter: rt.info,
     ceilings: ceilingsJSON(ceil),
+    knobs: currentKnobs(),
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, images_per_s: ips, dispatches_per_step: disp,
     step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,

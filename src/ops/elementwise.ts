@@ -5,22 +5,22 @@ import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { sumAxesKeep } from './reduce.js';
+import { knob, setKnobs, type KnobValues } from '../gpu/knobs.js';
 
 /** Which kernel variant the elementwise ops use: 'auto' (vec4 when the size allows), or forced (tests, benchmarks). */
-export type ElementwiseVariant = 'auto' | 'scalar' | 'vec4';
-let variant: ElementwiseVariant = 'auto';
+export type ElementwiseVariant = KnobValues['elementwise.variant'];
 const WG = 64;
 
-/** Selects the elementwise kernel variant (tests run both; 'vec4' still falls back to scalar when n % 4 ≠ 0). */
+/** Selects the elementwise kernel variant (knob elementwise.variant; tests run both; 'vec4' still falls back to scalar when n % 4 ≠ 0). */
 export function setElementwiseVariant(v: ElementwiseVariant): void {
-  variant = v;
+  setKnobs({ 'elementwise.variant': v });
 }
 
 const U = { relu: 0, tanh: 1, affine: 2, square: 3 } as const;
 const B = { axpby: 0, mul: 1, reluBackward: 2, tanhBackward: 3 } as const;
 
 function useVec4(n: number): boolean {
-  return variant !== 'scalar' && n % 4 === 0;
+  return knob('elementwise.variant') !== 'scalar' && n % 4 === 0;
 }
 
 function params(n: number, alpha = 0, beta = 0, inner = 1, C = 1) {

@@ -5,6 +5,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knobView } from '../gpu/knobs.js';
 
 /** BatchNorm2d options (PyTorch defaults): training (batch statistics + running-stat update) or eval (running statistics). */
 export interface BatchNorm2dOptions {
@@ -17,8 +18,8 @@ interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor
 
 const FILE = 'norm.wgsl';
 const WG = 64;
-/** Knobs of the BN kernels: vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both). */
-export const NORM_KNOBS = { vec4: true };
+/** Knobs of the BN kernels (a view of the registry): vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both). */
+export const NORM_KNOBS = knobView('norm', ['vec4']);
 /** Entry `name`, or its vec4 variant `name4` (and whether it is the vec4 one) for planes of HW elements. */
 function pick(name: string, HW: number): { entry: string; v4: boolean } {
   const v4 = NORM_KNOBS.vec4 && HW % 4 === 0;

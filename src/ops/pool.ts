@@ -5,6 +5,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knobView } from '../gpu/knobs.js';
 
 /** Pool options: square window `k`, `stride` (default k), zero padding (default 0, at most k/2). */
 export interface Pool2dOptions {
@@ -52,8 +53,8 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
 }
 /** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation, vec4; the default where it fits). */
 export type MaxPoolBackwardVariant = 'gather' | 'plane';
-/** Knobs of the pool kernels (tests and benchmarks select the max-pool backward variant here). */
-export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant } = { maxBackward: 'plane' };
+/** Knobs of the pool kernels, a view of the registry (tests and benchmarks select the max-pool backward variant here). */
+export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant } = knobView('pool', ['maxBackward']);
 
 defineBackward('maxPool2d', (node, gy) => {
   const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
