@@ -5,7 +5,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
-import { knobView } from '../gpu/knobs.js';
+import { knob, knobView } from '../gpu/knobs.js';
 
 /** Pool options: square window `k`, `stride` (default k), zero padding (default 0, at most k/2). */
 export interface Pool2dOptions {
@@ -17,7 +17,7 @@ export interface Pool2dOptions {
 interface PoolGeometry { N: number; C: number; H: number; W: number; k: number; stride: number; padding: number; OH: number; OW: number }
 
 const FILE = 'pool.wgsl';
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 function geometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
   if (x.dtype !== 'f32') throw new Error(`${op}: x ${x.describe()} must be f32`);
@@ -44,8 +44,8 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const argmax = Tensor.empty(y.shape, 'u32');
   runtime().dispatch(
-    { file: FILE, entry: 'max_fwd', overrides: { WG } },
-    { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) },
+    { file: FILE, entry: 'max_fwd', overrides: { WG: wg() } },
+    { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, wg()) },
   );
   const out = record('maxPool2d', [x], y, { g, argmax });
   if (!out.node) argmax.dispose(); // not recorded: backward will not need the indices
@@ -62,13 +62,13 @@ defineBackward('maxPool2d', (node, gy) => {
   if (POOL_KNOBS.maxBackward === 'plane' && (g.H * g.W) % 4 === 0 && (g.OH * g.OW) % 4 === 0) {
     // 4-aligned planes: vec4 views of dx, dy and the argmax.
     runtime().dispatch(
-      { file: FILE, entry: 'max_bwd_plane', overrides: { WG } },
-      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, WG) },
+      { file: FILE, entry: 'max_bwd_plane', overrides: { WG: wg() } },
+      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, wg()) },
     );
   } else {
     runtime().dispatch(
-      { file: FILE, entry: 'max_bwd', overrides: { WG } },
-      { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) },
+      { file: FILE, entry: 'max_bwd', overrides: { WG: wg() } },
+      { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) },
     );
   }
   return [dx];
@@ -78,13 +78,13 @@ defineBackward('maxPool2d', (node, gy) => {
 export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry('avgPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
-  runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) });
+  runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG: wg() } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, wg()) });
   return record('avgPool2d', [x], y, { g });
 }
 defineBackward('avgPool2d', (node, gy) => {
   const { g } = node.ctx as { g: PoolGeometry };
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) });
+  runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG: wg() } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) });
   return [dx];
 });
 
