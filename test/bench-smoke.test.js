@@ -43,6 +43,8 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
   checkCeilings(j.ceilings);
+  assert.match(r.stdout, /knobs\s+(software|gpu) preset/);
+  assert.ok(['naive', 'tiled', 'regblock', 'unrolled'].includes(j.knobs['gemm.variant']), `knobs in the JSON: gemm.variant = ${j.knobs['gemm.variant']}`);
   assert.ok(j.rows.length >= 9, `${j.rows.length} rows`);
   for (const row of j.rows) {
     for (const k of ['name', 'variant', 'shape']) assert.type(row[k], 'string');
