@@ -11,6 +11,10 @@ export interface Flags {
   featureLevel?: 'core' | 'compatibility';
   /** Debug logging to stderr (adapter selection, pipeline compiles, pool growth). */
   debug: boolean;
+  /** Knob overrides, 'conv.WGX=16,gemm.variant=regblock' (src/gpu/knobs.ts; parsed when the runtime starts). */
+  knobs?: string;
+  /** Time the kernel variants on this adapter once and cache the winners (src/gpu/autotune.ts). */
+  autotune: boolean;
 }
 
 function readFlags(env: NodeJS.ProcessEnv): Flags {
@@ -18,11 +22,17 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
   if (fl !== undefined && fl !== 'core' && fl !== 'compatibility') {
     throw new Error(`TQHASH_FEATURE_LEVEL=${fl} is not a feature level: use core or compatibility`);
   }
+  const at = env.TQHASH_AUTOTUNE;
+  if (at !== undefined && !['', '0', '1', 'false', 'true'].includes(at)) {
+    throw new Error(`TQHASH_AUTOTUNE=${at}: use 1 (time the kernel variants once per adapter, cache the winners) or 0`);
+  }
   return {
     backend: env.TQHASH_BACKEND || undefined,
     adapter: env.TQHASH_ADAPTER || undefined,
     featureLevel: fl as Flags['featureLevel'],
     debug: env.TQHASH_DEBUG === '1' || env.TQHASH_DEBUG === 'true',
+    knobs: env.TQHASH_KNOBS || undefined,
+    autotune: env.TQHASH_AUTOTUNE === '1' || env.TQHASH_AUTOTUNE === 'true',
   };
 }
 

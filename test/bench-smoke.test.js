@@ -26,6 +26,13 @@ function checkAdapter(j) {
 
 function checkCeilings(c) {
   for (const k of ['fma_gflops', 'copy_gbps', 'dispatch_ms']) assert.ok(Number.isFinite(c[k]) && c[k] > 0, `ceilings.${k} = ${c[k]}`);
+  // Each ceiling is the best shape of its sweep, named.
+  for (const [rate, shape, sweep] of [['fma_gflops', 'fma_shape', 'fma_sweep'], ['copy_gbps', 'copy_shape', 'copy_sweep']]) {
+    assert.ok(c[sweep].length >= 2, `${sweep}: ${c[sweep].length} shapes`);
+    const top = c[sweep].reduce((a, b) => (b.value > a.value ? b : a));
+    assert.is(c[rate], top.value, rate);
+    assert.is(c[shape], top.shape, shape);
+  }
 }
 
 test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of every variant with positive times', async () => {
@@ -36,6 +43,8 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
   checkCeilings(j.ceilings);
+  assert.match(r.stdout, /knobs\s+(software|gpu) preset/);
+  assert.ok(['naive', 'tiled', 'regblock', 'unrolled'].includes(j.knobs['gemm.variant']), `knobs in the JSON: gemm.variant = ${j.knobs['gemm.variant']}`);
   assert.ok(j.rows.length >= 9, `${j.rows.length} rows`);
   for (const row of j.rows) {
     for (const k of ['name', 'variant', 'shape']) assert.type(row[k], 'string');
@@ -43,6 +52,7 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
     assert.ok(row.gflops > 0 && row.fraction > 0, `${row.name} ${row.variant}: gflops ${row.gflops}, fraction ${row.fraction}`);
     assert.ok(row.cpu_ms > 0, `${row.name}: cpu_ms ${row.cpu_ms}`);
     assert.ok('gbps' in row);
+    assert.ok(Math.abs(row.fraction - row.gflops / j.ceilings.fma_gflops) <= 1e-9 * row.fraction, `${row.name}: fraction against the sweep's ceiling`);
   }
   assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled', 'unrolled']);
 });
@@ -56,7 +66,10 @@ test('step.js --quick: images/s and a per-kernel breakdown', async () => {
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
   assert.ok(j.kernels.length > 5, `${j.kernels.length} kernels`);
-  for (const k of j.kernels) assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);
+  for (const k of j.kernels) {
+    assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);
+    if (k.gflops !== null) assert.ok(Math.abs(k.fraction - k.gflops / j.ceilings.fma_gflops) <= 1e-9 * k.fraction, `${k.kernel}: fraction against the sweep's ceiling`);
+  }
   assert.ok(j.kernels.some((k) => k.kernel.startsWith('conv.wgsl:')), 'conv kernels in the breakdown');
   assert.ok(j.replay_sum_ms > 0);
 });

@@ -86,7 +86,7 @@ test('conv2d unrolled: every forward block (channels × pixels × rows) vs float
   const shapes = [[2, 3, 7, 16, 9, 5, 1, 2], [1, 5, 9, 12, 17, 3, 1, 1]];
   let seed = 300;
   for (const [CO_B, PXW, RB] of blocks) {
-    ops.CONV_KNOBS.FWD_BLOCK = { CO_B, PXW, RB };
+    ops.CONV_KNOBS.FWD_BLOCK = `${CO_B}x${PXW}x${RB}`;
     for (const [N, Cin, H, W, Cout, K, stride, padding] of shapes) {
       const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
       const xs = rand(N * Cin * H * W, seed++), ws = rand(Cout * Cin * K * K, seed++), bs = rand(Cout, seed++);

@@ -74,32 +74,142 @@ export async function calibrate(record: () => void, targetMs = 200, maxInner = 2
   return Math.max(1, Math.min(maxInner, Math.round(targetMs / one)));
 }
 
-export interface Ceilings {
-  fmaGflops: number;
-  copyGbps: number;
-  dispatchMs: number;
+/** One shape of the FMA ceiling kernel (shaders/bench.wgsl fma_vec4 / fma_scalar). */
+export interface FmaShape {
+  kind: 'vec4' | 'scalar';
+  /** Independent FMA chains per invocation (4, 8, 16 or 32). */
+  chains: number;
+  wg: number;
+  iters: number;
+  /** Fixed invocation count; default: as many as make one dispatch last about the sweep's target time. */
+  invocations?: number;
 }
 
-/** Measures the adapter's peak FP32 FMA rate, copy bandwidth and the round trip of one dispatch + submit + wait. */
-export async function measureCeilings(opts: { quick?: boolean } = {}): Promise<Ceilings> {
+/** One shape of the copy ceiling: the copy4 kernel (PER vec4s per invocation) or copyBufferToBuffer, over `mib` MiB. */
+export interface CopyShape {
+  kind: 'kernel' | 'copyBufferToBuffer';
+  mib: number;
+  wg?: number;
+  per?: number;
+}
+
+/** One timed shape of a ceiling sweep: its label and its rate (GFLOP/s or GB/s). */
+export interface CeilingSample {
+  shape: string;
+  value: number;
+}
+
+export interface Ceilings {
+  /** The fastest FMA shape's rate and label. */
+  fmaGflops: number;
+  fmaShape: string;
+  /** The fastest copy's rate (bytes read + written) and label. */
+  copyGbps: number;
+  copyShape: string;
+  dispatchMs: number;
+  /** Every shape timed, in the order timed. */
+  fmaSweep: CeilingSample[];
+  copySweep: CeilingSample[];
+}
+
+const FMA_LEGACY: FmaShape = { kind: 'vec4', chains: 8, wg: 64, iters: 1024, invocations: 65536 };
+
+/** The FMA shapes swept (quick: three). The legacy shape (the ceiling before the sweep) stays in for comparison. */
+export function fmaShapes(quick: boolean): FmaShape[] {
+  if (quick) return [{ kind: 'vec4', chains: 8, wg: 64, iters: 256 }, { kind: 'vec4', chains: 16, wg: 64, iters: 256 }, { kind: 'scalar', chains: 16, wg: 64, iters: 256 }];
+  const out: FmaShape[] = [FMA_LEGACY];
+  for (const chains of [4, 8, 16, 32]) for (const wg of [64, 128, 256]) out.push({ kind: 'vec4', chains, wg, iters: 1024 });
+  for (const iters of [256, 4096]) out.push({ kind: 'vec4', chains: 16, wg: 64, iters });
+  for (const chains of [4, 8, 16, 32]) out.push({ kind: 'scalar', chains, wg: 64, iters: 1024 });
+  return out;
+}
+
+/**
+ * The copy shapes swept (quick: two, 4 MiB), sizes capped by the adapter's largest storage binding. Full sweeps copy
+ * ≥ 32 MiB, past the last-level cache: a 4 MiB copyBufferToBuffer measured 25 GB/s on llvmpipe against 13 at 32 MiB, a
+ * cache rate the network's 16–64 MiB activations never see.
+ */
+export function copyShapes(quick: boolean, maxMib: number): CopyShape[] {
+  const list: CopyShape[] = quick
+    ? [{ kind: 'kernel', mib: 4, wg: 64, per: 1 }, { kind: 'copyBufferToBuffer', mib: 4 }]
+    : [
+        ...[64, 128, 256].map((wg): CopyShape => ({ kind: 'kernel', mib: 32, wg, per: 1 })),
+        ...[4, 16].map((per): CopyShape => ({ kind: 'kernel', mib: 32, wg: 64, per })),
+        { kind: 'kernel', mib: 64, wg: 64, per: 4 },
+        ...[32, 64].map((mib): CopyShape => ({ kind: 'copyBufferToBuffer', mib })),
+      ];
+  return list.filter((s) => s.mib <= maxMib);
+}
+
+const fmaFlopPerTrip = (s: FmaShape) => s.chains * (s.kind === 'vec4' ? 8 : 2);
+/** Label of an FMA shape, e.g. "vec4×16 chains, wg 64, 1024 iters". */
+export const fmaLabel = (s: FmaShape) => `${s.kind}×${s.chains} chains, wg ${s.wg}, ${s.iters} iters${s.invocations ? `, ${s.invocations} invocations` : ''}`;
+/** Label of a copy shape, e.g. "copy4 kernel, wg 64, 1 vec4/inv, 32 MiB". */
+export const copyLabel = (s: CopyShape) => (s.kind === 'kernel' ? `copy4 kernel, wg ${s.wg}, ${s.per} vec4/inv, ${s.mib} MiB` : `copyBufferToBuffer, ${s.mib} MiB`);
+
+/** Milliseconds of one dispatch of the FMA kernel over `inv` invocations (compiled and warm first). */
+async function fmaDispatchMs(s: FmaShape, inv: number, y: Tensor, opts: { inner: number; repeats: number }): Promise<number> {
   const rt = runtime();
-  const quick = opts.quick ?? false;
-  // FMA: enough invocations to fill every lane and core, enough trips to hide launch cost.
-  const inv = quick ? 4096 : 65536, iters = quick ? 64 : 1024, wg = 64;
-  const y = Tensor.empty([inv * 4]);
-  const fma = rt.kernel({ file: 'bench.wgsl', entry: 'fma_peak', overrides: { WG: wg } });
-  const tf = await timeIt(() => rt.dispatch(fma, { bindings: { y: y.buffer }, params: { n: inv, iters, a: 0.999, b: 1e-4 }, workgroups: grid1d(inv, wg) }), { inner: quick ? 2 : 4, repeats: quick ? 3 : 5 });
-  const fmaGflops = (inv * iters * 64) / (tf.ms * 1e6);
+  const k = rt.kernel({ file: 'bench.wgsl', entry: s.kind === 'vec4' ? 'fma_vec4' : 'fma_scalar', overrides: { WG: s.wg, CHAINS: s.chains } });
+  const record = () => rt.dispatch(k, { bindings: { y: y.buffer }, params: { n: Math.min(inv, y.size / 4), iters: s.iters, a: 0.999, b: 1e-4 }, workgroups: grid1d(inv, s.wg) });
+  record();
+  await rt.sync(); // compile
+  return (await timeIt(record, { inner: opts.inner, repeats: opts.repeats })).ms;
+}
+
+/** FLOP/ms of the first quick shape, growing the grid until one dispatch lasts ≥ 2 ms (GPUs finish small grids in µs). */
+async function fmaRate(y: Tensor): Promise<number> {
+  const s: FmaShape = { kind: 'vec4', chains: 16, wg: 64, iters: 256 };
+  let inv = 8192, ms = 0;
+  for (let tries = 0; tries < 6; tries++, inv *= 8) {
+    ms = await fmaDispatchMs(s, inv, y, { inner: 1, repeats: 1 });
+    if (ms >= 2) break;
+  }
+  return (inv * s.iters * fmaFlopPerTrip(s)) / ms;
+}
+
+/** Times every FMA shape with a grid sized to about `targetMs` per dispatch; the fastest is the ceiling. */
+async function fmaSweep(quick: boolean): Promise<CeilingSample[]> {
+  const targetMs = quick ? 2 : 10;
+  const y = Tensor.empty([4 * 65536 * 4]);
+  const flopPerMs = await fmaRate(y);
+  const out: CeilingSample[] = [];
+  for (const s of fmaShapes(quick)) {
+    const perInv = s.iters * fmaFlopPerTrip(s);
+    const inv = s.invocations ?? Math.max(s.wg * 8, Math.round((flopPerMs * targetMs) / perInv / s.wg) * s.wg);
+    const ms = await fmaDispatchMs(s, inv, y, { inner: 2, repeats: quick ? 2 : 3 });
+    out.push({ shape: fmaLabel(s), value: (inv * perInv) / (ms * 1e6) });
+  }
   y.dispose();
-  // Copy: 32 MiB each way (4 MiB when quick).
-  const n4 = (quick ? 4 : 32) * 65536;
-  const src = Tensor.empty([n4 * 4]), dst = Tensor.empty([n4 * 4]);
-  const cp = rt.kernel({ file: 'bench.wgsl', entry: 'copy4', overrides: { WG: wg } });
-  const tc = await timeIt(() => rt.dispatch(cp, { bindings: { y: dst.buffer, x: src.buffer }, params: { n: n4, iters: 0, a: 0, b: 0 }, workgroups: grid1d(n4, wg) }), { inner: quick ? 2 : 8, repeats: quick ? 3 : 5 });
-  const copyGbps = (2 * 16 * n4) / (tc.ms * 1e6);
+  return out;
+}
+
+/** Times every copy shape (about `targetMs` per submit); the fastest is the ceiling. */
+async function copySweep(quick: boolean): Promise<CeilingSample[]> {
+  const rt = runtime();
+  const shapes = copyShapes(quick, rt.limits.maxStorageBufferBindingSize / 2 ** 20);
+  const maxMib = Math.max(...shapes.map((s) => s.mib));
+  const src = Tensor.empty([maxMib * 2 ** 18]), dst = Tensor.empty([maxMib * 2 ** 18]);
+  const out: CeilingSample[] = [];
+  for (const s of shapes) {
+    const n4 = s.mib * 2 ** 16;
+    const record = s.kind === 'copyBufferToBuffer'
+      ? () => rt.copy(src.buffer, dst.buffer, s.mib * 2 ** 20)
+      : () => rt.dispatch({ file: 'bench.wgsl', entry: 'copy4', overrides: { WG: s.wg!, PER: s.per! } }, { bindings: { y: dst.buffer, x: src.buffer }, params: { n: n4, iters: 0, a: 0, b: 0 }, workgroups: grid1d(Math.ceil(n4 / s.per!), s.wg!) });
+    const inner = await calibrate(record, quick ? 5 : 20);
+    const t = await timeIt(record, { inner, repeats: quick ? 2 : 3, dispatchesPerCall: s.kind === 'kernel' ? 1 : 0 });
+    out.push({ shape: copyLabel(s), value: (2 * s.mib * 2 ** 20) / (t.ms * 1e6) });
+  }
   src.dispose();
   dst.dispose();
-  // Round trip: one empty dispatch, submit, wait.
+  return out;
+}
+
+const best = (xs: CeilingSample[]) => xs.reduce((a, b) => (b.value > a.value ? b : a));
+
+/** Median ms of one empty dispatch + submit + wait. */
+async function roundTripMs(quick: boolean): Promise<number> {
+  const rt = runtime();
   const k = rt.kernel({ file: 'util.wgsl', entry: 'empty' });
   const rts: number[] = [];
   for (let i = 0; i < (quick ? 5 : 30); i++) {
@@ -108,7 +218,20 @@ export async function measureCeilings(opts: { quick?: boolean } = {}): Promise<C
     await rt.sync();
     rts.push(performance.now() - t0);
   }
-  return { fmaGflops, copyGbps, dispatchMs: median(rts) };
+  return median(rts);
+}
+
+/**
+ * The adapter's ceilings: peak FP32 FMA rate and copy bandwidth, each the maximum over a sweep of kernel shapes (chains,
+ * vec4 or scalar, workgroup size, iterations; copy kernels and copyBufferToBuffer at several sizes), and the round trip
+ * of one dispatch + submit + wait. A few seconds on llvmpipe; `quick` (tests) times three FMA and two copy shapes.
+ */
+export async function measureCeilings(opts: { quick?: boolean } = {}): Promise<Ceilings> {
+  const quick = opts.quick ?? false;
+  const fma = await fmaSweep(quick);
+  const copy = await copySweep(quick);
+  const f = best(fma), c = best(copy);
+  return { fmaGflops: f.value, fmaShape: f.shape, copyGbps: c.value, copyShape: c.shape, dispatchMs: await roundTripMs(quick), fmaSweep: fma, copySweep: copy };
 }
 
 export { median };

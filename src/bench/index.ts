@@ -1,7 +1,7 @@
 // Benchmarks: the timing harness and ceilings, dispatch capture/replay, and the three benchmark programs' logic.
 export * from './harness.js';
 export { capture, replay, setPhase, commandName, commandFlops, type Command, type Capture } from './capture.js';
-export { measure, formatTable, parseArgs, header, fmt, randomValues, randomWords } from './util.js';
+export { measure, formatCeilingSweep, ceilingsJSON, formatTable, parseArgs, header, fmt, randomValues, randomWords } from './util.js';
 export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions } from './kernels.js';
 export { runStepBench, type StepReport, type StepKernelRow, type StepBenchOptions } from './step.js';
 export { runSearchBench, type SearchReport, type SearchBenchOptions } from './search.js';

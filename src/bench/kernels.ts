@@ -8,9 +8,11 @@ import { signPackCpu, hammingTopKCpu } from '../hash/index.js';
 import { Adam, setOptimVariant } from '../optim/index.js';
 import { dshNet } from '../nn/models.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
+import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
+import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, type Ceilings } from './harness.js';
 import { capture, replay, type Command } from './capture.js';
-import { fmt, formatTable, header, hostMs, measure, randomValues, randomWords } from './util.js';
+import { ceilingsJSON, fmt, formatCeilingSweep, formatTable, header, hostMs, measure, randomValues, randomWords } from './util.js';
 import { loadavg } from 'node:os';
 
 /** One measured kernel (or kernel sequence of one op call) at one shape and variant. */
@@ -38,7 +40,9 @@ export interface KernelRow {
 /** The report of bench/kernels.js (also its --json file). */
 export interface KernelReport {
   adapter: AdapterInfo;
-  ceilings: { fma_gflops: number; copy_gbps: number; dispatch_ms: number };
+  ceilings: ReturnType<typeof ceilingsJSON>;
+  /** The knobs in use (src/gpu/knobs.ts). */
+  knobs: KnobValues;
   loadavg: number[];
   date: string;
   rows: KernelRow[];
@@ -128,8 +132,10 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const target = quick ? 20 : 150;
   const filt = o.filter?.toLowerCase();
   const want = (...parts: string[]) => !filt || parts.join(' ').toLowerCase().includes(filt);
+  await autotuneIfAsked(log);
   const ceil: Ceilings = await measureCeilings({ quick });
   log(header(ceil));
+  log(`\n${formatCeilingSweep(ceil)}\n`);
   log('rows: median GPU ms per call after warm-up (empty-dispatch cost subtracted), over the same inputs the float64 CPU reference (src/cpu) ran on;');
   log('      fraction = GFLOP/s ÷ FMA ceiling (compute rows) or GB/s ÷ copy ceiling (memory rows, minimal traffic: each input read once, each output written once)\n');
   const rows: KernelRow[] = [];
@@ -423,7 +429,8 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   await rt.sync();
   return {
     adapter: rt.info,
-    ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
+    ceilings: ceilingsJSON(ceil),
+    knobs: currentKnobs(),
     loadavg: loadavg(),
     date: new Date().toISOString(),
     rows,

@@ -8,9 +8,11 @@ import { Adam } from '../optim/index.js';
 import { dshNet, resnet } from '../nn/models.js';
 import type { Module } from '../nn/module.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
+import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
+import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, median } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
-import { fmt, formatTable, header, measure, randomValues } from './util.js';
+import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -41,7 +43,9 @@ export interface StepKernelRow {
 /** The report of bench/step.js. */
 export interface StepReport {
   adapter: AdapterInfo;
-  ceilings: { fma_gflops: number; copy_gbps: number; dispatch_ms: number };
+  ceilings: ReturnType<typeof ceilingsJSON>;
+  /** The knobs in use (src/gpu/knobs.ts). */
+  knobs: KnobValues;
   loadavg: number[];
   date: string;
   config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
@@ -66,6 +70,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
   if (!Number.isInteger(B) || B < 4) throw new Error(`--batch ${B}: need an integer ≥ 4`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${steps}: need an integer ≥ 1`);
+  await autotuneIfAsked(log);
   const ceil = await measureCeilings({ quick: o.quick });
   log(header(ceil));
   const model: Module = kind === 'resnet' ? resnet({ bits, seed: 1 }) : dshNet({ bits, batchNorm: bn, seed: 1 });
@@ -154,7 +159,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   model.dispose();
   return {
     adapter: rt.info,
-    ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
+    ceilings: ceilingsJSON(ceil),
+    knobs: currentKnobs(),
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
     step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,

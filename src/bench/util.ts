@@ -109,7 +109,19 @@ export function header(ceilings?: Ceilings): string {
     `machine   load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} (1/5/15 min) · ${new Date().toISOString()}`,
   ];
   if (ceilings) {
-    lines.push(`ceilings  FMA ${fmt(ceilings.fmaGflops)} GFLOP/s · copy ${fmt(ceilings.copyGbps)} GB/s (read + write) · dispatch round trip ${fmt(ceilings.dispatchMs)} ms (measured now, this process)`);
+    lines.push(`ceilings  FMA ${fmt(ceilings.fmaGflops)} GFLOP/s (${ceilings.fmaShape}) · copy ${fmt(ceilings.copyGbps)} GB/s read + write (${ceilings.copyShape})`);
+    lines.push(`          dispatch round trip ${fmt(ceilings.dispatchMs)} ms · each the best of a sweep of shapes, measured now in this process`);
   }
   return lines.join('\n');
+}
+
+/** Every shape of the ceiling sweeps with its rate and its share of the best, as two aligned tables. */
+export function formatCeilingSweep(c: Ceilings): string {
+  const table = (unit: string, xs: Ceilings['fmaSweep'], top: number) => formatTable(['shape', unit, 'of best'], xs.map((x) => [x.shape, fmt(x.value), `${((100 * x.value) / top).toFixed(0)}%`]));
+  return `FMA ceiling sweep\n${table('GFLOP/s', c.fmaSweep, c.fmaGflops)}\n\ncopy ceiling sweep\n${table('GB/s', c.copySweep, c.copyGbps)}`;
+}
+
+/** The ceilings as they go into a benchmark's JSON report. */
+export function ceilingsJSON(c: Ceilings) {
+  return { fma_gflops: c.fmaGflops, fma_shape: c.fmaShape, copy_gbps: c.copyGbps, copy_shape: c.copyShape, dispatch_ms: c.dispatchMs, fma_sweep: c.fmaSweep, copy_sweep: c.copySweep };
 }

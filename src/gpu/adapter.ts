@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
+import { formatKnobs } from './knobs.js';
 
 /** Limits the engine asks for, at the adapter's own value (the WebGPU defaults are far lower). */
 export const WANTED_LIMITS = [
@@ -213,7 +214,7 @@ function fillDefaults(info: AdapterInfo): void {
   for (const name of WANTED_LIMITS) info.limits[name].default = SPEC_DEFAULTS[name];
 }
 
-/** The adapter block that heads every report, as plain text lines. */
+/** The adapter block that heads every report, as plain text lines, closed by the knobs in use. */
 export function formatAdapterInfo(info: AdapterInfo): string {
   const lines = [
     `adapter   ${info.name}${info.description && info.description !== info.name ? ` (${info.description})` : ''}`,
@@ -229,5 +230,6 @@ export function formatAdapterInfo(info: AdapterInfo): string {
     lines.push(`          ${name.padEnd(34)} ${String(l.requested).padStart(11)} ${String(l.adapter).padStart(12)} ${String(l.default).padStart(13)}`);
   }
   lines.push(`selection ${info.tried.join('; ')}`);
+  lines.push(formatKnobs());
   return lines.join('\n');
 }

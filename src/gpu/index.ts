@@ -3,3 +3,8 @@ export { selectAdapter, formatAdapterInfo, NoAdapterError, WANTED_LIMITS, type A
 export { KernelCache, KernelError, kernelKey, SHADER_DIR, type Kernel, type KernelRef, type StorageBinding, type UniformBinding } from './kernels.js';
 export { BufferPool, sizeClass, type PooledBuffer, type PoolStats } from './pool.js';
 export { Runtime, GpuError, getRuntime, disposeRuntime, type BufferArg, type DispatchArgs } from './runtime.js';
+export {
+  knob, setKnobs, currentKnobs, knobClass, knobView, selectKnobs, presetKnobs, adapterClass, parseKnobOverrides, checkKnobs, describeKnob, formatKnobs,
+  snapshotKnobs, restoreKnobs, fixedKnobs, KNOB_NAMES, CONV_VARIANTS, GEMM_VARIANTS, type KnobName, type KnobValues, type AdapterClass, type KnobSource,
+} from './knobs.js';
+export { autotune, defaultTuneCache, tuneKey, readTuneCache, type TuneTask, type TuneCandidate, type TuneResult } from './autotune.js';

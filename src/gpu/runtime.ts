@@ -1,6 +1,7 @@
 // The runtime: one device, its buffer pool, kernel cache, and a command recorder that puts many
 // dispatches into one encoder and submits once (flushing on read-back). All WebGPU calls live in src/gpu/.
 import { debug } from '../config.js';
+import { initKnobs, knobOverrides } from './autotune.js';
 import { selectAdapter, type AdapterInfo } from './adapter.js';
 import { KernelCache, KernelError, kernelKey, type Kernel, type KernelRef } from './kernels.js';
 import { BufferPool, sizeClass, type PooledBuffer } from './pool.js';
@@ -396,7 +397,19 @@ const retiredInstances: GPU[] = [];
 /** The process-wide runtime, created on first call (adapter selection, device, pool). */
 export function getRuntime(): Promise<Runtime> {
   if (!current) {
-    current = selectAdapter().then(({ instance, device, info }) => new Runtime(instance, device, info));
+    // Knob overrides are parsed before a device exists, so a mistake in TQHASH_KNOBS leaves nothing open.
+    current = Promise.resolve().then(async () => {
+      const overrides = knobOverrides();
+      const { instance, device, info } = await selectAdapter();
+      const rt = new Runtime(instance, device, info);
+      try {
+        initKnobs(info, overrides);
+      } catch (e) {
+        rt.dispose();
+        throw e;
+      }
+      return rt;
+    });
     current.catch(() => {
       current = undefined;
     });

@@ -1,6 +1,7 @@
 // Batch assembly on the GPU: image bytes uploaded once, then per step a gather + random crop/flip + normalisation.
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob } from '../gpu/knobs.js';
 
 /** Per-channel normalisation (mean and std of pixel/255). */
 export interface Normalisation {
@@ -44,7 +45,7 @@ export class ImageStore {
     for (const i of indices) if (i >= this.count) throw new Error(`ImageStore.batch: index ${i} out of range (store has ${this.count} images)`);
     const idx = Tensor.from(indices, [n], 'u32', 'batch indices');
     const out = Tensor.empty([n, 3, this.side, this.side], 'f32', 'batch');
-    const wg = 64;
+    const wg = knob('ops.WG');
     const { mean, std } = opts.norm;
     runtime().dispatch(
       { file: 'augment.wgsl', entry: 'augment', overrides: { WG: wg } },

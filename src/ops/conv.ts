@@ -21,9 +21,10 @@ import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
+import { CONV_VARIANTS, knobView } from '../gpu/knobs.js';
 
-export type ConvVariant = 'naive' | 'rb' | 'unrolled';
-const VARIANTS: readonly ConvVariant[] = ['naive', 'rb', 'unrolled'];
+export type ConvVariant = (typeof CONV_VARIANTS)[number];
+const VARIANTS: readonly ConvVariant[] = CONV_VARIANTS;
 
 /** conv2d options: square stride and zero padding (both axes), fused ReLU, kernel variant (default CONV_KNOBS.variant: 'unrolled'). */
 export interface Conv2dOptions {
@@ -44,13 +45,13 @@ export interface ConvGeometry {
 const FILE = 'conv.wgsl';
 const WG = 64;
 /**
- * Knobs (benchmarks may change them): WGX = lanes along the workgroup's x, ≥ 8 on llvmpipe (DESIGN.md); DW_INVOCATIONS =
+ * Knobs (a view of the registry, src/gpu/knobs.ts; benchmarks may change them): WGX = lanes along the workgroup's x, ≥ 8 on llvmpipe (DESIGN.md); DW_INVOCATIONS =
  * invocations of the unrolled backward-weights kernel (sets the batch splits); DW_CO_B = its output channels per
  * invocation ('auto': 4 below 8 input channels, where 8 would leave lanes idle — conv1 dw 1.3× faster, else 8);
  * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
  * variant = the default variant.
  */
-export const CONV_KNOBS: { WGX: number; DW_INVOCATIONS: number; DW_CO_B: 4 | 8 | 'auto'; FWD_BLOCK: 'auto' | { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 }; variant: ConvVariant } = { WGX: 8, DW_INVOCATIONS: 1024, DW_CO_B: 'auto', FWD_BLOCK: 'auto', variant: 'unrolled' };
+export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'FWD_BLOCK', 'variant']);
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -138,7 +139,11 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
  * over 8 × 8 × 2, conv1 21.8 → 24.6; larger blocks (8 × 16 × 4, 16 × 16 × 2) spill and lose.
  */
 function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> {
-  if (CONV_KNOBS.FWD_BLOCK !== 'auto') return CONV_KNOBS.FWD_BLOCK;
+  const set = CONV_KNOBS.FWD_BLOCK;
+  if (set !== 'auto') {
+    const [CO_B, PXW, RB] = set.split('x').map(Number);
+    return { CO_B, PXW, RB } as Omit<FwdGenKnobs, 'KW' | 'PADW'>;
+  }
   const RB = (r: 2 | 4) => Math.min(r, Hout) as 1 | 2 | 3 | 4;
   return Wout >= 16 ? { CO_B: 8, PXW: 16, RB: RB(2) } : { CO_B: 8, PXW: 8, RB: RB(4) };
 }
@@ -183,7 +188,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
 }
 
 /** dx of conv2d: dy [N, Cout, OH, OW], w [Cout, Cin, KH, KW] → dx [N, Cin, H, W] for the geometry of the forward. */
-export function conv2dBackwardData(dy: Tensor, w: Tensor, g: ConvGeometry, variant: ConvVariant = 'unrolled'): Tensor {
+export function conv2dBackwardData(dy: Tensor, w: Tensor, g: ConvGeometry, variant: ConvVariant = CONV_KNOBS.variant): Tensor {
   const dx = Tensor.empty([g.N, g.Cin, g.H, g.W]);
   const padW = g.KW - 1 - g.padding;
   if (variant === 'unrolled' && g.stride === 1 && unrolledFits(g.KW, padW, 1, g.OW)) {
@@ -230,7 +235,7 @@ function dwSplitsUnrolled(g: ConvGeometry): number {
 }
 
 /** dw and db of conv2d: x [N, Cin, H, W], dy [N, Cout, OH, OW] → dw [Cout, Cin, KH, KW], db [Cout] (deterministic sums). */
-export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, variant: ConvVariant = 'unrolled'): { dw: Tensor; db: Tensor } {
+export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, variant: ConvVariant = CONV_KNOBS.variant): { dw: Tensor; db: Tensor } {
   const dw = Tensor.empty([g.Cout, g.Cin, g.KH, g.KW]);
   const db = Tensor.empty([g.Cout]);
   const rt = runtime();

@@ -5,22 +5,22 @@ import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { sumAxesKeep } from './reduce.js';
+import { knob, setKnobs, type KnobValues } from '../gpu/knobs.js';
 
 /** Which kernel variant the elementwise ops use: 'auto' (vec4 when the size allows), or forced (tests, benchmarks). */
-export type ElementwiseVariant = 'auto' | 'scalar' | 'vec4';
-let variant: ElementwiseVariant = 'auto';
-const WG = 64;
+export type ElementwiseVariant = KnobValues['elementwise.variant'];
+const wg = (): number => knob('ops.WG');
 
-/** Selects the elementwise kernel variant (tests run both; 'vec4' still falls back to scalar when n % 4 ≠ 0). */
+/** Selects the elementwise kernel variant (knob elementwise.variant; tests run both; 'vec4' still falls back to scalar when n % 4 ≠ 0). */
 export function setElementwiseVariant(v: ElementwiseVariant): void {
-  variant = v;
+  setKnobs({ 'elementwise.variant': v });
 }
 
 const U = { relu: 0, tanh: 1, affine: 2, square: 3 } as const;
 const B = { axpby: 0, mul: 1, reluBackward: 2, tanhBackward: 3 } as const;
 
 function useVec4(n: number): boolean {
-  return variant !== 'scalar' && n % 4 === 0;
+  return knob('elementwise.variant') !== 'scalar' && n % 4 === 0;
 }
 
 function params(n: number, alpha = 0, beta = 0, inner = 1, C = 1) {
@@ -37,9 +37,9 @@ function unaryRaw(op: number, x: Tensor, alpha = 0, beta = 0): Tensor {
   const n = x.size;
   if (n === 0) return y;
   if (useVec4(n)) {
-    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'unary_v4', overrides: { WG, OP: op } }, { bindings: { y4: y.buffer, a4: x.buffer }, params: params(n / 4, alpha, beta), workgroups: grid1d(n / 4, WG) });
+    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'unary_v4', overrides: { WG: wg(), OP: op } }, { bindings: { y4: y.buffer, a4: x.buffer }, params: params(n / 4, alpha, beta), workgroups: grid1d(n / 4, wg()) });
   } else {
-    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'unary', overrides: { WG, OP: op } }, { bindings: { y: y.buffer, a: x.buffer }, params: params(n, alpha, beta), workgroups: grid1d(n, WG) });
+    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'unary', overrides: { WG: wg(), OP: op } }, { bindings: { y: y.buffer, a: x.buffer }, params: params(n, alpha, beta), workgroups: grid1d(n, wg()) });
   }
   return y;
 }
@@ -50,9 +50,9 @@ function binaryRaw(op: number, a: Tensor, b: Tensor, alpha = 0, beta = 0): Tenso
   const n = a.size;
   if (n === 0) return y;
   if (useVec4(n)) {
-    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'binary_v4', overrides: { WG, OP: op } }, { bindings: { y4: y.buffer, a4: a.buffer, b4: b.buffer }, params: params(n / 4, alpha, beta), workgroups: grid1d(n / 4, WG) });
+    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'binary_v4', overrides: { WG: wg(), OP: op } }, { bindings: { y4: y.buffer, a4: a.buffer, b4: b.buffer }, params: params(n / 4, alpha, beta), workgroups: grid1d(n / 4, wg()) });
   } else {
-    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'binary', overrides: { WG, OP: op } }, { bindings: { y: y.buffer, a: a.buffer, b: b.buffer }, params: params(n, alpha, beta), workgroups: grid1d(n, WG) });
+    runtime().dispatch({ file: 'elementwise.wgsl', entry: 'binary', overrides: { WG: wg(), OP: op } }, { bindings: { y: y.buffer, a: a.buffer, b: b.buffer }, params: params(n, alpha, beta), workgroups: grid1d(n, wg()) });
   }
   return y;
 }
@@ -154,9 +154,9 @@ export function addBias(x: Tensor, bias: Tensor, axis?: number): Tensor {
   const n = x.size;
   if (n > 0) {
     if (useVec4(n) && inner % 4 === 0) {
-      runtime().dispatch({ file: 'elementwise.wgsl', entry: 'add_bias_v4', overrides: { WG } }, { bindings: { y4: y.buffer, a4: x.buffer, b: bias.buffer }, params: params(n / 4, 0, 0, inner, C), workgroups: grid1d(n / 4, WG) });
+      runtime().dispatch({ file: 'elementwise.wgsl', entry: 'add_bias_v4', overrides: { WG: wg() } }, { bindings: { y4: y.buffer, a4: x.buffer, b: bias.buffer }, params: params(n / 4, 0, 0, inner, C), workgroups: grid1d(n / 4, wg()) });
     } else {
-      runtime().dispatch({ file: 'elementwise.wgsl', entry: 'add_bias', overrides: { WG } }, { bindings: { y: y.buffer, a: x.buffer, b: bias.buffer }, params: params(n, 0, 0, inner, C), workgroups: grid1d(n, WG) });
+      runtime().dispatch({ file: 'elementwise.wgsl', entry: 'add_bias', overrides: { WG: wg() } }, { bindings: { y: y.buffer, a: x.buffer, b: bias.buffer }, params: params(n, 0, 0, inner, C), workgroups: grid1d(n, wg()) });
     }
   }
   return record('addBias', [x, bias], y, { C, inner, outer: C ? n / (C * inner) : 0, biasShape: bias.shape });

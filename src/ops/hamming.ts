@@ -4,6 +4,7 @@ import { Tensor, runtime } from '../tensor.js';
 import type { BufferArg } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
 import { codeWords } from './quantize.js';
+import { knobView } from '../gpu/knobs.js';
 
 /** Knobs of the Hamming top-k (override constants of shaders/hamming.wgsl). */
 export interface HammingKnobs {
@@ -15,8 +16,8 @@ export interface HammingKnobs {
   WX: number;
 }
 
-/** Default knobs (llvmpipe-measured; see bench/NOTES-hamming.md). */
-export const HAMMING_KNOBS: HammingKnobs = { CH: 4096, BLK: 128, WX: 8 };
+/** Default knobs (llvmpipe-measured; see bench/NOTES-hamming.md): a view of the registry, src/gpu/knobs.ts. */
+export const HAMMING_KNOBS: HammingKnobs = knobView('hamming', ['CH', 'BLK', 'WX']);
 
 /** Result of hammingTopK: [nq, k] u32 database indices and distances, nearest first, ties by lower index. */
 export interface HammingTopK {

@@ -14,3 +14,4 @@ export * from './tql.js';
 export * from './quantize.js';
 export * from './hamming.js';
 export * from './augment.js';
+export * from './autotune.js';

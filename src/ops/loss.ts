@@ -4,8 +4,9 @@ import { defineBackward, isGradEnabled, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { reduceAxis } from './reduce.js';
+import { knob } from '../gpu/knobs.js';
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 /**
  * Mean softmax cross-entropy of logits [B, C] against class labels [B] (u32 tensor, or a host array validated
@@ -33,8 +34,8 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor | Uint32Array
   const stats = Tensor.empty([B, 2]);
   if (B > 0) {
     runtime().dispatch(
-      { file: 'loss.wgsl', entry: 'ce_forward', overrides: { WG } },
-      { bindings: { logits: logits.buffer, labels: lab.buffer, rowLoss: rowLoss.buffer, stats: stats.buffer }, params: { B, C, scale: 0 }, workgroups: grid1d(B, WG) },
+      { file: 'loss.wgsl', entry: 'ce_forward', overrides: { WG: wg() } },
+      { bindings: { logits: logits.buffer, labels: lab.buffer, rowLoss: rowLoss.buffer, stats: stats.buffer }, params: { B, C, scale: 0 }, workgroups: grid1d(B, wg()) },
     );
   }
   const loss = reduceAxis(rowLoss, 1, B, 1, B ? 1 / B : 0);
@@ -52,8 +53,8 @@ defineBackward('softmaxCrossEntropy', (node, gy) => {
   const d = Tensor.empty([B, C]);
   if (B * C > 0) {
     runtime().dispatch(
-      { file: 'loss.wgsl', entry: 'ce_backward', overrides: { WG } },
-      { bindings: { logits: logits.buffer, labels: labels.buffer, rowStats: stats.buffer, dloss: gy.buffer, dlogits: d.buffer }, params: { B, C, scale: 1 / B }, workgroups: grid1d(B * C, WG) },
+      { file: 'loss.wgsl', entry: 'ce_backward', overrides: { WG: wg() } },
+      { bindings: { logits: logits.buffer, labels: labels.buffer, rowStats: stats.buffer, dloss: gy.buffer, dlogits: d.buffer }, params: { B, C, scale: 1 / B }, workgroups: grid1d(B * C, wg()) },
     );
   }
   return [d];

@@ -7,9 +7,10 @@ import type { Runtime } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
 import { genGemmSource, gemmGenFile } from './gemm-gen.js';
 import { useGenerated } from './generated.js';
+import { GEMM_VARIANTS, knobView } from '../gpu/knobs.js';
 
 /** GEMM kernel variants, kept alive side by side (STYLE 6): naive → shared-memory tiled → register-blocked → the register-blocked kernel generated unrolled (gemm-gen.ts). */
-export type GemmVariant = 'naive' | 'tiled' | 'regblock' | 'unrolled';
+export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 /** Activation fused into the GEMM epilogue. */
 export type GemmActivation = 'none' | 'relu' | 'tanh';
 
@@ -26,19 +27,12 @@ export interface GemmKnobs {
 }
 
 /**
- * Knob presets by adapter kind. Software (llvmpipe): measured, see bench/NOTES.md — 8×8 outputs per invocation with
- * 8×8 workgroups; with arrays (regblock) larger blocks spill the accumulators and run 2–3× slower; generated
- * unrolled (gemm-gen.ts) the same blocking runs 1.6–3× faster than regblock on the FC layers' shapes. Hardware: a
- * conventional GPU preset (4×4 per invocation, 16×16 workgroups) that could not be measured here.
+ * The GEMM knobs of the registry (src/gpu/knobs.ts, preset by adapter class). Software (llvmpipe): measured, see
+ * bench/NOTES.md — 8×8 outputs per invocation with 8×8 workgroups; with arrays (regblock) larger blocks spill the
+ * accumulators and run 2–3× slower; generated unrolled (gemm-gen.ts) the same blocking runs 1.6–3× faster than regblock
+ * on the FC layers' shapes.
  */
-export const GEMM_PRESETS: Record<'software' | 'hardware', { variant: GemmVariant; knobs: GemmKnobs }> = {
-  software: { variant: 'unrolled', knobs: { TM: 8, TN: 8, WX: 8, WY: 8, TS: 16 } },
-  hardware: { variant: 'regblock', knobs: { TM: 4, TN: 4, WX: 16, WY: 16, TS: 16 } },
-};
-
-function preset(rt: Runtime) {
-  return GEMM_PRESETS[rt.info.software ? 'software' : 'hardware'];
-}
+export const GEMM_KNOBS = knobView('gemm', ['variant', 'TM', 'TN', 'WX', 'WY', 'TS']);
 
 /** One operand of gemmInto: a buffer and how the matrix lies in it (all in f32 elements). */
 export interface GemmOperand {
@@ -69,7 +63,7 @@ export interface GemmIntoOptions {
   /** Length-N vector added to every row (at bias.offset). */
   bias?: { buffer: PooledBuffer; offset?: number } | null;
   act?: GemmActivation;
-  /** Default: the adapter's preset (GEMM_PRESETS). */
+  /** Default: knob gemm.variant (GEMM_KNOBS). */
   variant?: GemmVariant;
   /** Overrides of the preset's knobs (benchmarks). */
   knobs?: Partial<GemmKnobs>;
@@ -94,9 +88,9 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   const batch = o.batch ?? 1;
   checkDim(M, 'M'); checkDim(N, 'N'); checkDim(K, 'K'); checkDim(batch, 'batch');
   const tA = o.transA ?? false, tB = o.transB ?? false;
-  const pre = preset(rt);
-  const variant = o.variant ?? pre.variant;
-  const kn = { ...pre.knobs, ...o.knobs };
+  const { variant: preVariant, ...preKnobs } = GEMM_KNOBS;
+  const variant = o.variant ?? preVariant;
+  const kn: GemmKnobs = { ...preKnobs, ...o.knobs };
   let A: Required<GemmOperand> = { offset: 0, batchStride: 0, ...a };
   let B: Required<GemmOperand> = { offset: 0, batchStride: 0, ...b };
   const C: Required<GemmOperand> = { offset: 0, batchStride: 0, ...c };

@@ -5,6 +5,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob, knobView } from '../gpu/knobs.js';
 
 /** BatchNorm2d options (PyTorch defaults): training (batch statistics + running-stat update) or eval (running statistics). */
 export interface BatchNorm2dOptions {
@@ -16,18 +17,19 @@ export interface BatchNorm2dOptions {
 interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean }
 
 const FILE = 'norm.wgsl';
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 /**
- * Knobs of the BN kernels: vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both); run = the most vec4 of
- * one plane that an element-wise vec4 kernel (apply, dx) makes per invocation (the largest of run, …, 2, 1 dividing HW/4).
+ * Knobs of the BN kernels (a view of the registry): vec4 = the vec4 kernels where H·W % 4 = 0 (default; tests run both);
+ * run = the most vec4 of one plane that an element-wise vec4 kernel (apply, dx) makes per invocation (the largest of
+ * run, …, 2, 1 dividing HW/4).
  */
-export const NORM_KNOBS = { vec4: true, run: 4 };
+export const NORM_KNOBS = knobView('norm', ['vec4', 'run']);
 
 /** vec4 per invocation of the element-wise vec4 kernels for planes of HW elements, and their grid. */
 function runOf(HW: number, total: number): { overrides: Record<string, number>; workgroups: [number, number] } {
-  let run = Math.max(1, Math.floor(NORM_KNOBS.run));
+  let run: number = NORM_KNOBS.run;
   while ((HW / 4) % run) run--;
-  return { overrides: { WG, RUN: run }, workgroups: grid1d(total / 4 / run, WG) };
+  return { overrides: { WG: wg(), RUN: run }, workgroups: grid1d(total / 4 / run, wg()) };
 }
 /** Entry `name`, or its vec4 variant `name4` (and whether it is the vec4 one) for planes of HW elements. */
 function pick(name: string, HW: number): { entry: string; v4: boolean } {
@@ -66,21 +68,21 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   const y = Tensor.empty(x.shape);
   if (training) {
     const part = Tensor.empty([2 * C * N]);
-    const gp = grid1d(N * C, WG), gc = grid1d(C, WG);
+    const gp = grid1d(N * C, wg()), gc = grid1d(C, wg());
     const ps = pick('plane_sum', HW);
-    rt.dispatch({ file: FILE, entry: ps.entry, overrides: { WG } }, { bindings: { [ps.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer }, params: params(ctx), workgroups: gp });
-    rt.dispatch({ file: FILE, entry: 'mean_c', overrides: { WG } }, { bindings: { part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gc });
+    rt.dispatch({ file: FILE, entry: ps.entry, overrides: { WG: wg() } }, { bindings: { [ps.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer }, params: params(ctx), workgroups: gp });
+    rt.dispatch({ file: FILE, entry: 'mean_c', overrides: { WG: wg() } }, { bindings: { part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gc });
     const pq = pick('plane_sq', HW);
-    rt.dispatch({ file: FILE, entry: pq.entry, overrides: { WG } }, { bindings: { [pq.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gp });
+    rt.dispatch({ file: FILE, entry: pq.entry, overrides: { WG: wg() } }, { bindings: { [pq.v4 ? 'x4' : 'x']: x.buffer, part: part.buffer, stats: stats.buffer }, params: params(ctx), workgroups: gp });
     rt.dispatch(
-      { file: FILE, entry: 'finalize', overrides: { WG } },
+      { file: FILE, entry: 'finalize', overrides: { WG: wg() } },
       { bindings: { part: part.buffer, stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps, momentum, update: 1 }), workgroups: gc },
     );
     part.dispose();
   } else {
     rt.dispatch(
-      { file: FILE, entry: 'eval_stats', overrides: { WG } },
-      { bindings: { stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps }), workgroups: grid1d(C, WG) },
+      { file: FILE, entry: 'eval_stats', overrides: { WG: wg() } },
+      { bindings: { stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps }), workgroups: grid1d(C, wg()) },
     );
   }
   const ap = pick('apply', HW);
@@ -88,7 +90,7 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
     const r = runOf(HW, y.size);
     rt.dispatch({ file: FILE, entry: ap.entry, overrides: r.overrides }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
   } else {
-    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, WG) });
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG: wg() } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, wg()) });
   }
   const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training } satisfies NormCtx);
   if (!out.node) stats.dispose();
@@ -103,16 +105,16 @@ defineBackward('batchNorm2d', (node, gy) => {
   const dgb = Tensor.empty([2 * c.C]);
   const bp = pick('bwd_plane', c.HW);
   rt.dispatch(
-    { file: FILE, entry: bp.entry, overrides: { WG } },
-    { bindings: { [bp.v4 ? 'x4' : 'x']: x.buffer, [bp.v4 ? 'dy4' : 'dy']: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, WG) },
+    { file: FILE, entry: bp.entry, overrides: { WG: wg() } },
+    { bindings: { [bp.v4 ? 'x4' : 'x']: x.buffer, [bp.v4 ? 'dy4' : 'dy']: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, wg()) },
   );
-  rt.dispatch({ file: FILE, entry: 'bwd_reduce', overrides: { WG } }, { bindings: { part: part.buffer, dgb: dgb.buffer }, params: params(c), workgroups: grid1d(c.C, WG) });
+  rt.dispatch({ file: FILE, entry: 'bwd_reduce', overrides: { WG: wg() } }, { bindings: { part: part.buffer, dgb: dgb.buffer }, params: params(c), workgroups: grid1d(c.C, wg()) });
   const dx = Tensor.empty(x.shape);
   const bd = pick(c.training ? 'bwd_dx' : 'bwd_dx_eval', c.HW);
   const sfx = bd.v4 ? '4' : '';
   const bindings: Record<string, typeof gy.buffer> = { [`dy${sfx}`]: gy.buffer, [`y${sfx}`]: dx.buffer, st: c.stats.buffer };
   if (c.training) Object.assign(bindings, { [`x${sfx}`]: x.buffer, gamma: gamma.buffer, dgb: dgb.buffer });
-  const grid = bd.v4 ? runOf(c.HW, dx.size) : { overrides: { WG }, workgroups: grid1d(dx.size, WG) };
+  const grid = bd.v4 ? runOf(c.HW, dx.size) : { overrides: { WG: wg() }, workgroups: grid1d(dx.size, wg()) };
   rt.dispatch({ file: FILE, entry: bd.entry, overrides: grid.overrides }, { bindings, params: params(c), workgroups: grid.workgroups });
   const dgamma = Tensor.empty([c.C]), dbeta = Tensor.empty([c.C]);
   const raw = dgb.buffer.buffer;

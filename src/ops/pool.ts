@@ -5,6 +5,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob, knobView } from '../gpu/knobs.js';
 
 /** Pool options: square window `k`, `stride` (default k), zero padding (default 0, at most k/2). */
 export interface Pool2dOptions {
@@ -16,7 +17,7 @@ export interface Pool2dOptions {
 interface PoolGeometry { N: number; C: number; H: number; W: number; k: number; stride: number; padding: number; OH: number; OW: number }
 
 const FILE = 'pool.wgsl';
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 function geometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
   if (x.dtype !== 'f32') throw new Error(`${op}: x ${x.describe()} must be f32`);
@@ -47,13 +48,13 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const argmax = Tensor.empty(y.shape, 'u32');
   if (rowsFit(g)) {
     runtime().dispatch(
-      { file: FILE, entry: 'max_fwd_rows', overrides: { WG } },
-      { bindings: { x4: x.buffer, y4: y.buffer, am4: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, WG) },
+      { file: FILE, entry: 'max_fwd_rows', overrides: { WG: wg() } },
+      { bindings: { x4: x.buffer, y4: y.buffer, am4: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, wg()) },
     );
   } else {
     runtime().dispatch(
-      { file: FILE, entry: 'max_fwd', overrides: { WG } },
-      { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) },
+      { file: FILE, entry: 'max_fwd', overrides: { WG: wg() } },
+      { bindings: { x: x.buffer, y: y.buffer, argmax: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, wg()) },
     );
   }
   const out = record('maxPool2d', [x], y, { g, argmax });
@@ -63,11 +64,11 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
 /** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation, vec4; the default where it fits). */
 export type MaxPoolBackwardVariant = 'gather' | 'plane';
 /**
- * Knobs of the pool kernels (tests and benchmarks select variants here): the max-pool backward variant, and `rows`:
- * the 3×3 / stride 2 / padding 1 kernels that make 4 outputs (8 inputs in the average backward) of a row per invocation
- * from vec4 loads, where W % 8 = 0 and H is even (else the general kernels run). Measured in bench/NOTES-conv.md.
+ * Knobs of the pool kernels, a view of the registry (tests and benchmarks select variants here): the max-pool backward
+ * variant, and `rows`: the 3×3 / stride 2 / padding 1 kernels that make 4 outputs (8 inputs in the average backward)
+ * of a row per invocation from vec4 loads, where W % 8 = 0 and H is even (else the general kernels run).
  */
-export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant; rows: boolean } = { maxBackward: 'plane', rows: true };
+export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant; rows: boolean } = knobView('pool', ['maxBackward', 'rows']);
 
 defineBackward('maxPool2d', (node, gy) => {
   const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
@@ -75,13 +76,13 @@ defineBackward('maxPool2d', (node, gy) => {
   if (POOL_KNOBS.maxBackward === 'plane' && (g.H * g.W) % 4 === 0 && (g.OH * g.OW) % 4 === 0) {
     // 4-aligned planes: vec4 views of dx, dy and the argmax.
     runtime().dispatch(
-      { file: FILE, entry: 'max_bwd_plane', overrides: { WG } },
-      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, WG) },
+      { file: FILE, entry: 'max_bwd_plane', overrides: { WG: wg() } },
+      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, wg()) },
     );
   } else {
     runtime().dispatch(
-      { file: FILE, entry: 'max_bwd', overrides: { WG } },
-      { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) },
+      { file: FILE, entry: 'max_bwd', overrides: { WG: wg() } },
+      { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) },
     );
   }
   return [dx];
@@ -92,9 +93,9 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry('avgPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   if (rowsFit(g)) {
-    runtime().dispatch({ file: FILE, entry: 'avg_fwd_rows', overrides: { WG } }, { bindings: { x4: x.buffer, y4: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, WG) });
+    runtime().dispatch({ file: FILE, entry: 'avg_fwd_rows', overrides: { WG: wg() } }, { bindings: { x4: x.buffer, y4: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, wg()) });
   } else {
-    runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, WG) });
+    runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG: wg() } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, wg()) });
   }
   return record('avgPool2d', [x], y, { g });
 }
@@ -102,9 +103,9 @@ defineBackward('avgPool2d', (node, gy) => {
   const { g } = node.ctx as { g: PoolGeometry };
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (rowsFit(g)) {
-    runtime().dispatch({ file: FILE, entry: 'avg_bwd_rows', overrides: { WG } }, { bindings: { dy4: gy.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size / 8, WG) });
+    runtime().dispatch({ file: FILE, entry: 'avg_bwd_rows', overrides: { WG: wg() } }, { bindings: { dy4: gy.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size / 8, wg()) });
   } else {
-    runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, WG) });
+    runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG: wg() } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) });
   }
   return [dx];
 });

@@ -1,8 +1,9 @@
 // Op family quantize: sign + bit packing of descriptors into binary codes (not differentiable: evaluation only).
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob } from '../gpu/knobs.js';
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 /** Number of u32 words of a code of `bits` bits. */
 export function codeWords(bits: number): number {
@@ -20,10 +21,10 @@ export function signPack(f: Tensor): Tensor {
   const words = codeWords(k);
   const codes = Tensor.empty([n, words], 'u32', 'codes');
   if (n > 0) {
-    runtime().dispatch({ file: 'quantize.wgsl', entry: 'sign_pack', overrides: { WG } }, {
+    runtime().dispatch({ file: 'quantize.wgsl', entry: 'sign_pack', overrides: { WG: wg() } }, {
       bindings: { f: f.buffer, codes: codes.buffer },
       params: { n, k, words },
-      workgroups: grid1d(n * words, WG),
+      workgroups: grid1d(n * words, wg()),
     });
   }
   return codes;

@@ -4,8 +4,9 @@
 // number whatever the tensor's shape, batch or adapter: callers advance `offset` by the count they drew.
 import { Tensor, numel, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob } from '../gpu/knobs.js';
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 function streamParams(op: string, shape: readonly number[], seed: number, offset: number) {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`${op}: seed must be an integer in [0, 2⁵³), got ${seed}`);
@@ -30,7 +31,7 @@ function draw(entry: 'random_uniform' | 'random_normal', op: string, shape: read
   const p = streamParams(op, shape, seed, offset);
   const y = Tensor.empty(shape);
   if (p.n === 0) return y;
-  runtime().dispatch({ file: 'random.wgsl', entry, overrides: { WG } }, { bindings: { y: y.buffer }, params: { ...p, a, b }, workgroups: grid1d(p.blocks, WG) });
+  runtime().dispatch({ file: 'random.wgsl', entry, overrides: { WG: wg() } }, { bindings: { y: y.buffer }, params: { ...p, a, b }, workgroups: grid1d(p.blocks, wg()) });
   return y;
 }
 

@@ -9,8 +9,9 @@
 import { defineBackward, full, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob } from '../gpu/knobs.js';
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 let CHUNK = 64;
 
 /** Sets the chunk length of the reduction passes (a knob for tests and benchmarks; default 64). */
@@ -39,8 +40,8 @@ export function reduceAxis(x: Tensor, outer: number, size: number, inner: number
     const out = Tensor.empty([outer * chunks * inner]);
     const count = outer * chunks * inner;
     rt.dispatch(
-      { file: 'reduce.wgsl', entry: 'sum_axis', overrides: { WG } },
-      { bindings: { y: out.buffer, x: src.buffer }, params: { n: count, size: n, inner, chunks, chunk: CHUNK, alpha: last ? alpha : 1 }, workgroups: grid1d(count, WG) },
+      { file: 'reduce.wgsl', entry: 'sum_axis', overrides: { WG: wg() } },
+      { bindings: { y: out.buffer, x: src.buffer }, params: { n: count, size: n, inner, chunks, chunk: CHUNK, alpha: last ? alpha : 1 }, workgroups: grid1d(count, wg()) },
     );
     // Freeing after recording is safe: the GPU runs recorded work in order.
     if (src !== x) src.dispose();
@@ -56,8 +57,8 @@ function broadcastRaw(dy: Tensor, shape: readonly number[], outer: number, size:
   const n = outer * size * inner;
   if (n === 0) return dx;
   runtime().dispatch(
-    { file: 'reduce.wgsl', entry: 'broadcast_axis', overrides: { WG } },
-    { bindings: { y: dx.buffer, x: dy.buffer }, params: { n, size, inner, chunks: 1, chunk: 1, alpha }, workgroups: grid1d(n, WG) },
+    { file: 'reduce.wgsl', entry: 'broadcast_axis', overrides: { WG: wg() } },
+    { bindings: { y: dx.buffer, x: dy.buffer }, params: { n, size, inner, chunks: 1, chunk: 1, alpha }, workgroups: grid1d(n, wg()) },
   );
   return dx;
 }

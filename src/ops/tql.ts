@@ -3,6 +3,7 @@
 import { defineBackward, isGradEnabled, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
+import { knob } from '../gpu/knobs.js';
 
 /** Which objective: the paper's TQL, the plain triplet loss, or the triplet loss plus the classic quantisation loss. */
 export type TqlLoss = 'tql' | 'triplet' | 'triplet+quant';
@@ -39,7 +40,6 @@ const LOSS_CODE: Record<TqlLoss, number> = { tql: 0, triplet: 1, 'triplet+quant'
 const FORM_CODE: Record<TqlLossForm, number> = { asym: 0, ste: 1 };
 const SELECT_CODE: Record<TqlSelect, number> = { all: 0, semihard: 1, hard: 2 };
 
-const WX = 8, WY = 8, WG = 64, RWG = 256;
 const FILE = 'tql.wgsl';
 
 function pick<T extends string>(v: T | undefined, table: Record<T, number>, what: string, dflt: T): number {
@@ -93,6 +93,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   const sel = rt.alloc(B * 8, 'tql hard');
   const loss = Tensor.empty([1], 'f32', 'tql loss');
   const stats = Tensor.empty([2], 'u32', 'tql stats');
+  const WX = knob('tql.WX'), WY = knob('tql.WY'), WG = knob('ops.WG');
   const pairGrid: [number, number] = [Math.ceil(B / WX), Math.ceil(B / WY)];
   const ov = { WX, WY };
   rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
@@ -100,7 +101,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
     rt.dispatch({ file: FILE, entry: 'tql_hard', overrides: { WG } }, { bindings: { labels: lab.buffer, D, sel }, params, workgroups: grid1d(B, WG) });
   }
   rt.dispatch({ file: FILE, entry: 'tql_pairs', overrides: ov }, { bindings: { labels: lab.buffer, D, Dq, sel, S, Q, lossPart, counts }, params, workgroups: pairGrid });
-  rt.dispatch({ file: FILE, entry: 'tql_reduce', overrides: { RWG } }, { bindings: { f: f.buffer, lossPart, counts, loss: loss.buffer, stats: stats.buffer }, params, workgroups: 1 });
+  rt.dispatch({ file: FILE, entry: 'tql_reduce', overrides: { RWG: knob('tql.RWG') } }, { bindings: { f: f.buffer, lossPart, counts, loss: loss.buffer, stats: stats.buffer }, params, workgroups: 1 });
   let grad: Tensor | null = null;
   if (wantGrad) {
     grad = Tensor.empty([B, k], 'f32', 'tql grad');
@@ -118,6 +119,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
 defineBackward('tripletQuantLoss', (node, gy) => {
   const { grad, B, k } = node.ctx as { grad: Tensor; B: number; k: number };
   const dx = Tensor.empty([B, k]);
+  const WG = knob('ops.WG');
   runtime().dispatch(
     { file: FILE, entry: 'tql_scale', overrides: { WG } },
     { bindings: { grad: grad.buffer, gy: gy.buffer, dx: dx.buffer }, params: { B, k, loss: 0, form: 0, select: 0, margin: 0, marginQ: 0, lambda: 0 }, workgroups: grid1d(B * k, WG) },

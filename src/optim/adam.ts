@@ -2,6 +2,7 @@
 import { runtime, type Tensor } from '../tensor.js';
 import { grid1d } from '../ops/grid.js';
 import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
+import { knob } from '../gpu/knobs.js';
 
 /** Adam hyper-parameters: betas (0.9, 0.999), eps 1e-8, weightDecay 0 by default; decoupled = AdamW. */
 export interface AdamOptions {
@@ -12,7 +13,7 @@ export interface AdamOptions {
   decoupled?: boolean;
 }
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 /** Adam (L2 decay in the gradient) or AdamW (decoupled: w ← w·(1 − lr·wd)), as cpu.adamStep; per-parameter step counts. */
 export class Adam extends Optimizer {
@@ -57,7 +58,7 @@ export class Adam extends Optimizer {
         bc1: 1 - Math.pow(this.beta1, t), bc2: 1 - Math.pow(this.beta2, t), decoupled: this.decoupled ? 1 : 0,
       };
       const bindings = { [k4.name('w')]: w.buffer, [k4.name('grad')]: g.buffer, [k4.name('m')]: this.m[k].buffer, [k4.name('v')]: this.v[k].buffer };
-      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG } }, { bindings, params, workgroups: grid1d(k4.count, WG) });
+      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG: wg() } }, { bindings, params, workgroups: grid1d(k4.count, wg()) });
     });
   }
 

@@ -1,6 +1,7 @@
 // The optimiser base: parameters (named like PyTorch's state_dict), their GPU state tensors, grads, lr, and
 // host-side save/restore of the state for exact resume.
 import { Tensor, runtime } from '../tensor.js';
+import { knob, setKnobs, type KnobValues } from '../gpu/knobs.js';
 
 /** Parameters as tensors, or as [name, tensor] pairs (Module.namedParameters()); names key the saved state. */
 export type ParamList = readonly Tensor[] | readonly (readonly [string, Tensor])[];
@@ -30,17 +31,16 @@ export function namedParams(params: ParamList, who: string): [string, Tensor][] 
 }
 
 /** Kernel variant of the optimiser steps: 'auto' (vec4 when the parameter's size is a multiple of 4) or 'scalar'. */
-export type OptimVariant = 'auto' | 'scalar';
-let optimVariant: OptimVariant = 'auto';
+export type OptimVariant = KnobValues['optim.variant'];
 
-/** Selects the optimiser kernel variant (tests check both). */
+/** Selects the optimiser kernel variant (knob optim.variant; tests check both). */
 export function setOptimVariant(v: OptimVariant): void {
-  optimVariant = v;
+  setKnobs({ 'optim.variant': v });
 }
 
 /** The entry point and binding names for a parameter of n elements: the vec4 kernel when n % 4 = 0. */
 export function stepKernel(entry: string, n: number): { entry: string; count: number; name: (b: 'w' | 'grad' | 'm' | 'v') => string } {
-  const v4 = optimVariant === 'auto' && n % 4 === 0;
+  const v4 = knob('optim.variant') === 'auto' && n % 4 === 0;
   return { entry: v4 ? `${entry}_v4` : entry, count: v4 ? n / 4 : n, name: (b) => (v4 ? `${b}4` : b) };
 }
 

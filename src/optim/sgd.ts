@@ -3,6 +3,7 @@ import { runtime, type Tensor } from '../tensor.js';
 import { grid1d } from '../ops/grid.js';
 import type { PooledBuffer } from '../gpu/pool.js';
 import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
+import { knob } from '../gpu/knobs.js';
 
 /** SGD hyper-parameters (momentum, weightDecay default 0; nesterov needs momentum > 0). */
 export interface SGDOptions {
@@ -12,7 +13,7 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
-const WG = 64;
+const wg = (): number => knob('ops.WG');
 
 /** SGD: g' = g + wd·w; m ← μ·m + g'; w ← w − lr·(nesterov ? g' + μ·m : m) (cpu.sgdStep). */
 export class SGD extends Optimizer {
@@ -44,7 +45,7 @@ export class SGD extends Optimizer {
       const params = { n: k4.count, lr: this.lr, momentum: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, beta1: 0, beta2: 0, omb1: 0, omb2: 0, eps: 0, bc1: 1, bc2: 1, decoupled: 0 };
       const bindings: Record<string, PooledBuffer> = { [k4.name('w')]: w.buffer, [k4.name('grad')]: g.buffer };
       if (m) bindings[k4.name('m')] = m.buffer;
-      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG } }, { bindings, params, workgroups: grid1d(k4.count, WG) });
+      rt.dispatch({ file: 'optim.wgsl', entry: k4.entry, overrides: { WG: wg() } }, { bindings, params, workgroups: grid1d(k4.count, wg()) });
     });
   }
 

@@ -10,6 +10,7 @@ import { backward } from '../autograd.js';
 import { init, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
+import { autotuneIfAsked } from '../ops/autotune.js';
 import { dshNet, resnet } from '../nn/models.js';
 import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
@@ -41,6 +42,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   mkdirSync(cfg.out, { recursive: true });
   const ckptDir = join(cfg.out, 'checkpoint');
   log(`\n== ${runTag(cfg)} → ${cfg.out}`);
+  await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
 
   // Resume: the saved configuration must match on everything that shapes the run.

@@ -1,0 +1,160 @@
+// Autotune (as cuDNN's benchmark mode): time candidate knob sets of the main kernels on this adapter, keep the fastest,
+// and cache the winners per adapter + package version in one JSON file, so later processes start with them.
+// The candidates and workloads (the network's shapes) live in ops/autotune.ts; this file is the generic part.
+//
+// Cache: $XDG_CACHE_HOME/tqhash/autotune.json (default ~/.cache/tqhash/autotune.json), format
+//   { "format": "tqhash-autotune 1", "entries": { "<key>": { "date", "knobs": { "conv.WGX": 8, … },
+//     "tasks": [{ "name", "winner", "ms": { "<candidate>": ms } }] } } }
+// with key "<adapter> (<backend>, <feature level>) · tqhash <version> · webgpu <version>". Delete the file to retune.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { debug, flags } from '../config.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { codeVersion } from '../util/version.js';
+import type { AdapterInfo } from './adapter.js';
+import { adapterClass, checkKnobs, currentKnobs, fixedKnobs, knobClass, parseKnobOverrides, restoreKnobs, selectKnobs, setKnobs, setTunedFrom, snapshotKnobs, type KnobName, type KnobValues } from './knobs.js';
+
+/** One candidate knob set of a task. */
+export interface TuneCandidate {
+  label: string;
+  knobs: Partial<KnobValues>;
+}
+
+/** Knob sets to compare on one workload: `time` returns the workload's milliseconds under the knobs now set. */
+export interface TuneTask {
+  name: string;
+  candidates: TuneCandidate[];
+  time: () => Promise<number>;
+  /** Checked when the task's turn comes (after the earlier winners are set): a reason to skip it, or undefined. */
+  skip?: () => string | undefined;
+}
+
+/** What autotune chose (and what the cache holds per key). */
+export interface TuneResult {
+  key: string;
+  date: string;
+  knobs: Partial<KnobValues>;
+  tasks: { name: string; winner: string; ms: Record<string, number> }[];
+  /** True when read from the cache (nothing was timed). */
+  cached: boolean;
+}
+
+const FORMAT = 'tqhash-autotune 1';
+const MAX_CACHE_BYTES = 1 << 20;
+
+/** The cache file: $XDG_CACHE_HOME/tqhash/autotune.json, else ~/.cache/tqhash/autotune.json. */
+export function defaultTuneCache(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tqhash', 'autotune.json');
+}
+
+/** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu. */
+export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage'>): string {
+  return `${info.name} (${info.backend}, ${info.featureLevel}) · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+}
+
+/** Every entry of a cache file (empty when absent); a file that is not a cache is an error naming it. */
+function readEntries(file: string): Map<string, unknown> {
+  if (!existsSync(file)) return new Map();
+  const st = statSync(file);
+  if (!st.isFile() || st.size > MAX_CACHE_BYTES) throw new Error(`autotune cache ${file}: not a regular file of at most ${MAX_CACHE_BYTES} bytes; delete it to retune`);
+  let j: { format?: unknown; entries?: unknown };
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`autotune cache ${file}: ${(e as Error).message}; delete it to retune`);
+  }
+  if (j?.format !== FORMAT || typeof j.entries !== 'object' || j.entries === null) throw new Error(`autotune cache ${file}: not a "${FORMAT}" file; delete it to retune`);
+  return new Map(Object.entries(j.entries));
+}
+
+/** The cached result for `key`, or undefined; an entry whose knobs no longer check is ignored (logged), so it is retuned. */
+export function readTuneCache(file: string, key: string): TuneResult | undefined {
+  const e = readEntries(file).get(key) as Omit<TuneResult, 'key' | 'cached'> | undefined;
+  if (!e) return undefined;
+  try {
+    checkKnobs(e.knobs ?? {}, `autotune cache ${file}`);
+  } catch (err) {
+    console.error(`${(err as Error).message}: ignoring the entry, retuning`);
+    return undefined;
+  }
+  return { key, date: String(e.date), knobs: e.knobs, tasks: Array.isArray(e.tasks) ? e.tasks : [], cached: true };
+}
+
+function writeTuneCache(file: string, r: TuneResult): void {
+  const entries = readEntries(file);
+  entries.set(r.key, { date: r.date, knobs: r.knobs, tasks: r.tasks });
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileAtomic(file, `${JSON.stringify({ format: FORMAT, entries: Object.fromEntries(entries) }, null, 2)}\n`);
+}
+
+/** A task's candidates without those that contradict a TQHASH_KNOBS override (overrides always win). */
+function allowed(task: TuneTask, fixed: Partial<KnobValues>): TuneCandidate[] {
+  return task.candidates.filter((c) => Object.entries(c.knobs).every(([n, v]) => !(n in fixed) || fixed[n as KnobName] === v));
+}
+
+/** Times each candidate of a task (knobs set around the timing), leaves the fastest set, returns the timings. */
+async function runTask(task: TuneTask, cands: TuneCandidate[], log: (s: string) => void): Promise<{ winner: TuneCandidate; ms: Record<string, number> }> {
+  const ms: Record<string, number> = {};
+  const before = snapshotKnobs();
+  let winner = cands[0], best = Infinity;
+  try {
+    for (const c of cands) {
+      restoreKnobs(before);
+      setKnobs(c.knobs, 'autotune');
+      ms[c.label] = Math.round((await task.time()) * 1000) / 1000;
+      if (ms[c.label] < best) { best = ms[c.label]; winner = c; }
+    }
+  } finally {
+    restoreKnobs(before);
+  }
+  setKnobs(winner.knobs, 'autotune');
+  log(`autotune ${task.name}: ${cands.map((c) => `${c.label} ${ms[c.label].toFixed(2)} ms`).join(' · ')} → ${winner.label}`);
+  return { winner, ms };
+}
+
+/**
+ * Applies the cached winners for `key` when present (unless `force`); else times every task's candidates in order (each
+ * task sees the winners of the earlier ones), keeps the fastest and writes them to the cache. Knobs set by TQHASH_KNOBS
+ * stay as set: candidates that contradict them are not timed.
+ */
+export async function autotune(tasks: TuneTask[], opts: { key: string; cacheFile: string; force?: boolean; log?: (s: string) => void }): Promise<TuneResult> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const fixed = fixedKnobs();
+  const hit = opts.force ? undefined : readTuneCache(opts.cacheFile, opts.key);
+  if (hit) {
+    setKnobs(hit.knobs, 'autotune');
+    setKnobs(fixed, 'TQHASH_KNOBS');
+    setTunedFrom(opts.cacheFile);
+    return hit;
+  }
+  const knobs: Partial<KnobValues> = {};
+  const done: TuneResult['tasks'] = [];
+  for (const task of tasks) {
+    const cands = allowed(task, fixed);
+    const why = cands.length ? task.skip?.() : 'its knobs are fixed by TQHASH_KNOBS';
+    if (why) { log(`autotune ${task.name}: skipped (${why})`); continue; }
+    const { winner, ms } = await runTask(task, cands, log);
+    Object.assign(knobs, winner.knobs);
+    done.push({ name: task.name, winner: winner.label, ms });
+  }
+  setKnobs(fixed, 'TQHASH_KNOBS');
+  const r: TuneResult = { key: opts.key, date: new Date().toISOString(), knobs, tasks: done, cached: false };
+  writeTuneCache(opts.cacheFile, r);
+  setTunedFrom(opts.cacheFile);
+  debug(`autotune: wrote ${opts.cacheFile} (${knobClass()} adapter): ${JSON.stringify(currentKnobs())}`);
+  return r;
+}
+
+/** The TQHASH_KNOBS overrides, parsed (throws one line per mistake). */
+export function knobOverrides(): Partial<KnobValues> {
+  const text = flags().knobs;
+  return text ? parseKnobOverrides(text) : {};
+}
+
+/** Selects the knobs when the runtime opens a device: the class preset, cached autotune winners (TQHASH_AUTOTUNE=1), overrides. */
+export function initKnobs(info: AdapterInfo, overrides: Partial<KnobValues>): void {
+  const file = defaultTuneCache();
+  const hit = flags().autotune ? readTuneCache(file, tuneKey(info)) : undefined;
+  selectKnobs(adapterClass(info), { tuned: hit?.knobs, tunedFrom: hit ? file : undefined, overrides });
+}

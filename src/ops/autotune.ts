@@ -1,0 +1,124 @@
+// Autotune of the main kernels at the hashing network's shapes (dshNet: three 5×5 convolutions, the FC GEMMs): the
+// candidate knob sets and their workloads; gpu/autotune.ts times them, keeps the winners and caches them per adapter.
+// Naive variants are not candidates: 10× slower everywhere they were measured, they would only lengthen the tuning.
+import { flags } from '../config.js';
+import { autotune, defaultTuneCache, readTuneCache, tuneKey, type TuneCandidate, type TuneResult, type TuneTask } from '../gpu/autotune.js';
+import { knob, knobClass, type KnobValues } from '../gpu/knobs.js';
+import { noGrad } from '../autograd.js';
+import { runtime, scope, Tensor } from '../tensor.js';
+import { conv2d, conv2dBackwardData, conv2dBackwardWeights, conv2dGeometry } from './conv.js';
+import { gemmInto } from './matmul.js';
+
+/** Median wall milliseconds of `record` + submit + wait, after one untimed call (pipeline compiles). */
+async function gpuMs(record: () => void, repeats: number): Promise<number> {
+  const rt = runtime();
+  const run = async () => {
+    const t0 = performance.now();
+    scope(() => noGrad(record));
+    await rt.sync();
+    return performance.now() - t0;
+  };
+  await run();
+  const xs: number[] = [];
+  for (let i = 0; i < repeats; i++) xs.push(await run());
+  return xs.sort((a, b) => a - b)[xs.length >> 1];
+}
+
+const cands = (xs: [string, Partial<KnobValues>][]): TuneCandidate[] => xs.map(([label, knobs]) => ({ label, knobs }));
+
+/** dshNet's convolutions (Cin, H = W, Cout; 5×5, padding 2) with inputs and output gradients of batch B. */
+function convLayers(B: number, own: Tensor[]) {
+  const t = (shape: number[]) => {
+    const x = Tensor.from(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5), shape).keep();
+    own.push(x);
+    return x;
+  };
+  return ([[3, 32, 32], [32, 16, 32], [32, 8, 64]] as const).map(([Cin, H, Cout]) => {
+    const x = t([B, Cin, H, H]), w = t([Cout, Cin, 5, 5]), b = t([Cout]), dy = t([B, Cout, H, H]);
+    return { x, w, b, dy, g: conv2dGeometry(x.shape, w.shape, { padding: 2 }) };
+  });
+}
+
+/** The conv tasks: variant × workgroup x extent over all three passes, then the backward-weights knobs of 'unrolled'. */
+function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
+  const layers = convLayers(B, own);
+  const gpu = knobClass() === 'gpu';
+  const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
+  const all: TuneTask = {
+    name: `conv (dshNet's 3 layers, batch ${B}, fwd + bwd-data + bwd-weights)`,
+    candidates: cands(wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }]))),
+    time: () => gpuMs(() => {
+      for (const l of layers) {
+        conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
+        conv2dBackwardData(l.dy, l.w, l.g);
+        conv2dBackwardWeights(l.x, l.dy, l.g);
+      }
+    }, repeats),
+  };
+  const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
+  const dw: TuneTask = {
+    name: `conv backward-weights (unrolled, batch ${B})`,
+    candidates: cands(inv.flatMap((n) => (['auto', 8] as const).map((c): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c }]))),
+    skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
+  };
+  return [all, dw];
+}
+
+/** The GEMM task: the FC layer 1024 → 500's forward, dX and dW products at batch B, per variant and blocking. */
+function gemmTask(B: number, repeats: number, own: Tensor[]): TuneTask {
+  const buf = (n: number) => {
+    const t = Tensor.from(Float32Array.from({ length: n }, (_, i) => ((i * 104729) % 997) / 997 - 0.5), [n]).keep();
+    own.push(t);
+    return t.buffer;
+  };
+  const x = buf(B * 1024), w = buf(500 * 1024), y = buf(B * 500), dx = buf(B * 1024), dw = buf(500 * 1024);
+  const blocks: [string, Partial<KnobValues>][] = [
+    ['unrolled 8×8 wg 8×8', { 'gemm.variant': 'unrolled', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
+    ['regblock 8×8 wg 8×8', { 'gemm.variant': 'regblock', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
+    ['regblock 4×4 wg 16×16', { 'gemm.variant': 'regblock', 'gemm.TM': 4, 'gemm.TN': 4, 'gemm.WX': 16, 'gemm.WY': 16 }],
+    ['unrolled 4×4 wg 16×16', { 'gemm.variant': 'unrolled', 'gemm.TM': 4, 'gemm.TN': 4, 'gemm.WX': 16, 'gemm.WY': 16 }],
+    ['tiled 16', { 'gemm.variant': 'tiled', 'gemm.TS': 16 }],
+  ];
+  return {
+    name: `gemm (FC 1024 → 500, batch ${B}: forward, dX, dW)`,
+    candidates: cands(blocks),
+    time: () => gpuMs(() => {
+      gemmInto({ buffer: y, ld: 500 }, { buffer: x, ld: 1024 }, { buffer: w, ld: 1024 }, { M: B, N: 500, K: 1024, transB: true });
+      gemmInto({ buffer: dx, ld: 1024 }, { buffer: y, ld: 500 }, { buffer: w, ld: 1024 }, { M: B, N: 1024, K: 500 });
+      gemmInto({ buffer: dw, ld: 1024 }, { buffer: y, ld: 500 }, { buffer: x, ld: 1024 }, { M: 500, N: 1024, K: B, transA: true });
+    }, repeats),
+  };
+}
+
+/** Options of tuneKernels. */
+export interface TuneKernelsOptions {
+  /** Batch of the workloads (default 128, the training default). */
+  batch?: number;
+  /** Timed runs per candidate after one warm-up (median; default 3). */
+  repeats?: number;
+  /** Retune even when the cache has this adapter. */
+  force?: boolean;
+  /** Default: defaultTuneCache(). */
+  cacheFile?: string;
+  log?: (s: string) => void;
+}
+
+/** Times the conv and GEMM candidates on this adapter (or reads the cached winners) and sets the fastest knobs. */
+export async function tuneKernels(o: TuneKernelsOptions = {}): Promise<TuneResult> {
+  const B = o.batch ?? 128, repeats = o.repeats ?? 3;
+  const key = tuneKey(runtime().info), cacheFile = o.cacheFile ?? defaultTuneCache();
+  const own: Tensor[] = [];
+  try {
+    const cached = !o.force && readTuneCache(cacheFile, key) !== undefined;
+    const tasks = cached ? [] : [...convTasks(B, repeats, own), gemmTask(B, repeats, own)];
+    return await autotune(tasks, { key, cacheFile, force: o.force, log: o.log });
+  } finally {
+    for (const t of own) t.dispose();
+  }
+}
+
+/** With TQHASH_AUTOTUNE=1: tuneKernels() (cached per adapter), logging what it timed; otherwise nothing. */
+export async function autotuneIfAsked(log?: (s: string) => void): Promise<TuneResult | undefined> {
+  return flags().autotune ? tuneKernels({ log }) : undefined;
+}

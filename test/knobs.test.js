@@ -1,0 +1,193 @@
+// The knob registry (src/gpu/knobs.ts) and autotune (src/gpu/autotune.ts): overrides parse or fail with one line
+// naming the knob, presets follow the adapter class, autotune keeps the faster candidate and caches it per key.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gpu, ops, init } from '../dist/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tqhash-knobs-'));
+let saved;
+
+test.before(async () => {
+  await init();
+  saved = gpu.snapshotKnobs();
+});
+test.after.each(() => gpu.restoreKnobs(saved));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The message of what fn throws (fails when it does not throw). */
+function thrown(fn) {
+  try {
+    fn();
+  } catch (e) {
+    return e.message;
+  }
+  assert.unreachable('should have thrown');
+}
+
+test('overrides parse to typed values', () => {
+  const p = gpu.parseKnobOverrides(' conv.WGX=16, gemm.variant=regblock ,norm.vec4=false,conv.DW_CO_B=4,conv.variant=rb');
+  assert.equal(p, { 'conv.WGX': 16, 'gemm.variant': 'regblock', 'norm.vec4': false, 'conv.DW_CO_B': 4, 'conv.variant': 'rb' });
+  assert.equal(gpu.parseKnobOverrides(''), {});
+});
+
+test('bad overrides fail with one line naming the knob and what it takes', () => {
+  const cases = [
+    ['conv.WGY=16', /unknown knob 'conv\.WGY'; knobs: conv\.variant, conv\.WGX/],
+    ['conv.WGX=abc', /conv\.WGX=abc is not allowed; conv\.WGX takes an integer in 1\.\.1024/],
+    ['conv.WGX=0', /conv\.WGX=0 is not allowed/],
+    ['gemm.TM=5', /gemm\.TM takes 4 \| 8 \| 12 \| 16/],
+    ['gemm.variant=fast', /gemm\.variant takes naive \| tiled \| regblock \| unrolled/],
+    ['hamming.CH=100', /a multiple of 64/],
+    ['conv.WGX', /'conv\.WGX' is not name=value/],
+    ['__proto__=1', /unknown knob '__proto__'/],
+  ];
+  for (const [text, re] of cases) {
+    const msg = thrown(() => gpu.parseKnobOverrides(text));
+    assert.match(msg, /^TQHASH_KNOBS: /, text);
+    assert.match(msg, re, text);
+    assert.not.match(msg, /\n/, `${text}: one line`);
+  }
+});
+
+test('presets are chosen by adapter class; GEMM is the knob that differs', () => {
+  assert.is(gpu.adapterClass({ software: true }), 'software');
+  assert.is(gpu.adapterClass({ software: false }), 'gpu');
+  const sw = gpu.presetKnobs('software'), hw = gpu.presetKnobs('gpu');
+  assert.equal(Object.keys(sw), gpu.KNOB_NAMES);
+  // llvmpipe values as measured before the registry (no behaviour change).
+  assert.equal([sw['conv.variant'], sw['conv.WGX'], sw['conv.DW_INVOCATIONS'], sw['conv.DW_CO_B']], ['unrolled', 8, 1024, 'auto']);
+  assert.equal([sw['gemm.variant'], sw['gemm.TM'], sw['gemm.TN'], sw['gemm.WX'], sw['gemm.WY']], ['unrolled', 8, 8, 8, 8]);
+  assert.equal([sw['hamming.CH'], sw['hamming.BLK'], sw['hamming.WX']], [4096, 128, 8]);
+  assert.equal([hw['gemm.variant'], hw['gemm.TM'], hw['gemm.WX']], ['regblock', 4, 16]);
+  gpu.selectKnobs('gpu');
+  assert.is(gpu.knob('gemm.variant'), 'regblock');
+  assert.is(gpu.knobClass(), 'gpu');
+});
+
+test('the runtime selected the preset of its own adapter class, and the header says so', () => {
+  gpu.restoreKnobs(saved);
+  return gpu.getRuntime().then((rt) => {
+    const cls = gpu.adapterClass(rt.info);
+    assert.is(gpu.knobClass(), cls);
+    assert.match(gpu.formatAdapterInfo(rt.info), new RegExp(`knobs\\s+${cls} preset`));
+    assert.match(gpu.formatAdapterInfo(rt.info), /conv\.WGX=\d+/);
+  });
+});
+
+test('layers: overrides win over autotuned values, which win over the preset; the header names what changed', () => {
+  gpu.selectKnobs('software', { tuned: { 'conv.WGX': 16, 'gemm.TM': 4 }, tunedFrom: 'cache.json', overrides: { 'conv.WGX': 32 } });
+  assert.is(gpu.knob('conv.WGX'), 32);
+  assert.is(gpu.knob('gemm.TM'), 4);
+  assert.is(gpu.knob('gemm.TN'), 8);
+  const text = gpu.formatKnobs();
+  assert.match(text, /conv\.WGX \(TQHASH_KNOBS\)/);
+  assert.match(text, /gemm\.TM \(autotune\)/);
+  assert.match(text, /autotune cache cache\.json/);
+  assert.not.match(text, /gemm\.TN \(/);
+});
+
+test('setKnobs checks, returns the previous values; the op modules\' holders are views of the registry', () => {
+  assert.match(thrown(() => gpu.setKnobs({ 'conv.WGX': 2.5 })), /setKnobs: conv\.WGX = 2\.5 must be an integer/);
+  assert.match(thrown(() => gpu.setKnobs({ 'conv.nope': 1 })), /unknown knob 'conv\.nope'/);
+  const prev = gpu.setKnobs({ 'conv.DW_CO_B': 8, 'hamming.CH': 8192 });
+  assert.equal(prev, { 'conv.DW_CO_B': saved.values.get('conv.DW_CO_B'), 'hamming.CH': saved.values.get('hamming.CH') });
+  assert.is(ops.CONV_KNOBS.DW_CO_B, 8);
+  assert.is(ops.HAMMING_KNOBS.CH, 8192);
+  assert.equal({ ...ops.HAMMING_KNOBS }, { CH: 8192, BLK: gpu.knob('hamming.BLK'), WX: gpu.knob('hamming.WX') });
+  ops.POOL_KNOBS.maxBackward = 'gather';
+  assert.is(gpu.knob('pool.maxBackward'), 'gather');
+  assert.throws(() => { ops.NORM_KNOBS.vec4 = 'yes'; }, /norm\.vec4 = "yes" must be true or false/);
+  ops.setElementwiseVariant('scalar');
+  assert.is(gpu.knob('elementwise.variant'), 'scalar');
+  gpu.setKnobs(prev);
+  assert.is(ops.CONV_KNOBS.DW_CO_B, saved.values.get('conv.DW_CO_B'));
+});
+
+/** A task whose stub timer reads the knob set by the candidate: regblock 1 ms, unrolled 2 ms. */
+function stubTask(calls) {
+  return {
+    name: 'gemm (stub)',
+    candidates: [
+      { label: 'unrolled', knobs: { 'gemm.variant': 'unrolled', 'gemm.TM': 8 } },
+      { label: 'regblock 4', knobs: { 'gemm.variant': 'regblock', 'gemm.TM': 4 } },
+    ],
+    time: async () => {
+      calls.push(gpu.knob('gemm.variant'));
+      return gpu.knob('gemm.variant') === 'regblock' ? 1 : 2;
+    },
+  };
+}
+
+test('autotune keeps the faster candidate, caches it per key, and the cache is used without timing', async () => {
+  const file = join(dir, 'a', 'autotune.json');
+  gpu.selectKnobs('software');
+  const calls = [];
+  const r = await gpu.autotune([stubTask(calls)], { key: 'adapter A', cacheFile: file, log: () => {} });
+  assert.equal(calls, ['unrolled', 'regblock']);
+  assert.is(r.cached, false);
+  assert.equal(r.knobs, { 'gemm.variant': 'regblock', 'gemm.TM': 4 });
+  assert.is(gpu.knob('gemm.variant'), 'regblock');
+  assert.is(gpu.knob('gemm.TM'), 4);
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  assert.is(j.format, 'tqhash-autotune 1');
+  assert.equal(j.entries['adapter A'].knobs, { 'gemm.variant': 'regblock', 'gemm.TM': 4 });
+  assert.equal(j.entries['adapter A'].tasks[0].ms, { unrolled: 2, 'regblock 4': 1 });
+
+  gpu.selectKnobs('software');
+  const again = [];
+  const r2 = await gpu.autotune([stubTask(again)], { key: 'adapter A', cacheFile: file, log: () => {} });
+  assert.equal(again, [], 'nothing timed on a cache hit');
+  assert.is(r2.cached, true);
+  assert.is(gpu.knob('gemm.variant'), 'regblock');
+
+  // Another adapter gets its own entry; the first stays.
+  gpu.selectKnobs('software');
+  await gpu.autotune([stubTask([])], { key: 'adapter B', cacheFile: file, log: () => {} });
+  assert.equal(Object.keys(JSON.parse(readFileSync(file, 'utf8')).entries).sort(), ['adapter A', 'adapter B']);
+});
+
+test('autotune leaves TQHASH_KNOBS overrides alone and skips tasks that ask to be skipped', async () => {
+  const file = join(dir, 'b.json');
+  gpu.selectKnobs('software', { overrides: { 'gemm.variant': 'unrolled' } });
+  const calls = [];
+  const skipped = { ...stubTask([]), name: 'skipped', skip: () => 'not needed', time: async () => assert.unreachable('skipped task timed') };
+  const r = await gpu.autotune([stubTask(calls), skipped], { key: 'k', cacheFile: file, log: () => {} });
+  assert.equal(calls, ['unrolled'], 'the candidate contradicting the override is not timed');
+  assert.is(gpu.knob('gemm.variant'), 'unrolled');
+  assert.match(gpu.formatKnobs(), /knobs\s+software preset/);
+  assert.equal(r.tasks.map((t) => t.name), ['gemm (stub)']);
+});
+
+test('a cache file that is not one is an error naming it; an entry with a stale knob is ignored', () => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"hello": 1}');
+  assert.match(thrown(() => gpu.readTuneCache(bad, 'k')), /bad\.json: not a "tqhash-autotune 1" file; delete it to retune/);
+  const stale = join(dir, 'stale.json');
+  writeFileSync(stale, JSON.stringify({ format: 'tqhash-autotune 1', entries: { k: { date: 'x', knobs: { 'gemm.gone': 1 }, tasks: [] } } }));
+  const err = console.error;
+  console.error = () => {};
+  try {
+    assert.is(gpu.readTuneCache(stale, 'k'), undefined);
+  } finally {
+    console.error = err;
+  }
+});
+
+test('TQHASH_KNOBS reaches the report header; a mistake stops the program with its one-line message', () => {
+  const env = (v) => ({ ...process.env, TQHASH_KNOBS: v });
+  const ok = spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: env('conv.WGX=16'), encoding: 'utf8', timeout: 60_000 });
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /changed: conv\.WGX \(TQHASH_KNOBS\)/);
+  assert.match(ok.stdout, /conv\.WGX=16/);
+  const bad = spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: env('conv.WGX=sixteen'), encoding: 'utf8', timeout: 60_000 });
+  assert.is.not(bad.status, 0);
+  assert.match(bad.stderr, /TQHASH_KNOBS: conv\.WGX=sixteen is not allowed; conv\.WGX takes an integer in 1\.\.1024/);
+});
+
+test.run();
