@@ -39,7 +39,7 @@ function convLayers(B: number, own: Tensor[]) {
   });
 }
 
-/** The conv tasks: variant × workgroup x extent over all three passes, then the backward-weights knobs of 'unrolled'. */
+/** The conv tasks: variant × workgroup x extent over all three passes, then the forward block and the backward-weights knobs of 'unrolled'. */
 function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
   const layers = convLayers(B, own);
   const gpu = knobClass() === 'gpu';
@@ -55,6 +55,18 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
       }
     }, repeats),
   };
+  const blocks = ['auto', '8x16x1', '8x8x2', '16x16x1', '8x32x1'] as const;
+  const fwd: TuneTask = {
+    name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
+    candidates: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
+    skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    time: () => gpuMs(() => {
+      for (const l of layers) {
+        conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
+        conv2dBackwardData(l.dy, l.w, l.g);
+      }
+    }, repeats),
+  };
   const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
   const dw: TuneTask = {
     name: `conv backward-weights (unrolled, batch ${B})`,
@@ -62,7 +74,7 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
     skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
     time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
   };
-  return [all, dw];
+  return [all, fwd, dw];
 }
 
 /** The GEMM task: the FC layer 1024 → 500's forward, dX and dW products at batch B, per variant and blocking. */
