@@ -3,7 +3,7 @@
 // state.json is written last, so a process killed in the middle of a save leaves the previous set whole and
 // named by state.json; the files of older sets are deleted once the new state.json is in place.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from '../util/fs.js';
+import { outputError, writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
 
@@ -34,6 +34,8 @@ export interface LoopState {
   sessions?: number;
   /** The part of the current epoch done before the save (mid-epoch checkpoints), so its log entry covers all of it. */
   epochPartial?: EpochPartial;
+  /** Extensions of the run with a larger --epochs on --resume (absent when never extended). */
+  extensions?: { step: number; fromEpochs: number; toEpochs: number }[];
   /** Files of this checkpoint, relative to the run folder. */
   files: { model: string; optimizer: string };
   savedAt: string;
@@ -45,7 +47,11 @@ const TENSOR_FILE = /^(model|optimizer)(-\d+)?\.safetensors$|^\.(model|optimizer
 /** Saves one checkpoint: model-<step>.safetensors, optimizer-<step>.safetensors, then state.json (the commit
  *  point), then deletes the tensor files no longer named (older sets, or a set a killed save left half-written). */
 export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, optimizer: Record<string, SafeTensor>, state: Omit<LoopState, 'files' | 'savedAt' | 'version'>, metadata: Record<string, string>): void {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw outputError(dir, e, 'the checkpoint folder');
+  }
   const files = { model: `model-${state.globalStep}.safetensors`, optimizer: `optimizer-${state.globalStep}.safetensors` };
   writeSafetensors(join(dir, files.model), model, { format: 'pt', ...metadata });
   writeSafetensors(join(dir, files.optimizer), optimizer, metadata);
