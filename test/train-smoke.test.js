@@ -24,7 +24,10 @@ function worstRelDiff(pa, pb) {
   let worst = 0;
   for (const [name, t] of Object.entries(a)) {
     const u = b[name].data;
-    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i] - u[i]) / (1e-6 + Math.abs(t.data[i])));
+    for (let i = 0; i < t.data.length; i++) {
+      const x = Number(t.data[i]), y = Number(u[i]); // num_batches_tracked is int64 (BigInt)
+      worst = Math.max(worst, Math.abs(x - y) / (1e-6 + Math.abs(x)));
+    }
   }
   return worst;
 }
