@@ -8,6 +8,7 @@ import { NoAdapterError } from '../gpu/adapter.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { handleStopSignals } from './signals.js';
 import { OutputError } from '../util/fs.js';
+import { flags, FlagError } from '../config.js';
 
 const HEAD = `usage: node bench/train.js cifar10|inshop [options]
 
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   // Ctrl-C and SIGTERM stop at the next safe point and save; a second signal 2 s or more later quits at once (signals.ts).
   const stops = handleStopSignals();
   try {
+    flags(); // a bad TQHASH_* value fails here, before anything starts
     const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
     if (opts.help) {
       console.log(usage(HEAD, TRAIN_SPEC));
@@ -96,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    if (isDataError(e) || e instanceof OutputError || e instanceof NoAdapterError || e instanceof DivergedError) {
+    if (isDataError(e) || e instanceof OutputError || e instanceof FlagError || e instanceof NoAdapterError || e instanceof DivergedError) {
       console.error(`error: ${(e as Error).message}`);
       return e instanceof DivergedError ? 1 : 2;
     }

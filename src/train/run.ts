@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as data from '../data/index.js';
-import { loadTrainData } from './datasets.js';
+import { checkDataFlags, loadTrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
@@ -43,6 +43,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   // File-system faults (a file named like --out, a read-only folder) show before the GPU starts and the data loads.
   prepareOutputDir(cfg.out);
   prepareOutputDir(ckptDir, 'the checkpoint folder');
+  checkDataFlags(cfg);
   const ck = openCheckpoint(cfg, ckptDir, opts.resume, log);
   if (ck && isFinished(cfg, ck.state)) {
     log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
