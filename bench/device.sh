@@ -8,6 +8,9 @@
 #       mkdir -p .device && xz -9 < "$(which node)" > .device/node.xz
 #     and carry .device/ (this script unpacks it to .device/node).
 # Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
+# After the benchmarks: the whole test suite, then a training run on real CIFAR-10 when TQHASH_DEVICE_DATA names it
+# (a folder or archive carried with the tree; DESIGN.md "Carrying data"), with TQHASH_DEVICE_TRAIN_ARGS added (e.g.
+# "--records-per-file 1600 --checksums data/first1600.sha256 --epochs 1").
 # TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -59,5 +62,12 @@ fi
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
 run step "$T" bench/step.js "${SARGS[@]}" --json "$OUT/step.json"
 run search "$T" bench/search.js "${QARGS[@]}" --json "$OUT/search.json"
+run tests "$T" scripts/test.mjs
+if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
+  # shellcheck disable=SC2086 # the extra arguments are meant to split
+  run train "$T" bench/train.js cifar10 --data "$TQHASH_DEVICE_DATA" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
+else
+  say "train: skipped (set TQHASH_DEVICE_DATA to CIFAR-10 carried with the tree; see DESIGN.md)"
+fi
 say "done: $(ls "$OUT" | tr '\n' ' ')"
 exit 0

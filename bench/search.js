@@ -26,8 +26,9 @@ let args;
 try {
   if (process.argv.includes('--help')) { console.log(HELP); process.exit(0); }
   args = tq.bench.parseArgs(process.argv.slice(2), { n: 'number', q: 'number', bits: 'number', k: 'number', seed: 'number', repeats: 'number', json: 'string' });
+  tq.bench.checkSearchOptions(args);
 } catch (e) {
-  console.error(`${e.message}\n${HELP}`);
+  console.error(`error: ${e.message}\n${HELP}`);
   process.exit(2);
 }
 await tq.init();

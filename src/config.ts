@@ -17,10 +17,22 @@ export interface Flags {
   autotune: boolean;
 }
 
+/** A TQHASH_* variable with a value it cannot have: entry points print the message as one line, exit code 2. */
+export class FlagError extends Error {
+  override name = 'FlagError';
+}
+
+/** Dawn's backend names (its `backend=` option). */
+export const BACKENDS = ['vulkan', 'opengles', 'opengl', 'metal', 'd3d12', 'd3d11', 'null', 'webgpu'] as const;
+
 function readFlags(env: NodeJS.ProcessEnv): Flags {
   const fl = env.TQHASH_FEATURE_LEVEL;
   if (fl !== undefined && fl !== 'core' && fl !== 'compatibility') {
-    throw new Error(`TQHASH_FEATURE_LEVEL=${fl} is not a feature level: use core or compatibility`);
+    throw new FlagError(`TQHASH_FEATURE_LEVEL=${fl} is not a feature level: use core or compatibility, or unset it`);
+  }
+  const be = env.TQHASH_BACKEND;
+  if (be && !(BACKENDS as readonly string[]).includes(be)) {
+    throw new FlagError(`TQHASH_BACKEND=${be}: ${be} is not a Dawn backend; use one of ${BACKENDS.join(', ')}, or unset it to let tqhash choose`);
   }
   const at = env.TQHASH_AUTOTUNE;
   if (at !== undefined && !['', '0', '1', 'false', 'true'].includes(at)) {

@@ -28,4 +28,14 @@ test('a resumed bar estimates the ETA from the steps done since it started', asy
   assert.ok(eta && Number(eta[1]) >= 15 && Number(eta[1]) <= 30, lines[1]);
 });
 
+test('in a log the first update draws at once, later ones at most every 10 s', () => {
+  const lines = [];
+  const stream = { isTTY: false, write: (s) => lines.push(s) };
+  const bar = new train.ProgressBar('epoch 1/3', 10, stream);
+  bar.update(1);
+  bar.update(2);
+  assert.is(lines.length, 1);
+  assert.match(lines[0], /epoch 1\/3 \[.*\]\s+10%\s+1\/10/);
+});
+
 test.run();

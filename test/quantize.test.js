@@ -45,6 +45,23 @@ test('−0 and 0 give bit 1, NaN and negatives bit 0, unused high bits stay 0', 
   assert.is(w >>> 12, 0);
 });
 
+// A real GPU may flush subnormals to zero in float arithmetic and comparisons (WGSL allows it; NVIDIA does), so the
+// H200 packed −1e-40 as 1 (k=1 n=129: word 15 = 1, want 0) while llvmpipe, which keeps subnormals, passed. The kernel
+// therefore decides the sign from the bits; llvmpipe cannot show a flush, so this checks the kernel reads bits.
+test('signPack reads the sign from the bits (a float comparison breaks where subnormals flush to zero)', async () => {
+  const k = tq.runtime().kernel({ file: 'quantize.wgsl', entry: 'sign_pack', overrides: { WG: 64 } });
+  assert.is(k.storage.get('f').type, 'u32');
+  // Every class of bit pattern at the boundaries: ±0, the smallest and largest subnormals, ±inf, NaNs of both signs.
+  const bits = Uint32Array.of(0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x807fffff, 0x00800000, 0x80800000,
+    0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001);
+  const f = new Float32Array(bits.buffer);
+  const codes = scope(() => ops.signPack(Tensor.from(f, [1, 16])));
+  const [w] = await codes.toArray();
+  codes.dispose();
+  //            +0 −0 +s −s ... (1 = non-negative): 1,1,1,0, 1,0,1,0, 1,0,1,0, 0,0,0,0
+  assert.is(w.toString(2).padStart(16, '0').split('').reverse().join(''), '1110101010100000');
+});
+
 test('bad shapes are rejected', () => {
   scope(() => {
     assert.throws(() => ops.signPack(Tensor.from(new Float32Array(4), [4])), /must be f32 \[n, k\]/);

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnTrain } from './train-child.js';
 import { data, train, nn, hash } from '../dist/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
@@ -23,7 +24,10 @@ function worstRelDiff(pa, pb) {
   let worst = 0;
   for (const [name, t] of Object.entries(a)) {
     const u = b[name].data;
-    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i] - u[i]) / (1e-6 + Math.abs(t.data[i])));
+    for (let i = 0; i < t.data.length; i++) {
+      const x = Number(t.data[i]), y = Number(u[i]); // num_batches_tracked is int64 (BigInt)
+      worst = Math.max(worst, Math.abs(x - y) / (1e-6 + Math.abs(x)));
+    }
   }
   return worst;
 }
@@ -205,26 +209,17 @@ test('--augment and a fractional --warmup are recorded and must match on --resum
 for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'Ctrl-C']]) {
   test(`${sig} stops the process after the current step, saves a checkpoint, and --resume continues it`, async () => {
     const out = join(dir, `sig-${sig}`);
-    // Long enough (400 steps) that the signal always lands mid-training; the first progress line says training began.
-    const child = spawn(process.execPath, ['bench/train.js', ...common.filter((a) => a !== '--quiet'), '--epochs', '100', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    const exited = new Promise((resolve) => child.on('close', (c) => resolve(c))); // 'close': stderr fully read
-    await new Promise((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        if (/epoch \d+\/100 \[/.test(stderr)) resolve();
-      });
-      child.on('exit', () => reject(new Error(`exited before training began:\n${stderr}`)));
-    });
-    child.kill(sig);
-    assert.is(await exited, code, stderr);
-    assert.match(stderr, new RegExp(`${name}: stopping after this step and saving a checkpoint`));
-    assert.match(stdout, /stopped at epoch \d+, step \d+ \(\d+ steps done\); checkpoint saved/);
+    // 1,000 epochs of 4 steps: the signal is sent when the child reports its first step, with 3,999 steps left.
+    const run = spawnTrain([...common.filter((a) => a !== '--quiet'), '--epochs', '1000', '--out', out]);
+    await run.waitFor(/epoch 1\/1000 \[.*\s1\/4\s/);
+    run.child.kill(sig);
+    assert.is(await run.exited, code, run.out.stderr);
+    assert.match(run.out.stderr, new RegExp(`${name}: stopping after this step and saving a checkpoint`));
+    assert.match(run.out.stdout, /stopped at epoch \d+, step \d+ \(\d+ steps done\); checkpoint saved/);
     const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
-    assert.ok(st.globalStep > 0 && st.globalStep < 400, `steps done: ${st.globalStep}`);
+    assert.ok(st.globalStep > 0 && st.globalStep < 4000, `steps done: ${st.globalStep}`);
     assert.not.ok(existsSync(join(out, 'results.json')));
-    const r = await quietly(() => train.main([...common, '--epochs', '100', '--out', out, '--resume', '--max-steps', String(st.globalStep + 1)]));
+    const r = await quietly(() => train.main([...common, '--epochs', '1000', '--out', out, '--resume', '--max-steps', String(st.globalStep + 1)]));
     assert.is(r.code, 0, r.errs);
     assert.match(r.lines.join('\n'), new RegExp(`resumed from .*${st.globalStep} steps done`));
   });

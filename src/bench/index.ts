@@ -4,4 +4,4 @@ export { capture, replay, setPhase, commandName, commandFlops, type Command, typ
 export { measure, formatCeilingSweep, ceilingsJSON, formatTable, parseArgs, header, fmt, randomValues, randomWords } from './util.js';
 export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions } from './kernels.js';
 export { runStepBench, type StepReport, type StepKernelRow, type StepBenchOptions } from './step.js';
-export { runSearchBench, type SearchReport, type SearchBenchOptions } from './search.js';
+export { runSearchBench, checkSearchOptions, type SearchReport, type SearchBenchOptions } from './search.js';

@@ -34,14 +34,20 @@ export interface SearchReport {
 
 type GpuTopK = (q: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number) => { indices: Tensor; distances: Tensor };
 
+/** Throws a message naming the flag when a size is not a whole number ≥ 1 (bench/search.js checks before the GPU starts). */
+export function checkSearchOptions(o: SearchBenchOptions): void {
+  for (const name of ['n', 'q', 'bits', 'k', 'repeats'] as const) {
+    const v = o[name];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`--${name} ${v}: need a whole number ≥ 1`);
+  }
+}
+
 /** Runs the search benchmark and prints queries/s of GPU and CPU and the agreement check. */
 export async function runSearchBench(o: SearchBenchOptions = {}): Promise<SearchReport> {
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
+  checkSearchOptions(o);
   const n = o.n ?? 1_000_000, nq = o.q ?? 1000, bits = o.bits ?? 64, k = o.k ?? 100, seed = o.seed ?? 1, repeats = o.repeats ?? 3;
-  for (const [name, v, min] of [['n', n, 1], ['q', nq, 1], ['bits', bits, 1], ['k', k, 1]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} ${v}: need an integer ≥ ${min}`);
-  }
   const W = Math.ceil(bits / 32);
   log(header());
   log(`search    ${n} random ${bits}-bit codes (seed ${seed}) · ${nq} queries · exact top-${k} by Hamming distance, ties by lower index`);

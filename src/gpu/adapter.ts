@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
+import { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
 
 /** Limits the engine asks for, at the adapter's own value (the WebGPU defaults are far lower). */
 export const WANTED_LIMITS = [
@@ -128,25 +129,9 @@ export async function selectAdapter(): Promise<Selected> {
   const tried: string[] = [];
   let softwareFallback: { instance: GPU; adapter: GPUAdapter; attempt: Attempt; reason: string } | undefined;
   for (const at of attempts()) {
-    let instance: GPU;
-    try {
-      instance = create(at.options) as GPU;
-    } catch (e) {
-      tried.push(`${at.label}: ${(e as Error).message.split('\n')[0]}`);
-      debug(`${at.label}: create failed: ${(e as Error).message}`);
-      continue;
-    }
-    let adapter: GPUAdapter | null = null;
-    try {
-      adapter = await instance.requestAdapter({ featureLevel: at.featureLevel } as GPURequestAdapterOptions);
-    } catch (e) {
-      debug(`${at.label}: requestAdapter threw: ${(e as Error).message}`);
-    }
-    if (!adapter) {
-      tried.push(`${at.label} (feature level ${at.featureLevel}): no adapter`);
-      debug(`${at.label}: no adapter`);
-      continue;
-    }
+    const got = await withRuntimeDir(() => withNativeStderrMuted(() => openAdapter(at, tried)));
+    if (!got) continue;
+    const { instance, adapter } = got;
     const sw = isSoftware(adapter);
     debug(`${at.label}: adapter "${adapter.info.device || adapter.info.description}"${sw ? ` (software: ${sw})` : ''}`);
     if (sw && at.hardwareOnly) {
@@ -162,6 +147,30 @@ export async function selectAdapter(): Promise<Selected> {
     return await openDevice(softwareFallback.instance, softwareFallback.adapter, softwareFallback.attempt, softwareFallback.reason, tried);
   }
   throw new NoAdapterError(`${FIX}\nTried:\n${tried.map((t) => `  - ${t}`).join('\n')}`);
+}
+
+/** Creates the instance of one attempt and asks it for an adapter; null (with the reason in `tried`) when none. */
+async function openAdapter(at: Attempt, tried: string[]): Promise<{ instance: GPU; adapter: GPUAdapter } | null> {
+  let instance: GPU;
+  try {
+    instance = create(at.options) as GPU;
+  } catch (e) {
+    tried.push(`${at.label}: ${(e as Error).message.split('\n')[0]}`);
+    debug(`${at.label}: create failed: ${(e as Error).message}`);
+    return null;
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await instance.requestAdapter({ featureLevel: at.featureLevel } as GPURequestAdapterOptions);
+  } catch (e) {
+    debug(`${at.label}: requestAdapter threw: ${(e as Error).message}`);
+  }
+  if (!adapter) {
+    tried.push(`${at.label} (feature level ${at.featureLevel}): no adapter`);
+    debug(`${at.label}: no adapter`);
+    return null;
+  }
+  return { instance, adapter };
 }
 
 async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, software: string | undefined, tried: string[]): Promise<Selected> {

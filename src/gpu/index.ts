@@ -8,3 +8,4 @@ export {
   snapshotKnobs, restoreKnobs, fixedKnobs, KNOB_NAMES, CONV_VARIANTS, GEMM_VARIANTS, type KnobName, type KnobValues, type AdapterClass, type KnobSource,
 } from './knobs.js';
 export { autotune, defaultTuneCache, tuneKey, readTuneCache, type TuneTask, type TuneCandidate, type TuneResult } from './autotune.js';
+export { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';

@@ -1,7 +1,9 @@
-// Model checkpoints: every parameter and buffer of a module as F32 tensors in one safetensors file,
-// named as PyTorch's state_dict would (`features.0.weight`), so `safetensors.torch.load_file` opens them.
+// Model checkpoints: every parameter and buffer of a module as F32 tensors in one safetensors file, plus each
+// BatchNorm's int64 num_batches_tracked, named as PyTorch's state_dict would (`features.0.weight`), so
+// `safetensors.torch.load_file` opens them and `load_state_dict(strict=True)` accepts them.
 import { runtime } from '../tensor.js';
 import type { Module } from './module.js';
+import { BatchNorm2d } from './layers.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
 
 /** Reads a module's parameters and buffers back to the host, by dotted name. */
@@ -10,13 +12,22 @@ export async function stateDict(module: Module): Promise<Record<string, SafeTens
   for (const [name, t] of module.namedState()) {
     out[name] = { dtype: 'F32', shape: [...t.shape], data: (await t.toArray()) as Float32Array };
   }
+  for (const [name, bn] of batchNorms(module)) out[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(bn.numBatchesTracked)) };
+  return out;
+}
+
+/** Each BatchNorm2d of `module` by the name of its num_batches_tracked entry. */
+function batchNorms(module: Module): Map<string, BatchNorm2d> {
+  const out = new Map<string, BatchNorm2d>();
+  for (const [name, m] of module.namedModules()) if (m instanceof BatchNorm2d) out.set(name ? `${name}.num_batches_tracked` : 'num_batches_tracked', m);
   return out;
 }
 
 /** Copies named host tensors into a module's parameters and buffers; every name must exist on both sides with equal shapes. `what` names the source in errors. */
 export function loadStateDict(module: Module, tensors: Record<string, SafeTensor>, what = 'state dict'): void {
   const state = module.namedState();
-  const known = new Set(state.map(([n]) => n));
+  const counters = batchNorms(module);
+  const known = new Set([...state.map(([n]) => n), ...counters.keys()]);
   const problems: string[] = [];
   for (const [name, t] of state) {
     const f = tensors[name];
@@ -31,10 +42,15 @@ export function loadStateDict(module: Module, tensors: Record<string, SafeTensor
   }
   const extra = Object.keys(tensors).filter((n) => !known.has(n));
   if (extra.length) problems.push(`the model has no tensor named ${extra.map((n) => `"${n}"`).join(', ')} (a different architecture or bit count?)`);
+  for (const name of counters.keys()) {
+    const f = tensors[name]; // optional: files written before it was saved lack it
+    if (f && (f.dtype !== 'I64' || f.shape.length !== 0)) problems.push(`${name}: file has ${f.dtype} [${f.shape.join(', ')}], model needs an I64 scalar`);
+  }
   if (problems.length) throw new Error(`${what} does not fit the model:\n  ${problems.join('\n  ')}`);
   // Validate everything before writing anything, so a failed load leaves the model untouched.
   const rt = runtime();
-  for (const [name, t] of state) if (t.size) rt.write(t.buffer, tensors[name].data);
+  for (const [name, t] of state) if (t.size) rt.write(t.buffer, tensors[name].data as Float32Array);
+  for (const [name, bn] of counters) if (tensors[name]) bn.numBatchesTracked = Number(tensors[name].data[0]);
 }
 
 /** Saves a module's parameters and buffers to a safetensors file (atomically); metadata values must be strings. */

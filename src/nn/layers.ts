@@ -79,6 +79,8 @@ export class BatchNorm2d extends Module {
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
+  /** Training-mode forwards so far (PyTorch's int64 buffer num_batches_tracked; saved with the model, unused by the math). */
+  numBatchesTracked = 0;
   constructor(readonly channels: number, readonly opts: { eps?: number; momentum?: number } = {}) {
     super();
     positiveInt(channels, 'BatchNorm2d num_features');
@@ -89,6 +91,7 @@ export class BatchNorm2d extends Module {
     initModuleFrom(this, defaultGenerator());
   }
   forward(x: Tensor): Tensor {
+    if (this.training) this.numBatchesTracked++;
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       eps: this.opts.eps ?? 1e-5,

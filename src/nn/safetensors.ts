@@ -9,8 +9,8 @@ import { DataError } from '../data/errors.js';
 import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 /** Element types we read and write (safetensors names). */
-export type SafeDType = 'F32' | 'F64' | 'I32' | 'U32' | 'U8';
-export type SafeArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+export type SafeDType = 'F32' | 'F64' | 'I32' | 'U32' | 'U8' | 'I64';
+export type SafeArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | BigInt64Array;
 
 /** One named tensor as it lies in a file. */
 export interface SafeTensor {
@@ -31,6 +31,8 @@ const DTYPES: Record<SafeDType, { bytes: number; make: (b: ArrayBuffer) => SafeA
   I32: { bytes: 4, make: (b) => new Int32Array(b) },
   U32: { bytes: 4, make: (b) => new Uint32Array(b) },
   U8: { bytes: 1, make: (b) => new Uint8Array(b) },
+  // PyTorch's int64 (BatchNorm's num_batches_tracked).
+  I64: { bytes: 8, make: (b) => new BigInt64Array(b) },
 };
 
 /** The safetensors dtype of a typed array. */
@@ -39,6 +41,7 @@ export function dtypeOf(a: SafeArray): SafeDType {
   if (a instanceof Float64Array) return 'F64';
   if (a instanceof Int32Array) return 'I32';
   if (a instanceof Uint32Array) return 'U32';
+  if (a instanceof BigInt64Array) return 'I64';
   return 'U8';
 }
 

@@ -4,8 +4,8 @@
 // named by state.json; the files of older sets are deleted once the new state.json is in place.
 // A checkpoint folder may come from elsewhere (a colleague's run), so state.json is validated field by field and
 // may name only plain files inside its own folder.
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from '../util/fs.js';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { outputError, writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
 import { DataError } from '../data/errors.js';
@@ -38,6 +38,8 @@ export interface LoopState {
   sessions?: number;
   /** The part of the current epoch done before the save (mid-epoch checkpoints), so its log entry covers all of it. */
   epochPartial?: EpochPartial;
+  /** Extensions of the run with a larger --epochs on --resume (absent when never extended). */
+  extensions?: { step: number; fromEpochs: number; toEpochs: number }[];
   /** Files of this checkpoint, relative to the run folder. */
   files: { model: string; optimizer: string };
   savedAt: string;
@@ -49,7 +51,11 @@ const TENSOR_FILE = /^(model|optimizer)(-\d+)?\.safetensors$|^\.(model|optimizer
 /** Saves one checkpoint: model-<step>.safetensors, optimizer-<step>.safetensors, then state.json (the commit
  *  point), then deletes the tensor files no longer named (older sets, or a set a killed save left half-written). */
 export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, optimizer: Record<string, SafeTensor>, state: Omit<LoopState, 'files' | 'savedAt' | 'version'>, metadata: Record<string, string>): void {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw outputError(dir, e, 'the checkpoint folder');
+  }
   const files = { model: `model-${state.globalStep}.safetensors`, optimizer: `optimizer-${state.globalStep}.safetensors` };
   writeSafetensors(join(dir, files.model), model, { format: 'pt', ...metadata });
   writeSafetensors(join(dir, files.optimizer), optimizer, metadata);
@@ -93,6 +99,7 @@ const STATE_FIELDS: [keyof LoopState, Check, string, boolean?][] = [
   ['wallSeconds', isSeconds, 'a non-negative number', true],
   ['sessions', (v) => Number.isSafeInteger(v) && (v as number) >= 1, 'a positive integer', true],
   ['epochPartial', (v) => isObject(v) && typeof v.loss === 'number' && isCount(v.count) && isSeconds(v.seconds), 'an object {"loss": number, "count": integer, "seconds": number}', true],
+  ['extensions', (v) => Array.isArray(v) && v.every((e) => isObject(e) && isCount(e.step) && isCount(e.fromEpochs) && isCount(e.toEpochs)), 'an array of {"step": integer, "fromEpochs": integer, "toEpochs": integer}', true],
   ['files', (v) => isObject(v) && [v.model, v.optimizer].every((f) => typeof f === 'string' && PLAIN_NAME.test(f)), 'plain file names inside the checkpoint folder, {"model": "model-N.safetensors", "optimizer": "optimizer-N.safetensors"}'],
   ['savedAt', (v) => typeof v === 'string', 'a string'],
 ];
@@ -141,5 +148,6 @@ function readTensorFile(dir: string, name: string): Record<string, SafeTensor> {
     // missing: readSafetensors names it
   }
   if (link) throw new DataError('format', `checkpoint ${dir}: ${name} is a symbolic link; a checkpoint holds its own files. Delete the checkpoint to start over.`, p);
+  if (!existsSync(p)) throw new DataError('missing', `checkpoint ${dir}: ${name}, named by state.json, is missing (an incomplete checkpoint). Move ${dir} away to start over, or choose another --out.`, p);
   return readSafetensors(p).tensors;
 }

@@ -1,5 +1,6 @@
 // The data sets the trainer knows, loaded into one shape: image bytes (CHW), a class per image, and
 // query / training / database index lists (In-shop: database = gallery, classes = items).
+import { existsSync } from 'node:fs';
 import * as data from '../data/index.js';
 import { CIFAR10_NORM, type Normalisation } from '../ops/augment.js';
 import { ProgressBar } from './progress.js';
@@ -24,6 +25,13 @@ export interface TrainData {
   source: string;
   /** In-shop: the paper's metric is top-k retrieval accuracy. */
   topKAccuracy: boolean;
+}
+
+/** Checks the data flags that name files, before the GPU starts (the loaders' messages speak of library options). */
+export function checkDataFlags(cfg: TrainConfig): void {
+  if (cfg.checksums !== undefined && !existsSync(cfg.checksums)) {
+    throw new data.DataError('missing', `--checksums ${cfg.checksums}: no such file; pass a sha256 list of the .bin files (sha256sum format), or leave --checksums out to check against data/CIFAR10.sha256`, cfg.checksums);
+  }
 }
 
 /** Loads the run's data set (errors are DataErrors naming the file). */

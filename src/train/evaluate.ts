@@ -8,13 +8,14 @@ import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';
 import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
-import { evaluateRetrievalParallel, defaultRankThreads } from '../hash/rank-parallel.js';
+import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
+import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 
 /** Descriptors f (n × bits) and packed codes (n × words) of the images `indices`, in batches, evaluation mode. */
-export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, norm: Normalisation, opts: { batch?: number; label?: string; quiet?: boolean } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
+export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, norm: Normalisation, opts: { batch?: number; label?: string; quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
   const batch = opts.batch ?? 500;
   const words = Math.ceil(bits / 32);
   const features = new Float32Array(indices.length * bits);
@@ -24,6 +25,7 @@ export async function encode(model: Module, store: ImageStore, indices: Uint32Ar
   model.eval();
   try {
     for (let s = 0; s < indices.length; s += batch) {
+      throwIfStopped(opts.signal, 'the encoding');
       const idx = indices.subarray(s, Math.min(indices.length, s + batch));
       const [f, c] = noGrad(() =>
         scope((): [Tensor, Tensor] => {
@@ -79,12 +81,13 @@ export interface EvalResult {
   queries: CodeDB;
 }
 
-/** Full evaluation on the protocol's queries and database: binary (Hamming) and real-valued (Euclidean). */
-export async function evaluateAll(model: Module, store: ImageStore, td: TrainData, cfg: TrainConfig, quiet: boolean): Promise<EvalResult> {
+/** Full evaluation on the protocol's queries and database: binary (Hamming) and real-valued (Euclidean). An abort of
+ *  `signal` ends it at the next batch or chunk of queries with StoppedError. */
+export async function evaluateAll(model: Module, store: ImageStore, td: TrainData, cfg: TrainConfig, quiet: boolean, signal?: AbortSignal): Promise<EvalResult> {
   const q = cfg.evalLimit ? subset(td.query, cfg.evalLimit) : td.query;
   const d = cfg.evalLimit ? subset(td.database, cfg.evalLimit) : td.database;
-  const qe = await encode(model, store, q, cfg.bits, td.norm, { label: 'encoding queries', quiet });
-  const de = await encode(model, store, d, cfg.bits, td.norm, { label: 'encoding database', quiet });
+  const qe = await encode(model, store, q, cfg.bits, td.norm, { label: 'encoding queries', quiet, signal });
+  const de = await encode(model, store, d, cfg.bits, td.norm, { label: 'encoding database', quiet, signal });
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
@@ -94,7 +97,10 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const ranked = async (label: string, input: RetrievalInput) => {
     const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
     try {
-      return await evaluateRetrievalParallel({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) }, { threads });
+      return await evaluateRetrievalParallel({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) }, { threads, signal });
+    } catch (e) {
+      if (signal?.aborted && e instanceof RankingAborted) throw new StoppedError('stopped during the ranking');
+      throw e;
     } finally {
       bar.done();
     }

@@ -9,3 +9,6 @@ export { ProgressBar, formatDuration } from './progress.js';
 export { lineChart } from '../report/svg.js';
 export { loadTrainData, type TrainData } from './datasets.js';
 export { lookup, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
+export { StopRequests, SAME_REQUEST_MS } from './signals.js';
+export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
+export { OutputError, outputError, prepareOutputDir } from '../util/fs.js';

@@ -23,6 +23,9 @@ export async function lookup(indexPath: string, id: number, k: number, queriesPa
   for (const [path, src] of [[qPath, 'queries'], [indexPath, 'database']] as const) {
     if (code || !existsSync(path)) continue;
     const f = path === indexPath ? db : CodeDB.load(path);
+    if (f.bits !== db.bits) {
+      throw new UsageError(`${path} holds ${f.bits}-bit codes but --index ${indexPath} holds ${db.bits}-bit codes; use the query.codes written by the same run as the index (same --bits)`);
+    }
     const pos = f.ids ? f.ids.findIndex((x) => Number(x) === id) : -1;
     if (pos >= 0) {
       code = f.data.slice(pos * f.words, (pos + 1) * f.words);

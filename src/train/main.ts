@@ -6,6 +6,9 @@ import { trainHashing, DivergedError } from './run.js';
 import { isDataError } from '../data/errors.js';
 import { NoAdapterError } from '../gpu/adapter.js';
 import { disposeRuntime } from '../gpu/runtime.js';
+import { handleStopSignals } from './signals.js';
+import { OutputError } from '../util/fs.js';
+import { flags, FlagError } from '../config.js';
 
 const HEAD = `usage: node bench/train.js cifar10|inshop [options]
 
@@ -64,22 +67,10 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
 
 /** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM). */
 export async function main(argv: string[]): Promise<number> {
-  const stopSignal = { stop: false };
-  // Ctrl-C (SIGINT) and `kill`/service stops (SIGTERM) both stop after the current step and save a checkpoint; a
-  // second signal exits at once, keeping the last completed checkpoint. Exit code 128 + the signal's number.
-  let stopCode = 0;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
-    const name = sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
-    const code = sig === 'SIGINT' ? 130 : 143;
-    if (stopSignal.stop) {
-      console.error(`\nsecond ${name}: exiting now; the last completed checkpoint is kept`);
-      process.exit(code);
-    }
-    stopSignal.stop = true;
-    stopCode = code;
-    console.error(`\n${name}: stopping after this step and saving a checkpoint (${name} again to quit at once)`);
-  };
+  // Ctrl-C and SIGTERM stop at the next safe point and save; a second signal 2 s or more later quits at once (signals.ts).
+  const stops = handleStopSignals();
   try {
+    flags(); // a bad TQHASH_* value fails here, before anything starts
     const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
     if (opts.help) {
       console.log(usage(HEAD, TRAIN_SPEC));
@@ -92,31 +83,28 @@ export async function main(argv: string[]): Promise<number> {
     if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
     if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
     const bitsList = opts.bits as number[];
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     let interrupted = false;
     for (const bits of bitsList) {
       const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
-      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal });
+      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal });
       if (!r.finished) {
-        interrupted = stopSignal.stop;
+        interrupted = stops.requests.signal.aborted;
         break;
       }
     }
-    return interrupted ? stopCode : 0;
+    return interrupted ? stops.requests.code : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    if (isDataError(e) || e instanceof NoAdapterError || e instanceof DivergedError) {
+    if (isDataError(e) || e instanceof OutputError || e instanceof FlagError || e instanceof NoAdapterError || e instanceof DivergedError) {
       console.error(`error: ${(e as Error).message}`);
       return e instanceof DivergedError ? 1 : 2;
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stops.dispose();
     await disposeRuntime();
   }
 }

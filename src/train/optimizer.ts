@@ -43,10 +43,19 @@ export function makeOptimizer(cfg: TrainConfig, params: [string, Tensor][]): Tra
   };
 }
 
+/** Warm-up never takes more than this fraction of the run, so a short run (--epochs 1) still reaches the peak rate. */
+export const WARMUP_CAP = 0.25;
+
+/** Steps of linear warm-up: --warmup epochs, at most WARMUP_CAP of the run. */
+export function warmupSteps(cfg: TrainConfig, stepsPerEpoch: number): number {
+  const total = cfg.epochs * stepsPerEpoch;
+  return Math.min(Math.round(cfg.warmupEpochs * stepsPerEpoch), Math.floor(WARMUP_CAP * total));
+}
+
 /** The learning rate of global step `s` under the run's schedule (warm-up in epochs, decay over all epochs). */
 export function lrAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
   const total = cfg.epochs * stepsPerEpoch;
-  const warmup = Math.min(total, Math.round(cfg.warmupEpochs * stepsPerEpoch));
+  const warmup = warmupSteps(cfg, stepsPerEpoch);
   const sched =
     cfg.schedule === 'cosine'
       ? cosineLr({ base: cfg.lr, total, warmup, min: cfg.lr * 0.01 })

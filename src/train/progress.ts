@@ -12,10 +12,11 @@ export function formatDuration(s: number): string {
   return `${s.toFixed(0)}s`;
 }
 
-/** Progress over `total` units with ETA; `update(done, fields)` redraws at most every 100 ms (TTY) or 10 s (log). */
+/** Progress over `total` units with ETA; `update(done, fields)` draws at once, then at most every 100 ms (TTY) or 10 s (log). */
 export class ProgressBar {
   private start = performance.now();
-  private last = 0;
+  /** Time of the last draw; the first update always draws, so a log shows at once that the work began. */
+  private last = -Infinity;
   private readonly tty: boolean;
   private drawn = false;
 

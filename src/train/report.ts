@@ -28,6 +28,13 @@ function smooth(ys: number[], w: number): number[] {
   return out;
 }
 
+/** "Extended from 7 to 9 epochs at step 2,691 …": a run extended with --resume --epochs, said in the report. */
+function extensionLines(ext: { step: number; fromEpochs: number; toEpochs: number }[] | undefined): string[] {
+  if (!ext?.length) return [];
+  const parts = ext.map((e) => `from ${e.fromEpochs} to ${e.toEpochs} epochs at step ${e.step}`);
+  return [`Extended with --resume --epochs: ${parts.join('; ')}; the learning-rate schedule was re-planned for the new length at each extension.`];
+}
+
 /** Writes report.md, pr.svg, precision_at_k.svg and loss.svg into the run folder. */
 export function writeReport(out: string, results: Record<string, unknown>, ev: EvalResult, lossHistory: { step: number; loss: number }[], adapterBlock: string): void {
   const b: RetrievalMetrics = ev.summary.binary, r: RetrievalMetrics = ev.summary.real;
@@ -45,6 +52,7 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min${Number(results.sessions) > 1 ? ` over ${results.sessions} processes (resumed${results.wallNote ? `; ${results.wallNote}` : ''})` : ''}, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s.`,
     versionLine(results.version as CodeVersion | undefined),
     `Model ${results.model}, ${results.epochs} epochs, ${results.steps} steps; queries ${ev.summary.queries}, database ${ev.summary.database}.`,
+    ...extensionLines(results.extensions as { step: number; fromEpochs: number; toEpochs: number }[] | undefined),
     `Rankings: Hamming distance (binary codes) or squared Euclidean distance (real-valued f), ties by database index ascending. mAP@all over the whole ranking; mAP@k: AP over the top k, normalised by the relevant items within the top k.`,
     '',
     `| ${tag} | mAP@all | ${mapAtKeys.map((k) => `mAP@${k}`).join(' | ')}${mapAtKeys.length ? ' | ' : ''}P@1000 | precision r≤2 |`,

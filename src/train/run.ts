@@ -1,9 +1,9 @@
 // The main job: train the hashing network (CIFAR-10 or In-shop) with P×K batches and the triplet(-quantization)
 // loss, checkpoint every epoch (and every --checkpoint-minutes within one), then encode queries and database and evaluate retrieval (binary and real-valued).
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as data from '../data/index.js';
-import { loadTrainData } from './datasets.js';
+import { checkDataFlags, loadTrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
@@ -13,13 +13,15 @@ import { tripletQuantLoss } from '../ops/tql.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
 import { dshNet, resnet } from '../nn/models.js';
 import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
-import { makeOptimizer, lrAt, type TrainOptimizer } from './optimizer.js';
+import { makeOptimizer, lrAt, warmupSteps, WARMUP_CAP, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
+import { prepareOutputDir } from '../util/fs.js';
+import { StoppedError } from './signals.js';
 
 /** Raised when the loss turns NaN/inf: the run stops, the last good checkpoint stays. */
 export class DivergedError extends Error {
@@ -29,33 +31,29 @@ export class DivergedError extends Error {
 export interface TrainOutcome {
   config: TrainConfig;
   outDir: string;
-  /** False when stopped early (Ctrl-C or --max-steps); the checkpoint allows --resume. */
+  /** False when stopped early (a stop signal or --max-steps); the checkpoint allows --resume. */
   finished: boolean;
   results?: Record<string, unknown>;
 }
 
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: { stop: boolean } }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal }): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
-  const rt = await init();
-  mkdirSync(cfg.out, { recursive: true });
   const ckptDir = join(cfg.out, 'checkpoint');
+  // File-system faults (a file named like --out, a read-only folder) show before the GPU starts and the data loads.
+  prepareOutputDir(cfg.out);
+  prepareOutputDir(ckptDir, 'the checkpoint folder');
+  checkDataFlags(cfg);
+  const ck = openCheckpoint(cfg, ckptDir, opts.resume, log);
+  if (ck && isFinished(cfg, ck.state)) {
+    log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
+    return { config: cfg, outDir: cfg.out, finished: true };
+  }
+  const rt = await init();
   log(`\n== ${runTag(cfg)} → ${cfg.out}`);
   await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
-
-  // Resume: the saved configuration must match on everything that shapes the run.
-  const ck = opts.resume ? loadCheckpoint(ckptDir) : null;
-  if (opts.resume && !ck) log(`--resume: no checkpoint in ${ckptDir}; starting from scratch`);
-  if (!opts.resume && existsSync(join(ckptDir, 'state.json'))) {
-    throw new data.DataError('config', `${cfg.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`, ckptDir);
-  }
-  if (ck) {
-    ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
-    const diffs = RESUME_KEYS.filter((k) => JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
-    if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
-  }
 
   // Data: read once, split by protocol, bytes to the GPU once.
   const td = await loadTrainData(cfg, opts.quiet);
@@ -79,21 +77,23 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   let lossHistory: { step: number; loss: number }[] = [];
   let epochLog: Record<string, unknown>[] = [];
   let epochPartial: EpochPartial | undefined;
+  let extensions: Extension[] = [];
   if (ck) {
     checkResumePoint(ck.state, cfg.epochs, stepsPerEpoch, join(ckptDir, 'state.json'));
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
     ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
-    log(`resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done`);
+    extensions = extensionsOf(cfg, ck.state, stepsPerEpoch, log);
+    log(epoch < cfg.epochs ? `resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done` : `resumed from ${ckptDir}: training finished (${globalStep} steps done); running the final evaluation`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
-  log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${cfg.warmupEpochs} warm-up epochs), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
+  log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${warmupText(cfg, stepsPerEpoch)}), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
 
   let lastSave = performance.now();
   // `partial`: the epoch so far, for a save within an epoch.
   const save = async (partial?: EpochPartial) => {
     const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
-    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions, ...(partial ? { epochPartial: partial } : {}) }, metadata);
+    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions, ...(partial ? { epochPartial: partial } : {}), ...(extensions.length ? { extensions } : {}) }, metadata);
     lastSave = performance.now();
   };
   const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
@@ -111,7 +111,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     const partialNow = (): EpochPartial => ({ loss: epochLoss, count: epochCount, seconds: (performance.now() - epochStart) / 1000 });
     let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
     while (step < stepsPerEpoch) {
-      if (opts.stopSignal.stop || globalStep >= maxSteps) {
+      if (opts.stopSignal.aborted || globalStep >= maxSteps) {
         stoppedEarly = true;
         break;
       }
@@ -166,7 +166,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
       await save();
     } else {
       await save(partialNow());
-      log(`stopped at epoch ${epoch + 1}, step ${step} (${globalStep} steps done); checkpoint saved in ${ckptDir}; continue with --resume`);
+      const why = opts.stopSignal.aborted ? '' : `--max-steps ${cfg.maxSteps} reached, so no final evaluation; `;
+      log(`stopped at epoch ${epoch + 1}, step ${step} (${globalStep} steps done); ${why}checkpoint saved in ${ckptDir}; continue with --resume`);
     }
   }
   if (stoppedEarly && epoch < cfg.epochs) {
@@ -176,8 +177,17 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
 
   // The trained model at a fixed place (the checkpoint's file name carries the step).
   await saveModel(model, join(cfg.out, 'model.safetensors'), { tag: runTag(cfg), epochs: String(cfg.epochs), steps: String(globalStep) });
-  // Final evaluation: codes and features for queries and database.
-  const evalRes: EvalResult = await evaluateAll(model, store, td, cfg, opts.quiet);
+  // Final evaluation: codes and features for queries and database. A stop request ends it at once: the model is
+  // saved, and --resume runs the evaluation alone.
+  let evalRes: EvalResult;
+  try {
+    evalRes = await evaluateAll(model, store, td, cfg, opts.quiet, opts.stopSignal);
+  } catch (e) {
+    if (!(e instanceof StoppedError)) throw e;
+    store.dispose();
+    log(`stopped during the final evaluation; the trained model is saved (${join(cfg.out, 'model.safetensors')}, checkpoint in ${ckptDir}); --resume runs the evaluation alone`);
+    return { config: cfg, outDir: cfg.out, finished: false };
+  }
   const wall = wallNow();
   const results = {
     tag: runTag(cfg),
@@ -196,7 +206,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     epochs: cfg.epochs,
     steps: globalStep,
     batch: { P: cfg.P, K: cfg.K },
-    optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs },
+    optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs, warmupSteps: warmupSteps(cfg, stepsPerEpoch) },
+    ...(extensions.length ? { extensions } : {}),
     augment: cfg.augment,
     imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9),
     trainSeconds,
@@ -228,3 +239,71 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   return { config: cfg, outDir: cfg.out, finished: true, results };
 }
 
+
+/** The checkpoint to continue (null for a fresh run); refuses a fresh run over a checkpoint and options that differ. */
+function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log: (s: string) => void): Checkpoint | null {
+  if (!resume) {
+    if (existsSync(join(ckptDir, 'state.json'))) {
+      throw new data.DataError('config', `${cfg.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`, ckptDir);
+    }
+    return null;
+  }
+  let ck: Checkpoint | null;
+  try {
+    ck = loadCheckpoint(ckptDir);
+  } catch (e) {
+    if (data.isDataError(e)) throw e;
+    throw new data.DataError('format', `--resume: the checkpoint in ${ckptDir} cannot be read (${(e as Error).message}). Move ${ckptDir} away to start over, or choose another --out.`, ckptDir);
+  }
+  if (!ck) {
+    log(`--resume: no checkpoint in ${ckptDir}; starting from scratch`);
+    return null;
+  }
+  ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
+  // The saved configuration must match on everything that shapes the run; --epochs may grow (the run is extended).
+  const diffs = RESUME_KEYS.filter((k) => k !== 'epochs' && JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
+  if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
+  const saved = Number(ck.state.config.epochs);
+  if (cfg.epochs < saved) {
+    throw new data.DataError('config', `--resume --epochs ${cfg.epochs}: the run in ${cfg.out} was planned for ${saved} epochs; it can be extended (--epochs ${saved + 1} or more) but not shortened. Pass --epochs ${saved}, or use another --out.`, ckptDir);
+  }
+  return ck;
+}
+
+type Checkpoint = NonNullable<ReturnType<typeof loadCheckpoint>>;
+
+/** A finished run: training done at the same --epochs and results.json written from that model. */
+function isFinished(cfg: TrainConfig, state: Checkpoint['state']): boolean {
+  if (Number(state.config.epochs) !== cfg.epochs || state.epoch < cfg.epochs) return false;
+  try {
+    const r = JSON.parse(readFileSync(join(cfg.out, 'results.json'), 'utf8'));
+    return r.steps === state.globalStep;
+  } catch {
+    return false; // no results (stopped during the final evaluation), or unreadable ones: evaluate again
+  }
+}
+
+/** One extension of a run with a larger --epochs on --resume. */
+export interface Extension {
+  step: number;
+  fromEpochs: number;
+  toEpochs: number;
+}
+
+/** The run's extensions so far, plus this one when --epochs grew; logs the re-planned schedule. */
+function extensionsOf(cfg: TrainConfig, state: Checkpoint['state'], stepsPerEpoch: number, log: (s: string) => void): Extension[] {
+  const before = (state.extensions ?? []).slice();
+  const saved = Number(state.config.epochs);
+  if (cfg.epochs === saved) return before;
+  const s = state.globalStep;
+  const lrThen = lrAt({ ...cfg, epochs: saved }, Math.max(0, s - 1), stepsPerEpoch);
+  log(`extending the run from ${saved} to ${cfg.epochs} epochs at step ${s}: the learning-rate schedule is re-planned for ${cfg.epochs} epochs (lr ${lrThen.toExponential(2)} at the last step, ${lrAt(cfg, s, stepsPerEpoch).toExponential(2)} at the next)`);
+  return [...before, { step: s, fromEpochs: saved, toEpochs: cfg.epochs }];
+}
+
+/** "0.25 warm-up epochs (--warmup 1 capped at a quarter of the run)": the warm-up the schedule really uses. */
+function warmupText(cfg: TrainConfig, stepsPerEpoch: number): string {
+  const used = warmupSteps(cfg, stepsPerEpoch) / stepsPerEpoch;
+  const capped = used < cfg.warmupEpochs - 1e-9;
+  return `${+used.toFixed(3)} warm-up epochs${capped ? ` (--warmup ${cfg.warmupEpochs} capped at ${WARMUP_CAP * 100} % of the run)` : ''}`;
+}

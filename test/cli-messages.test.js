@@ -1,0 +1,48 @@
+// Bad input on the command line gets one `error:` line naming the flag or both files, exit code 2, no stack trace.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hash } from '../dist/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tqhash-cli-'));
+const node = (args, env = {}) => spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+
+/** Asserts exit code 2 and a first stderr line `error: …` matching `re`, with no stack trace anywhere. */
+function oneError(r, re) {
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr.split('\n')[0], /^error: /);
+  assert.match(r.stderr, re);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('TQHASH_BACKEND=foo says that foo is not a backend, and lists the backends', () => {
+  oneError(node(['bench/train.js', 'cifar10'], { TQHASH_BACKEND: 'foo' }), /TQHASH_BACKEND=foo: foo is not a Dawn backend; use one of vulkan, opengles/);
+  oneError(node(['bench/train.js', 'cifar10'], { TQHASH_FEATURE_LEVEL: 'full' }), /TQHASH_FEATURE_LEVEL=full is not a feature level/);
+});
+
+test('--checksums with a missing file names the flag', () => {
+  const r = node(['bench/train.js', 'cifar10', '--checksums', '/missing.sha256', '--out', join(dir, 'ck')]);
+  oneError(r, /--checksums \/missing\.sha256: no such file; .*leave --checksums out/);
+  assert.not.match(r.stderr, /checksums: false/);
+});
+
+test('bench/search.js: --bits 0, and query codes of another length than the index name both files and lengths', () => {
+  oneError(node(['bench/search.js', '--bits', '0']), /--bits 0: need a whole number ≥ 1/);
+  for (const [qBits, dbBits] of [[48, 12], [12, 48]]) {
+    const run = join(dir, `run-${qBits}-${dbBits}`);
+    mkdirSync(run);
+    const db = new hash.CodeDB(dbBits);
+    db.add(new Uint32Array(2 * Math.ceil(dbBits / 32)), [0, 1], [10, 11]);
+    db.save(join(run, 'db.codes'));
+    const q = new hash.CodeDB(qBits);
+    q.add(new Uint32Array(Math.ceil(qBits / 32)), [0], [5]);
+    q.save(join(run, 'query.codes'));
+    oneError(node(['bench/search.js', '--index', join(run, 'db.codes'), '--query', '5']),
+      new RegExp(`${run}/query\\.codes holds ${qBits}-bit codes but --index ${run}/db\\.codes holds ${dbBits}-bit codes`));
+  }
+});
+
+test.run();

@@ -1,0 +1,83 @@
+// File-system faults of the main job: one `error:` line naming the path and the fix, exit code 2, before the GPU
+// starts and the data loads; a checkpoint that cannot be read is named the same way.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { data, train } from '../dist/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tqhash-output-'));
+const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 3, learnable: true });
+const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
+  '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
+
+async function quietly(fn) {
+  const { log, error } = console;
+  const lines = [], errs = [];
+  console.log = (...a) => lines.push(a.join(' '));
+  console.error = (...a) => errs.push(a.join(' '));
+  try {
+    return { code: await fn(), out: lines.join('\n'), errs: errs.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+/** Runs the job; asserts exit 2 with one error line matching `re`, printed before the adapter and the data. */
+async function failsEarly(args, re) {
+  const r = await quietly(() => train.main(args));
+  assert.is(r.code, 2, r.out + r.errs);
+  assert.is(r.errs.split('\n').length, 1, r.errs);
+  assert.match(r.errs, /^error: /);
+  assert.match(r.errs, re);
+  assert.not.match(r.out, /adapter|data:/, 'nothing started');
+  return r;
+}
+
+test('--out names an existing file, or a folder under a file', async () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  await failsEarly([...common, '--out', file], new RegExp(`--out ${file} is a file, not a folder: choose another --out, or move the file away`));
+  await failsEarly([...common, '--out', join(file, 'run')], new RegExp(`cannot write --out ${file}/run \\(ENOTDIR\\): a file stands where a folder is needed`));
+});
+
+test('--out where the system refuses to write (/sys) fails before the data loads', async () => {
+  await failsEarly([...common, '--out', '/sys/tqhash-out'], /cannot write --out \/sys\/tqhash-out \((EPERM|EACCES|EROFS)\): .*choose (another|a) folder/);
+});
+
+test('a checkpoint folder that is a file is named', async () => {
+  const out = join(dir, 'ckfile');
+  mkdirSync(out);
+  writeFileSync(join(out, 'checkpoint'), 'not a folder');
+  await failsEarly([...common, '--out', out], /the checkpoint folder .*checkpoint is a file, not a folder/);
+});
+
+test('each write fault gets its fix: EACCES, EPERM, EROFS, ENOSPC', () => {
+  const err = (code) => Object.assign(new Error(`${code}: boom`), { code });
+  const m = (code) => train.outputError('/r/x', err(code), '--out').message;
+  assert.match(m('EACCES'), /^cannot write --out \/r\/x \(EACCES\): permission denied: make it writable \(chmod u\+w \/r\/x\)/);
+  assert.match(m('EPERM'), /\(EPERM\): .*read-only or immutable.*lsattr \/r\/x/);
+  assert.match(m('EROFS'), /\(EROFS\): the file system is mounted read-only/);
+  assert.match(m('ENOSPC'), /\(ENOSPC\): no space left/);
+  assert.ok(train.outputError('/r/x', err('EACCES')) instanceof train.OutputError);
+});
+
+test('an unreadable checkpoint on --resume: state.json not JSON, a missing model file', async () => {
+  const out = join(dir, 'ck');
+  let r = await quietly(() => train.main([...common, '--out', out, '--max-steps', '2']));
+  assert.is(r.code, 0, r.errs);
+  const sp = join(out, 'checkpoint', 'state.json');
+  const good = readFileSync(sp, 'utf8');
+  const model = join(out, 'checkpoint', JSON.parse(good).files.model);
+  writeFileSync(sp, '{"version": 1, "files"');
+  r = await failsEarly([...common, '--out', out, '--resume'], /checkpoint.*state\.json.*(JSON|json)/);
+  assert.match(r.errs, /start over|another --out|delete|Move/);
+  writeFileSync(sp, good);
+  rmSync(model);
+  r = await failsEarly([...common, '--out', out, '--resume'], new RegExp(`model-2\\.safetensors`));
+  assert.match(r.errs, /another --out/);
+});
+
+test.run();
