@@ -134,6 +134,14 @@ test('without labels or ids: no label field, ids are the positions', () => {
   assert.is(text(empty, 'milvus-rows.json'), '[]\n');
 });
 
+test('string ids of a large database (no per-id spread into Math.max: it overflows the stack)', () => {
+  const n = 300000;
+  const db = new hash.CodeDB(8);
+  db.add(new Uint32Array(n), undefined, Array.from({ length: n }, (_, i) => `i${i}`));
+  assert.equal(JSON.parse(text(X.exportFiles(db, 'milvus'), 'milvus-collection.json')).schema.fields[0].elementTypeParams, { max_length: 7 });
+  assert.match(file(X.exportFiles(db, 'npy'), 'ids.npy').subarray(0, 128).toString('latin1'), /'descr': '<U7'/);
+});
+
 // A code whose bit i is bits[i] (code bit i = dimension i, as signPack packs value i).
 const codeOf = (bits) => hash.codes.signPack(Float32Array.from(bits, (b) => (b ? 1 : -1)), 1, bits.length);
 

@@ -119,7 +119,7 @@ export function milvusExport(db: CodeDB, collectionName = 'tqhash'): ExportFiles
   else rows.push(Buffer.from(']\n'));
   let idField: Record<string, unknown> = { fieldName: 'id', dataType: 'Int64', isPrimary: true };
   if (ids.kind === 'string') {
-    const maxLen = Math.max(1, ...ids.values.map((s) => Buffer.byteLength(s, 'utf8')));
+    const maxLen = ids.values.reduce((m, s) => Math.max(m, Buffer.byteLength(s, 'utf8')), 1);
     if (maxLen > MILVUS_MAX_VARCHAR) throw new RangeError(`an id is ${maxLen} bytes long; Milvus VARCHAR primary keys hold at most ${MILVUS_MAX_VARCHAR}`);
     idField = { fieldName: 'id', dataType: 'VarChar', isPrimary: true, elementTypeParams: { max_length: maxLen } };
   }
@@ -197,7 +197,7 @@ export function npyExport(db: CodeDB, bitOrder: 'little' | 'big' = EXPORT_TARGET
     files.set('ids.npy', npyBytes('<i8', [db.size], body));
   } else {
     const chars = ids.values.map((s) => Array.from(s, (c) => c.codePointAt(0)!));
-    const width = Math.max(1, ...chars.map((c) => c.length));
+    const width = chars.reduce((m, c) => Math.max(m, c.length), 1);
     if (width > NPY_MAX_ID_CHARS) throw new RangeError(`an id is ${width} characters long; the numpy export takes ids of at most ${NPY_MAX_ID_CHARS}`);
     const body = new Uint8Array(4 * width * db.size);
     const dv = new DataView(body.buffer);
