@@ -24,8 +24,8 @@
  * bits are 0 in every code, so Hamming distances are unchanged. Bit i of a code is bit i%8 of byte i/8, which is
  * FAISS's own order (`fvecs2bitvecs`: dimension 0 → least significant bit of the first byte).
  * Packed bytes (`exportPackedBytes`): n × ceil(k/8) raw bytes, no header, the same byte layout (or numpy
- * `packbits`' most-significant-bit-first order with bitOrder 'big') — what Milvus BINARY_VECTOR fields and
- * bit-vector fields of other engines take; queries must be packed in the same order.
+ * `packbits`' most-significant-bit-first order with bitOrder 'big'); queries must be packed in the same order.
+ * Which order each engine takes (Milvus 'little', OpenSearch/Elasticsearch 'big'): export.ts.
  */
 import { writeFileAtomic } from '../util/fs.js';
 import { DataError } from '../data/errors.js';

@@ -8,3 +8,5 @@ export { evaluateRetrievalParallel, defaultRankThreads } from './rank-parallel.j
 export { evaluateRetrieval, mapFromDistanceRows, subsampleQueries, type RetrievalInput, type RetrievalMetrics, type PrPoint } from './metrics.js';
 export { CodeDB, type SearchFn } from './codedb.js';
 export { GpuHammingIndex, gpuHammingTopK } from './gpu-search.js';
+export * as exporters from './export.js';
+export { EXPORT_FORMATS, EXPORT_TARGETS, exportFiles, writeExport, loadRunCodes, defaultExportDir, paddedDim, type ExportFormat } from './export.js';
