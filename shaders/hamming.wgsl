@@ -20,6 +20,7 @@ struct Params {
   base: u32,     // global index of this segment's first code
   lastMask: u32, // valid bits of the last word
   q0: u32,       // first query of this batch (queries and outputs are indexed q0 + q; H, bmin and thr per batch)
+  nblk: u32,     // variant bmin: blocks of MBLK codes holding at least one code, over the whole database
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -180,6 +181,196 @@ fn ham_collect(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) w
             outDist[q * p.k + slot] = d[j];
           }
         }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Variant "bmin" (default): no per-pair memory traffic. On llvmpipe every load or store is a scalar loop over the SIMD
+// lanes (~30 ns per instruction and thread, even masked off, and an `if` does not skip its body), while a vec4 popcount
+// is a few AVX-512 instructions; the histogram variant above does one workgroup read-modify-write per pair and is bound by it.
+//   hb_min     per (query, block of MBLK codes): the block's smallest distance, in registers (4·QV queries per
+//              invocation, uniform database loads); two 16-bit minima per word → P[q, block / 2]
+//   hb_thresh  per query: t0 = the smallest d with ≥ K' = min(k, blocks) blocks of minimum ≤ d. Each such block holds
+//              a code within t0, so the true k-th distance T ≤ t0; the candidate blocks are those of minimum < t0 plus the
+//              first K' − #(< t0) of minimum = t0 in index order (exactly K' blocks → list L). A code outside L has
+//              d ≥ t0, and each listed block holds a code ahead of it (smaller distance, or equal with a lower index).
+//   hb_cand    per query and database range: the codes of its listed blocks with d ≤ t0, in index order → C, D
+//   hb_select  per query: distance histogram of the candidates, threshold T, counting-sort offsets → sorted top-k
+// Lanes (x) of hb_thresh / hb_cand / hb_select run over queries, one each: their loads are per-lane gathers, but they
+// touch only N / MBLK / 2 words and K'·MBLK codes per query.
+@group(0) @binding(8) var<storage, read_write> P: array<u32>;
+@group(0) @binding(9) var<storage, read_write> L: array<u32>;
+@group(0) @binding(10) var<storage, read_write> C: array<u32>;
+@group(0) @binding(11) var<storage, read_write> D: array<u32>;
+@group(0) @binding(12) var<storage, read_write> cnt: array<u32>;
+
+// Vec4 query groups per invocation of hb_min (QV · W ≤ 16), codes per block minimum, lanes per workgroup of the per-query kernels.
+override QV: u32 = 4;
+override MBLK: u32 = 64;
+override WQ: u32 = 16;
+// Histogram bins of the per-query kernels: bits + 2 (distances 0..bits, then one bin for "empty block").
+override HB2: u32 = 66;
+const EMPTY: u32 = 0xffffu;
+
+var<workgroup> hq: array<u32, WQ * HB2>;
+
+@compute @workgroup_size(WX)
+fn hb_min(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = wid.y;
+  let start = c * CH;
+  let end = min(start + CH, p.n);
+  var qw: array<vec4u, 16>;
+  for (var v = 0u; v < QV; v++) {
+    for (var j = 0u; j < 4u; j++) {
+      let q = min((g.x * QV + v) * 4u + j, p.nq - 1u);
+      for (var w = 0u; w < W; w++) { qw[v * W + w][j] = queries[(p.q0 + q) * W + w]; }
+    }
+  }
+  let nw = CH / (2u * MBLK);
+  let wpq = p.nchunks * nw;
+  for (var pb = 0u; pb < nw; pb++) {
+    var pk: array<vec4u, 16>;
+    for (var h = 0u; h < 2u; h++) {
+      var m: array<vec4u, 16>;
+      for (var v = 0u; v < QV; v++) { m[v] = vec4u(EMPTY); }
+      let s = start + (2u * pb + h) * MBLK;
+      let e = min(s + MBLK, end);
+      for (var i = s; i < e; i++) {
+        var d: array<vec4u, 16>;
+        for (var w = 0u; w < W; w++) {
+          var x = vec4u(db[i * W + w]);
+          if (w == W - 1u) { x &= vec4u(p.lastMask); }
+          for (var v = 0u; v < QV; v++) {
+            let y = countOneBits(qw[v * W + w] ^ x);
+            if (w == 0u) { d[v] = y; } else { d[v] += y; }
+          }
+        }
+        for (var v = 0u; v < QV; v++) { m[v] = min(m[v], d[v]); }
+      }
+      for (var v = 0u; v < QV; v++) {
+        if (h == 0u) { pk[v] = m[v]; } else { pk[v] |= m[v] << vec4u(16u); }
+      }
+    }
+    for (var v = 0u; v < QV; v++) {
+      for (var j = 0u; j < 4u; j++) {
+        let q = (g.x * QV + v) * 4u + j;
+        if (q < p.nq) { P[q * wpq + (p.chunk0 + c) * nw + pb] = pk[v][j]; }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WQ)
+fn hb_thresh(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let q = g.x;
+  if (q >= p.nq) { return; }
+  let h = lid * HB2;
+  let over = p.bits + 1u;
+  for (var d = 0u; d <= over; d++) { hq[h + d] = 0u; }
+  let wpq = p.nchunks * (CH / (2u * MBLK));
+  let row = q * wpq;
+  for (var w = 0u; w < wpq; w++) {
+    let x = P[row + w];
+    hq[h + min(x & 0xffffu, over)] += 1u;
+    hq[h + min(x >> 16u, over)] += 1u;
+  }
+  let kb = min(p.k, p.nblk);
+  var t0 = 0u;
+  var below = 0u;
+  var cum = 0u;
+  for (var d = 0u; d <= p.bits; d++) {
+    below = cum;
+    cum += hq[h + d];
+    t0 = d;
+    if (cum >= kb) { break; }
+  }
+  // Blocks of minimum < t0 (fewer than kb), then the first kb − below of minimum t0.
+  var eq = kb - below;
+  // Fewer blocks than k: every block is listed and every code is a candidate.
+  if (p.nblk < p.k) { t0 = p.bits; eq = 0xffffffffu; }
+  let lrow = q * (p.k + 1u);
+  var j = 0u;
+  for (var w = 0u; w < wpq; w++) {
+    let x = P[row + w];
+    for (var s = 0u; s < 2u; s++) {
+      let f = (x >> (16u * s)) & 0xffffu;
+      let take = f < t0 || (f == t0 && eq > 0u);
+      eq -= u32(f == t0 && eq > 0u);
+      // Unconditional store (a masked one costs the same on llvmpipe); slot k of the row takes the overflow.
+      L[lrow + j] = 2u * w + s;
+      j += u32(take);
+    }
+    if (j >= kb) { break; }
+  }
+  thr[q] = t0;
+  cnt[q] = 0u;
+}
+
+@compute @workgroup_size(WQ)
+fn hb_cand(@builtin(global_invocation_id) g: vec3u) {
+  let q = g.x;
+  if (q >= p.nq) { return; }
+  var qv: array<u32, 8>;
+  for (var w = 0u; w < W; w++) { qv[w] = queries[(p.q0 + q) * W + w]; }
+  let t0 = thr[q];
+  let kb = min(p.k, p.nblk);
+  let b0 = p.chunk0 * (CH / MBLK);
+  let b1 = b0 + (p.n + MBLK - 1u) / MBLK;
+  let cap = kb * MBLK + 1u;
+  let crow = q * cap;
+  var n = cnt[q];
+  for (var j = 0u; j < kb; j++) {
+    let b = L[q * (p.k + 1u) + j];
+    if (b < b0 || b >= b1) { continue; }
+    let s = (b - b0) * MBLK;
+    let e = min(s + MBLK, p.n);
+    for (var i = s; i < e; i++) {
+      var d = 0u;
+      for (var w = 0u; w < W; w++) {
+        var x = qv[w] ^ db[i * W + w];
+        if (w == W - 1u) { x &= p.lastMask; }
+        d += countOneBits(x);
+      }
+      C[crow + n] = p.base + i;
+      D[crow + n] = d;
+      n += u32(d <= t0);
+    }
+  }
+  cnt[q] = n;
+}
+
+@compute @workgroup_size(WQ)
+fn hb_select(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let q = g.x;
+  if (q >= p.nq) { return; }
+  let h = lid * HB2;
+  let t0 = thr[q];
+  for (var d = 0u; d <= t0; d++) { hq[h + d] = 0u; }
+  let cap = min(p.k, p.nblk) * MBLK + 1u;
+  let crow = q * cap;
+  let n = cnt[q];
+  for (var i = 0u; i < n; i++) { hq[h + D[crow + i]] += 1u; }
+  // T = the k-th distance; bins 0..T become exclusive output offsets.
+  var cum = 0u;
+  var t = 0u;
+  for (var d = 0u; d <= t0; d++) {
+    let c = hq[h + d];
+    hq[h + d] = cum;
+    cum += c;
+    t = d;
+    if (cum >= p.k) { break; }
+  }
+  let orow = (p.q0 + q) * p.k;
+  for (var i = 0u; i < n; i++) {
+    let d = D[crow + i];
+    if (d <= t) {
+      let slot = hq[h + d];
+      hq[h + d] = slot + 1u;
+      if (slot < p.k) {
+        outIdx[orow + slot] = C[crow + i];
+        outDist[orow + slot] = d;
       }
     }
   }

@@ -1,5 +1,5 @@
-// Hamming top-k: exact against a CPU top-k (ties by lower index) on random codes with many ties, odd code lengths,
-// several database segments, small chunks, k > N, and the gpuHammingTopK drop-in when src/hash exports it.
+// Hamming top-k: every kernel variant exact against the CPU top-k (ties by lower index) on random codes with many ties,
+// odd code lengths, several database segments, small chunks and blocks, k > N, and the gpuHammingTopK drop-in.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tq from '../dist/index.js';
@@ -52,6 +52,15 @@ async function gpuTopK(queries, segments, nq, bits, k, knobs) {
   return out;
 }
 
+// Every variant (STYLE 6), each also with small tiles so that sizes straddle chunks and blocks.
+const VARIANTS = [
+  ['hist', { variant: 'hist' }],
+  ['hist small', { variant: 'hist', CH: 256, BLK: 64 }],
+  ['bmin', { variant: 'bmin' }],
+  ['bmin small', { variant: 'bmin', CH: 128, MBLK: 16, QV: 1, WX: 8 }],
+  ['bmin QV 2', { variant: 'bmin', CH: 512, MBLK: 32, QV: 2 }],
+];
+
 function assertSame(got, want, what) {
   for (const key of ['indices', 'distances']) {
     assert.is(got[key].length, want[key].length, `${what}: ${key} length`);
@@ -61,40 +70,68 @@ function assertSame(got, want, what) {
   }
 }
 
-test('12-bit codes (many ties), N = 10,007, Q = 33, k = 1, 17, 100: exact, ties by lower index', async () => {
+test('12-bit codes (many ties), N = 10,007, Q = 33, k = 1, 17, 100: exact, ties by lower index, every variant', async () => {
   const bits = 12, N = 10007, Q = 33;
   const db = randomCodes(N, bits, 1), queries = randomCodes(Q, bits, 2);
   for (const k of [1, 17, 100]) {
-    const got = await gpuTopK(queries, [db], Q, bits, k);
-    assert.equal(got.shape, [Q, k]);
-    assertSame(got, cpuTopK(queries, db, Q, N, bits, k), `12 bits k=${k}`);
+    const want = cpuTopK(queries, db, Q, N, bits, k);
+    for (const [name, knobs] of VARIANTS) {
+      const got = await gpuTopK(queries, [db], Q, bits, k, knobs);
+      assert.equal(got.shape, [Q, k]);
+      assertSame(got, want, `12 bits k=${k} ${name}`);
+    }
+  }
+});
+
+test('odd sizes, bits 12/24/48/64/128, fresh random codes: every variant exact, k > N clamps', async () => {
+  // N is a multiple of no chunk or block size; Q of no workgroup width; k above the block count and above N.
+  const seed = (Date.now() >>> 0) | 1;
+  for (const [bits, N, Q, ks] of [[12, 1237, 7, [5, 300]], [24, 4099, 19, [1, 100]], [48, 2053, 37, [64, 2053]], [64, 9001, 131, [100, 611]], [128, 777, 5, [9, 1000]]]) {
+    const db = randomCodes(N, bits, seed + bits), queries = randomCodes(Q, bits, seed + 7 * bits);
+    for (const k of ks) {
+      const want = cpuTopK(queries, db, Q, N, bits, k);
+      for (const [name, knobs] of VARIANTS) {
+        const got = await gpuTopK(queries, [db], Q, bits, k, knobs);
+        assert.equal(got.shape, [Q, Math.min(k, N)]);
+        assertSame(got, want, `bits=${bits} N=${N} Q=${Q} k=${k} ${name} (seed ${seed})`);
+      }
+    }
   }
 });
 
 test('code lengths 1..256 bits, small chunks, several segments, k > N clamps to N', async () => {
   for (const [bits, N, Q, k, knobs] of [
-    [1, 300, 5, 7, {}], [13, 2000, 9, 50, { CH: 64, BLK: 64 }], [32, 5000, 17, 33, { CH: 128, BLK: 32 }],
-    [48, 3001, 8, 100, {}], [64, 20000, 21, 100, { CH: 256, BLK: 64 }], [100, 999, 3, 10, {}], [256, 1500, 4, 64, { CH: 64, BLK: 16 }],
+    [1, 300, 5, 7, {}], [13, 2000, 9, 50, { CH: 64, BLK: 64, MBLK: 32 }], [32, 5000, 17, 33, { CH: 128, BLK: 32, MBLK: 16 }],
+    [48, 3001, 8, 100, {}], [64, 20000, 21, 100, { CH: 256, BLK: 64, MBLK: 64 }], [100, 999, 3, 10, {}], [256, 1500, 4, 64, { CH: 64, BLK: 16, MBLK: 8 }],
     [24, 50, 6, 100, {}],
   ]) {
     const db = randomCodes(N, bits, bits + N), queries = randomCodes(Q, bits, bits * 7 + 1);
     const want = cpuTopK(queries, db, Q, N, bits, k);
-    const got = await gpuTopK(queries, [db], Q, bits, k, knobs);
-    assert.equal(got.shape, [Q, Math.min(k, N)]);
-    assertSame(got, want, `bits=${bits} N=${N} k=${k} ${JSON.stringify(knobs)}`);
-    // The same database as three segments (uneven sizes) gives the same answer with global indices.
-    const W = Math.ceil(bits / 32), a = Math.floor(N / 3), b = Math.floor((2 * N) / 3) + 1;
-    const segs = [db.subarray(0, a * W), db.subarray(a * W, b * W), db.subarray(b * W)];
-    assertSame(await gpuTopK(queries, segs, Q, bits, k, knobs), want, `bits=${bits} segmented`);
+    for (const variant of ['hist', 'bmin']) {
+      const kn = { ...knobs, variant };
+      const got = await gpuTopK(queries, [db], Q, bits, k, kn);
+      assert.equal(got.shape, [Q, Math.min(k, N)]);
+      assertSame(got, want, `bits=${bits} N=${N} k=${k} ${JSON.stringify(kn)}`);
+      // The same database as three segments (uneven sizes) gives the same answer with global indices.
+      const W = Math.ceil(bits / 32), a = Math.floor(N / 3), b = Math.floor((2 * N) / 3) + 1;
+      const segs = [db.subarray(0, a * W), db.subarray(a * W, b * W), db.subarray(b * W)];
+      assertSame(await gpuTopK(queries, segs, Q, bits, k, kn), want, `bits=${bits} segmented ${variant}`);
+    }
   }
 });
 
-test('duplicates and identical codes: a query equal to many database codes', async () => {
+test('duplicates and identical codes: a query equal to many database codes, every variant', async () => {
   const bits = 64, N = 3000, Q = 4;
   const db = randomCodes(N, bits, 5);
   for (let i = 0; i < N; i += 7) { db[2 * i] = 0xdeadbeef; db[2 * i + 1] = 0x12345678; }
   const queries = Uint32Array.from([0xdeadbeef, 0x12345678, 0xdeadbeef, 0x12345679, 0, 0, 0xffffffff, 0xffffffff]);
-  for (const k of [1, 100, 500]) assertSame(await gpuTopK(queries, [db], Q, bits, k), cpuTopK(queries, db, Q, N, bits, k), `duplicates k=${k}`);
+  for (const k of [1, 100, 500]) {
+    const want = cpuTopK(queries, db, Q, N, bits, k);
+    for (const [name, knobs] of VARIANTS) assertSame(await gpuTopK(queries, [db], Q, bits, k, knobs), want, `duplicates k=${k} ${name}`);
+  }
+  // Every code identical: all distances tie, the answer is indices 0..k-1.
+  const same = new Uint32Array(2 * N).fill(0x0f0f0f0f);
+  for (const [name, knobs] of VARIANTS) assertSame(await gpuTopK(queries, [same], Q, bits, 100, knobs), cpuTopK(queries, same, Q, N, bits, 100), `all equal ${name}`);
 });
 
 test('gpuHammingTopK is a drop-in for the CPU top-k (host and GPU databases)', async () => {
@@ -119,6 +156,8 @@ test('bad arguments are rejected with the fix', () => {
     assert.throws(() => ops.hammingTopK(q, db, 32, 3), /must be u32 \[nq, 1\]/);
     assert.throws(() => ops.hammingTopK(q, db, 300, 3), /1\.\.256 bits/);
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 100 }), /multiple/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 128, BLK: 64, MBLK: 128 }), /2·MBLK/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'heap' }), /'bmin' or 'hist'/);
   });
 });
 
