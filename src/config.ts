@@ -11,6 +11,8 @@ export interface Flags {
   featureLevel?: 'core' | 'compatibility';
   /** Debug logging to stderr (adapter selection, pipeline compiles, pool growth). */
   debug: boolean;
+  /** The python3 that runs bench/peers/peers.py (PyTorch and FAISS peers of the benchmarks). */
+  python?: string;
 }
 
 function readFlags(env: NodeJS.ProcessEnv): Flags {
@@ -23,6 +25,7 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     adapter: env.TQHASH_ADAPTER || undefined,
     featureLevel: fl as Flags['featureLevel'],
     debug: env.TQHASH_DEBUG === '1' || env.TQHASH_DEBUG === 'true',
+    python: env.TQHASH_PYTHON || undefined,
   };
 }
 

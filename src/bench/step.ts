@@ -11,6 +11,7 @@ import type { AdapterInfo } from '../gpu/adapter.js';
 import { measureCeilings, median } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
 import { fmt, formatTable, header, measure, randomValues } from './util.js';
+import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -24,6 +25,8 @@ export interface StepBenchOptions {
   /** Skip the per-kernel replay breakdown. */
   noBreakdown?: boolean;
   quick?: boolean;
+  /** The PyTorch peer: a peers.py JSON file, or true to run bench/peers/peers.py before and after our timed steps. */
+  peer?: string | true;
   log?: (line: string) => void;
 }
 
@@ -54,6 +57,8 @@ export interface StepReport {
   fraction_of_fma: number;
   replay_sum_ms: number | null;
   kernels: StepKernelRow[];
+  /** The PyTorch peer of this run (before and after ours when run here), and ours ÷ its mean images/s. */
+  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; skipped?: string } | null;
 }
 
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
@@ -84,6 +89,26 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     opt.zeroGrad();
     setPhase(undefined);
   });
+  // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
+  const peerRuns: NonNullable<StepReport['peer']>['runs'] = [];
+  let peerSkipped: string | undefined;
+  const takePeer = (r: PeerReport, when: string) => {
+    const p = r.step!;
+    if (p.config.batch !== B || p.config.bits !== bits) log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${B}, ${bits} bits`);
+    peerRuns.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+  };
+  const runPeerNow = async (when: string) => {
+    if (kind !== 'dsh' || !bn) { peerSkipped ??= 'the peer is dshNet with batch norm only'; return; }
+    await rt.sync();
+    log(`peer      running ${peerPython()} bench/peers/peers.py step (${when}) …`);
+    const r = runPeer('step', ['--batch', `${B}`, '--bits', `${bits}`, '--steps', `${steps}`, '--threads', '2']);
+    if (r.report) takePeer(r.report, when);
+    else { peerSkipped = r.reason; log(`peer      skipped: ${r.reason}`); }
+  };
+  if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
+  else if (o.peer === true) await runPeerNow('before ours');
+
   const samples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
@@ -100,6 +125,13 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const stepMs = median(samples);
   const ips = (1000 * B) / stepMs;
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
+  if (o.peer === true) await runPeerNow('after ours');
+  let peer: StepReport['peer'] = null;
+  if (o.peer !== undefined) {
+    const ratio = peerRuns.length ? ips / (peerRuns.reduce((a, p) => a + p.images_per_s, 0) / peerRuns.length) : null;
+    log(formatPeerRatio('ratio    ', 'images/s', ips, peerRuns.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
+    peer = { runs: peerRuns, ratio, skipped: peerSkipped };
+  }
 
   // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
   const cap = capture(step);
@@ -147,6 +179,6 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     ceilings: { fma_gflops: ceil.fmaGflops, copy_gbps: ceil.copyGbps, dispatch_ms: ceil.dispatchMs },
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, images_per_s: ips, dispatches_per_step: disp,
-    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,
+    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows, peer,
   };
 }
