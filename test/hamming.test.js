@@ -120,6 +120,23 @@ test('code lengths 1..256 bits, small chunks, several segments, k > N clamps to 
   }
 });
 
+test('the nearest code is the last one, past the vec4 groups of its block: every variant, one and three segments', async () => {
+  // Blocks past the end of a segment must stay empty: a block-minimum pass that read the tail code for them made
+  // phantom blocks at distance 0 (caught here and by the segmented test).
+  const bits = 64;
+  for (const N of [1001, 4097, 2051]) {
+    const Q = 3, k = 40;
+    const db = randomCodes(N, bits, N), queries = randomCodes(Q, bits, N + 1);
+    for (let q = 0; q < Q; q++) { db[2 * (N - 1 - q)] = queries[2 * q]; db[2 * (N - 1 - q) + 1] = queries[2 * q + 1]; }
+    const want = cpuTopK(queries, db, Q, N, bits, k);
+    for (const [name, knobs] of [...VARIANTS, ['bmin MBLK 8', { variant: 'bmin', CH: 64, BLK: 64, MBLK: 8 }]]) {
+      assertSame(await gpuTopK(queries, [db], Q, bits, k, knobs), want, `N=${N} ${name}`);
+      const a = Math.floor(N / 3) | 1, b = a + (Math.floor(N / 3) | 1);
+      assertSame(await gpuTopK(queries, [db.subarray(0, 2 * a), db.subarray(2 * a, 2 * b), db.subarray(2 * b)], Q, bits, k, knobs), want, `N=${N} segmented ${name}`);
+    }
+  }
+});
+
 test('duplicates and identical codes: a query equal to many database codes, every variant', async () => {
   const bits = 64, N = 3000, Q = 4;
   const db = randomCodes(N, bits, 5);

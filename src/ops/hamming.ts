@@ -19,9 +19,9 @@ export interface HammingKnobs {
   BLK: number;
   /** Invocations per workgroup, each with 4 queries (`bmin`: 4·QV) (the SIMD lanes on llvmpipe: keep ≥ 8). */
   WX: number;
-  /** `bmin`: vec4 query groups per invocation of the block-minimum pass (each database load feeds 4·QV popcounts; QV·W ≤ 16). */
+  /** `bmin`: vec4 query groups per invocation of the block-minimum pass (each database load feeds 4·QV popcounts; at most 8 and 16 / W). */
   QV: number;
-  /** `bmin`: codes per block minimum (the candidate blocks hold K'·MBLK codes per query). */
+  /** `bmin`: codes per block minimum, a multiple of 4 (the candidate blocks hold K'·MBLK codes per query). */
   MBLK: number;
 }
 
@@ -64,6 +64,7 @@ export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bit
   const rt = runtime();
   if (kn.variant !== 'bmin' && kn.variant !== 'hist') throw new Error(`hammingTopK: variant "${kn.variant}"; use 'bmin' or 'hist'`);
   if (kn.variant === 'bmin' && kn.CH % (2 * kn.MBLK)) throw new Error(`hammingTopK: chunk ${kn.CH} must be a multiple of 2·MBLK = ${2 * kn.MBLK} (two block minima per word)`);
+  if (kn.variant === 'bmin' && kn.MBLK % 4) throw new Error(`hammingTopK: MBLK = ${kn.MBLK} must be a multiple of 4 (vec4 loads of 4 codes)`);
   if (kn.variant === 'bmin' && !(Number.isInteger(kn.QV) && kn.QV >= 1)) throw new Error(`hammingTopK: QV = ${kn.QV} must be a positive integer`);
   // Segments → binding ranges of whole chunks (chunk bytes are a multiple of 256, the offset alignment).
   const maxCodes = Math.floor(rt.limits.maxStorageBufferBindingSize / (W * 4 * kn.CH)) * kn.CH;
@@ -115,7 +116,7 @@ function queryBatch(nq: number, N: number, perQuery: number, maxPerDispatch: num
 function recordBmin(pl: Plan, kn: HammingKnobs): void {
   const rt = runtime();
   const { W, bits, kk, nchunks, ranges } = pl;
-  const QV = Math.max(1, Math.min(kn.QV, Math.floor(16 / W)));
+  const QV = Math.max(1, Math.min(kn.QV, 8, Math.floor(16 / W)));
   const wpq = nchunks * (kn.CH / (2 * kn.MBLK));
   const nblk = ranges.reduce((a, r) => a + Math.ceil(r.n / kn.MBLK), 0);
   const target = Math.min(kk, nblk);
@@ -128,6 +129,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
   const D = rt.alloc(batch * cap * 4, 'hamming candidate distances');
   const thr = rt.alloc(batch * 4, 'hamming thresholds');
   const cnt = rt.alloc(batch * 4, 'hamming candidate counts');
+  const dummy = rt.alloc(16, 'hamming vec4 dummy');
   const file = 'hamming.wgsl';
   const ovMin = { W, WX: kn.WX, CH: kn.CH, MBLK: kn.MBLK, QV };
   const ovQ = { W, CH: kn.CH, MBLK: kn.MBLK, WQ, HB2: bits + 2 };
@@ -136,7 +138,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     const common = { nq: nqb, bits, k: kk, nchunks, lastMask: pl.lastMask, q0, nblk };
     for (const r of ranges) {
       rt.dispatch({ file, entry: 'hb_min', overrides: ovMin }, {
-        bindings: { queries: pl.queries.buffer, db: r.arg, P },
+        bindings: { queries: pl.queries.buffer, db: r.arg, db4: vec4Range(r.arg, dummy), P },
         params: { ...common, n: r.n, chunk0: r.chunk0, base: r.base },
         workgroups: [Math.ceil(nqb / (4 * QV * kn.WX)), Math.ceil(r.n / kn.CH)],
       });
@@ -159,7 +161,14 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
       workgroups: Math.ceil(nqb / WQ),
     });
   }
-  for (const b of [P, L, C, D, thr, cnt]) rt.free(b);
+  for (const b of [P, L, C, D, thr, cnt, dummy]) rt.free(b);
+}
+
+/** The whole vec4s of a database range (array<vec4u> binding), or `dummy` when it holds fewer than 4 words. */
+function vec4Range(arg: BufferArg, dummy: BufferArg): BufferArg {
+  const r = arg as { buffer: GPUBuffer; offset: number; size: number };
+  const size = Math.floor(r.size / 16) * 16;
+  return size > 0 ? { buffer: r.buffer, offset: r.offset, size } : dummy;
 }
 
 /** Variant `hist`: per-chunk distance histograms → per-query threshold and counting-sort offsets → collection. */
