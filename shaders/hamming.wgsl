@@ -205,6 +205,8 @@ fn ham_collect(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) w
 @group(0) @binding(10) var<storage, read_write> C: array<u32>;
 @group(0) @binding(11) var<storage, read_write> D: array<u32>;
 @group(0) @binding(12) var<storage, read_write> cnt: array<u32>;
+// The block minima again, as vec4 (4 words, 8 blocks).
+@group(0) @binding(14) var<storage, read> P4: array<vec4u>;
 // The database again, as vec4 (whole vec4s of the range; a 16-byte dummy when the range holds fewer than 4 words).
 @group(0) @binding(13) var<storage, read> db4: array<vec4u>;
 
@@ -214,7 +216,13 @@ override MBLK: u32 = 64;
 override WQ: u32 = 16;
 // Histogram bins of the per-query kernels: bits + 2 (distances 0..bits, then one bin for "empty block").
 override HB2: u32 = 66;
-const EMPTY: u32 = 0xffffu;
+// An empty block's minimum: above every distance, and < 0x8000 so that the SWAR counts of hb_thresh cannot borrow.
+const EMPTY: u32 = 0x7fffu;
+const EMPTY2: u32 = 0x7fff7fffu;
+
+// Words of block minima per query and row stride (whole vec4s; the padding words are read as empty).
+fn wordsPerQuery() -> u32 { return p.nchunks * (CH / (2u * MBLK)); }
+fn rowStride() -> u32 { return (wordsPerQuery() + 3u) / 4u * 4u; }
 
 var<workgroup> hq: array<u32, WQ * HB2>;
 
@@ -231,7 +239,7 @@ fn hb_min(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: v
     }
   }
   let nw = CH / (2u * MBLK);
-  let wpq = p.nchunks * nw;
+  let wps = rowStride();
   for (var pb = 0u; pb < nw; pb++) {
     var pk: array<vec4u, 16>;
     for (var h = 0u; h < 2u; h++) {
@@ -276,25 +284,107 @@ fn hb_min(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: v
     for (var v = 0u; v < QV; v++) {
       for (var j = 0u; j < 4u; j++) {
         let q = (g.x * QV + v) * 4u + j;
-        if (q < p.nq) { P[q * wpq + (p.chunk0 + c) * nw + pb] = pk[v][j]; }
+        if (q < p.nq) { P[q * wps + (p.chunk0 + c) * nw + pb] = pk[v][j]; }
       }
     }
   }
 }
 
+// Threshold by SWAR counting (default): the fields ≤ c of a word are the set bits of ((0x8000 + c)·0x10001 − x) &
+// 0x80008000, so a sweep counts 8 thresholds with ALU only (vec4 loads of 4 words); each sweep splits [lo, hi] into 9
+// buckets (2 sweeps for 64 bits, 3 for 256). The histogram version (hb_thresh_hist) does 2 workgroup
+// read-modify-writes per word instead.
+fn le4(x: vec4u, c: u32) -> vec4u {
+  return countOneBits((vec4u((0x8000u + c) * 0x10001u) - x) & vec4u(0x80008000u));
+}
+
+fn minima4(row: u32, i: u32, wpq: u32) -> vec4u {
+  return select(P4[row + i], vec4u(EMPTY2), vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) >= vec4u(wpq));
+}
+
+fn hsum(v: vec4u) -> u32 { return v.x + v.y + v.z + v.w; }
+
 @compute @workgroup_size(WQ)
-fn hb_thresh(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn hb_thresh(@builtin(global_invocation_id) g: vec3u) {
+  let q = g.x;
+  if (q >= p.nq) { return; }
+  let wpq = wordsPerQuery();
+  let nv = rowStride() / 4u;
+  let row = q * nv;
+  let kb = min(p.k, p.nblk);
+  // Invariant: #(minimum ≤ hi) ≥ kb and below = #(minimum < lo) < kb; t0 ∈ [lo, hi].
+  var lo = 0u;
+  var hi = p.bits;
+  var below = 0u;
+  loop {
+    if (lo >= hi) { break; }
+    let st = (hi - lo + 9u) / 9u;
+    var cc: array<vec4u, 8>;
+    for (var r = 0u; r < 8u; r++) { cc[r] = vec4u(0u); }
+    for (var i = 0u; i < nv; i++) {
+      let x = minima4(row, i, wpq);
+      for (var r = 0u; r < 8u; r++) { cc[r] += le4(x, lo + (r + 1u) * st - 1u); }
+    }
+    // The first threshold reaching kb bounds t0; none: t0 is in the last bucket.
+    var nlo = lo + 8u * st;
+    var nhi = hi;
+    var prev = below;
+    var found = false;
+    for (var r = 0u; r < 8u; r++) {
+      let c = hsum(cc[r]);
+      if (!found && c >= kb) {
+        found = true;
+        nhi = min(hi, lo + (r + 1u) * st - 1u);
+        nlo = lo + r * st;
+        below = prev;
+      }
+      prev = c;
+    }
+    if (!found) { below = prev; }
+    lo = nlo;
+    hi = nhi;
+  }
+  listBlocks(q, lo, below, kb, wpq, nv);
+}
+
+// Blocks of minimum < t0 (fewer than kb), then the first kb − below of minimum t0, in index order → L; t0 → thr.
+fn listBlocks(q: u32, t0in: u32, below: u32, kb: u32, wpq: u32, nv: u32) {
+  var t0 = t0in;
+  var eq = kb - below;
+  // Fewer blocks than k: every block is listed and every code is a candidate.
+  if (p.nblk < p.k) { t0 = p.bits; eq = 0xffffffffu; }
+  let lrow = q * (p.k + 1u);
+  let row = q * nv;
+  var j = 0u;
+  for (var i = 0u; i < nv; i++) {
+    let x = minima4(row, i, wpq);
+    for (var s = 0u; s < 8u; s++) {
+      let f = (x[s / 2u] >> (16u * (s % 2u))) & 0xffffu;
+      let take = f < t0 || (f == t0 && eq > 0u);
+      eq -= u32(f == t0 && eq > 0u);
+      // Unconditional store (a masked one costs the same on llvmpipe); slot k of the row takes the overflow.
+      L[lrow + j] = 8u * i + s;
+      j += u32(take);
+    }
+    if (j >= kb) { break; }
+  }
+  thr[q] = t0;
+  cnt[q] = 0u;
+}
+
+// The first version of the threshold: a histogram of the block minima in workgroup memory.
+@compute @workgroup_size(WQ)
+fn hb_thresh_hist(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
   let q = g.x;
   if (q >= p.nq) { return; }
   let h = lid * HB2;
   let over = p.bits + 1u;
   for (var d = 0u; d <= over; d++) { hq[h + d] = 0u; }
-  let wpq = p.nchunks * (CH / (2u * MBLK));
-  let row = q * wpq;
-  for (var w = 0u; w < wpq; w++) {
-    let x = P[row + w];
-    hq[h + min(x & 0xffffu, over)] += 1u;
-    hq[h + min(x >> 16u, over)] += 1u;
+  let wpq = wordsPerQuery();
+  let nv = rowStride() / 4u;
+  for (var i = 0u; i < nv; i++) {
+    let x = minima4(q * nv, i, wpq);
+    for (var s = 0u; s < 8u; s++) { hq[h + min((x[s / 2u] >> (16u * (s % 2u))) & 0xffffu, over)] += 1u; }
   }
   let kb = min(p.k, p.nblk);
   var t0 = 0u;
@@ -306,26 +396,7 @@ fn hb_thresh(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_
     t0 = d;
     if (cum >= kb) { break; }
   }
-  // Blocks of minimum < t0 (fewer than kb), then the first kb − below of minimum t0.
-  var eq = kb - below;
-  // Fewer blocks than k: every block is listed and every code is a candidate.
-  if (p.nblk < p.k) { t0 = p.bits; eq = 0xffffffffu; }
-  let lrow = q * (p.k + 1u);
-  var j = 0u;
-  for (var w = 0u; w < wpq; w++) {
-    let x = P[row + w];
-    for (var s = 0u; s < 2u; s++) {
-      let f = (x >> (16u * s)) & 0xffffu;
-      let take = f < t0 || (f == t0 && eq > 0u);
-      eq -= u32(f == t0 && eq > 0u);
-      // Unconditional store (a masked one costs the same on llvmpipe); slot k of the row takes the overflow.
-      L[lrow + j] = 2u * w + s;
-      j += u32(take);
-    }
-    if (j >= kb) { break; }
-  }
-  thr[q] = t0;
-  cnt[q] = 0u;
+  listBlocks(q, t0, below, kb, wpq, nv);
 }
 
 @compute @workgroup_size(WQ)

@@ -59,6 +59,8 @@ const VARIANTS = [
   ['bmin', { variant: 'bmin' }],
   ['bmin small', { variant: 'bmin', CH: 128, MBLK: 16, QV: 1, WX: 8 }],
   ['bmin QV 2', { variant: 'bmin', CH: 512, MBLK: 32, QV: 2 }],
+  ['bmin thresh hist', { variant: 'bmin', thresh: 'hist' }],
+  ['bmin small thresh hist', { variant: 'bmin', CH: 128, MBLK: 16, QV: 1, thresh: 'hist' }],
 ];
 
 function assertSame(got, want, what) {
@@ -107,8 +109,8 @@ test('code lengths 1..256 bits, small chunks, several segments, k > N clamps to 
   ]) {
     const db = randomCodes(N, bits, bits + N), queries = randomCodes(Q, bits, bits * 7 + 1);
     const want = cpuTopK(queries, db, Q, N, bits, k);
-    for (const variant of ['hist', 'bmin']) {
-      const kn = { ...knobs, variant };
+    for (const [variant, thresh] of [['hist'], ['bmin', 'swar'], ['bmin', 'hist']]) {
+      const kn = { ...knobs, variant, ...(thresh ? { thresh } : {}) };
       const got = await gpuTopK(queries, [db], Q, bits, k, kn);
       assert.equal(got.shape, [Q, Math.min(k, N)]);
       assertSame(got, want, `bits=${bits} N=${N} k=${k} ${JSON.stringify(kn)}`);
@@ -133,6 +135,59 @@ test('the nearest code is the last one, past the vec4 groups of its block: every
       assertSame(await gpuTopK(queries, [db], Q, bits, k, knobs), want, `N=${N} ${name}`);
       const a = Math.floor(N / 3) | 1, b = a + (Math.floor(N / 3) | 1);
       assertSame(await gpuTopK(queries, [db.subarray(0, 2 * a), db.subarray(2 * a, 2 * b), db.subarray(2 * b)], Q, bits, k, knobs), want, `N=${N} segmented ${name}`);
+    }
+  }
+});
+
+test('exactly k blocks hold near codes (threshold boundaries of the block-minimum search), ties inside blocks', async () => {
+  // Far codes (24–40 bits from query 0) everywhere; m blocks get near codes at distance 5 (two per block, tied) and
+  // every third of them also one at distance 6; k around m puts #(blocks of minimum ≤ c) exactly at k for some c.
+  const bits = 64, N = 5003, Q = 2;
+  const queries = randomCodes(Q, bits, 77);
+  let a = 12345;
+  const rnd = (m) => { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; return a % m; };
+  const flip = (q, nbits) => {
+    const w = [queries[2 * q], queries[2 * q + 1]];
+    const seen = new Set();
+    while (seen.size < nbits) seen.add(rnd(64));
+    for (const b of seen) w[b >> 5] ^= 1 << (b & 31);
+    return w.map((x) => x >>> 0);
+  };
+  for (const [mblk, m] of [[64, 30], [16, 50]]) {
+    const db = new Uint32Array(2 * N);
+    for (let i = 0; i < N; i++) { const w = flip(i % Q, 24 + rnd(17)); db[2 * i] = w[0]; db[2 * i + 1] = w[1]; }
+    const nblk = Math.ceil(N / mblk);
+    for (let j = 0; j < m; j++) {
+      const b = Math.floor((j * nblk) / m), base = b * mblk;
+      for (const [off, d] of [[3, 5], [7, 5], ...(j % 3 === 0 ? [[1, 6]] : [])]) {
+        const i = Math.min(base + off, N - 1);
+        const w = flip(0, d); // near query 0; query 1 sees them as far codes
+        db[2 * i] = w[0]; db[2 * i + 1] = w[1];
+      }
+    }
+    for (const k of [m - 1, m, m + 1, 2 * m, 2 * m + 1]) {
+      const want = cpuTopK(queries, db, Q, N, bits, k);
+      for (const [name, knobs] of [['bmin', { variant: 'bmin', MBLK: mblk, CH: 4096 }], ['bmin thresh hist', { variant: 'bmin', MBLK: mblk, CH: 4096, thresh: 'hist' }], ['hist', { variant: 'hist' }]]) {
+        assertSame(await gpuTopK(queries, [db], Q, bits, k, knobs), want, `MBLK ${mblk} m=${m} k=${k} ${name}`);
+      }
+    }
+  }
+});
+
+test('the k-th distance is the largest possible (last bucket of every threshold sweep): 256 and 48 bits', async () => {
+  // Query 0 and database codes of all ones (distance = bits) except a few near-complements at the very end: the top-k
+  // is those, then the lowest indices at distance = bits.
+  for (const [bits, N, k] of [[256, 3000, 20], [48, 2000, 30], [64, 5000, 100]]) {
+    const W = Math.ceil(bits / 32), mask = bits % 32 ? 2 ** (bits % 32) - 1 : 0xffffffff;
+    const db = new Uint32Array(N * W).fill(0xffffffff);
+    for (let i = 0; i < N; i++) db[i * W + W - 1] = mask;
+    for (const i of [N - 1, N - 70, N - 140, N - 300, N - 333]) db[i * W] = 0xffffffc0; // distance bits − 6
+    const queries = new Uint32Array(2 * W);
+    queries.fill(0xffffffff, W); // query 1: equal to the far codes
+    queries[2 * W - 1] = mask;
+    const want = cpuTopK(queries, db, 2, N, bits, k);
+    for (const [name, knobs] of [...VARIANTS, ['bmin MBLK 16', { variant: 'bmin', MBLK: 16 }]]) {
+      assertSame(await gpuTopK(queries, [db], 2, bits, k, knobs), want, `bits=${bits} k=${k} ${name}`);
     }
   }
 });
@@ -175,6 +230,8 @@ test('bad arguments are rejected with the fix', () => {
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 100 }), /multiple/);
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 128, BLK: 64, MBLK: 128 }), /2·MBLK/);
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'heap' }), /'bmin' or 'hist'/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { thresh: 'sort' }), /'swar' or 'hist'/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { MBLK: 30, CH: 960, BLK: 64 }), /multiple of 4/);
   });
 });
 

@@ -23,10 +23,12 @@ export interface HammingKnobs {
   QV: number;
   /** `bmin`: codes per block minimum, a multiple of 4 (the candidate blocks hold K'·MBLK codes per query). */
   MBLK: number;
+  /** `bmin`: the per-query threshold over the block minima by SWAR counts in registers (`swar`) or a workgroup histogram (`hist`). */
+  thresh: 'swar' | 'hist';
 }
 
 /** Default knobs (llvmpipe-measured; see bench/NOTES.md, Hamming search). */
-export const HAMMING_KNOBS: HammingKnobs = { variant: 'bmin', CH: 4096, BLK: 128, WX: 8, QV: 4, MBLK: 64 };
+export const HAMMING_KNOBS: HammingKnobs = { variant: 'bmin', CH: 4096, BLK: 128, WX: 8, QV: 4, MBLK: 64, thresh: 'swar' };
 
 /** Result of hammingTopK: [nq, k] u32 database indices and distances, nearest first, ties by lower index. */
 export interface HammingTopK {
@@ -64,6 +66,7 @@ export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bit
   const rt = runtime();
   if (kn.variant !== 'bmin' && kn.variant !== 'hist') throw new Error(`hammingTopK: variant "${kn.variant}"; use 'bmin' or 'hist'`);
   if (kn.variant === 'bmin' && kn.CH % (2 * kn.MBLK)) throw new Error(`hammingTopK: chunk ${kn.CH} must be a multiple of 2·MBLK = ${2 * kn.MBLK} (two block minima per word)`);
+  if (kn.variant === 'bmin' && kn.thresh !== 'swar' && kn.thresh !== 'hist') throw new Error(`hammingTopK: thresh "${kn.thresh}"; use 'swar' or 'hist'`);
   if (kn.variant === 'bmin' && kn.MBLK % 4) throw new Error(`hammingTopK: MBLK = ${kn.MBLK} must be a multiple of 4 (vec4 loads of 4 codes)`);
   if (kn.variant === 'bmin' && !(Number.isInteger(kn.QV) && kn.QV >= 1)) throw new Error(`hammingTopK: QV = ${kn.QV} must be a positive integer`);
   // Segments → binding ranges of whole chunks (chunk bytes are a multiple of 256, the offset alignment).
@@ -117,7 +120,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
   const rt = runtime();
   const { W, bits, kk, nchunks, ranges } = pl;
   const QV = Math.max(1, Math.min(kn.QV, 8, Math.floor(16 / W)));
-  const wpq = nchunks * (kn.CH / (2 * kn.MBLK));
+  const wpq = Math.ceil((nchunks * (kn.CH / (2 * kn.MBLK))) / 4) * 4; // words of block minima per query, whole vec4s
   const nblk = ranges.reduce((a, r) => a + Math.ceil(r.n / kn.MBLK), 0);
   const target = Math.min(kk, nblk);
   const cap = target * kn.MBLK + 1;
@@ -133,6 +136,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
   const file = 'hamming.wgsl';
   const ovMin = { W, WX: kn.WX, CH: kn.CH, MBLK: kn.MBLK, QV };
   const ovQ = { W, CH: kn.CH, MBLK: kn.MBLK, WQ, HB2: bits + 2 };
+  const ovT = { CH: kn.CH, MBLK: kn.MBLK, WQ };
   for (let q0 = 0; q0 < pl.nq; q0 += batch) {
     const nqb = Math.min(batch, pl.nq - q0);
     const common = { nq: nqb, bits, k: kk, nchunks, lastMask: pl.lastMask, q0, nblk };
@@ -143,8 +147,8 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
         workgroups: [Math.ceil(nqb / (4 * QV * kn.WX)), Math.ceil(r.n / kn.CH)],
       });
     }
-    rt.dispatch({ file, entry: 'hb_thresh', overrides: ovQ }, {
-      bindings: { P, L, thr, cnt },
+    rt.dispatch({ file, entry: kn.thresh === 'hist' ? 'hb_thresh_hist' : 'hb_thresh', overrides: kn.thresh === 'hist' ? ovQ : ovT }, {
+      bindings: { P4: P, L, thr, cnt },
       params: { ...common, n: 0, chunk0: 0, base: 0 },
       workgroups: Math.ceil(nqb / WQ),
     });
