@@ -417,12 +417,31 @@ fn hb_cand(@builtin(global_invocation_id) g: vec3u) {
     if (b < b0 || b >= b1) { continue; }
     let s = (b - b0) * MBLK;
     let e = min(s + MBLK, p.n);
-    for (var i = s; i < e; i++) {
+    // 4 codes per W vec4 loads (per-lane gathers: a vec4 costs what a scalar does), then the tail.
+    var i = s;
+    for (; i + 4u <= e; i += 4u) {
+      var x: array<vec4u, 8>;
+      for (var u = 0u; u < W; u++) { x[u] = db4[i * W / 4u + u]; }
+      for (var cc = 0u; cc < 4u; cc++) {
+        var d = 0u;
+        for (var w = 0u; w < W; w++) {
+          let f = cc * W + w;
+          var y = qv[w] ^ x[f / 4u][f % 4u];
+          if (w == W - 1u) { y &= p.lastMask; }
+          d += countOneBits(y);
+        }
+        // Unconditional stores; the count advances only for a candidate.
+        C[crow + n] = p.base + i + cc;
+        D[crow + n] = d;
+        n += u32(d <= t0);
+      }
+    }
+    for (; i < e; i++) {
       var d = 0u;
       for (var w = 0u; w < W; w++) {
-        var x = qv[w] ^ db[i * W + w];
-        if (w == W - 1u) { x &= p.lastMask; }
-        d += countOneBits(x);
+        var y = qv[w] ^ db[i * W + w];
+        if (w == W - 1u) { y &= p.lastMask; }
+        d += countOneBits(y);
       }
       C[crow + n] = p.base + i;
       D[crow + n] = d;

@@ -154,7 +154,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     });
     for (const r of ranges) {
       rt.dispatch({ file, entry: 'hb_cand', overrides: ovQ }, {
-        bindings: { queries: pl.queries.buffer, db: r.arg, L, thr, C, D, cnt },
+        bindings: { queries: pl.queries.buffer, db: r.arg, db4: vec4Range(r.arg, dummy), L, thr, C, D, cnt },
         params: { ...common, n: r.n, chunk0: r.chunk0, base: r.base },
         workgroups: Math.ceil(nqb / WQ),
       });
