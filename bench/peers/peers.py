@@ -12,7 +12,7 @@
 Prints one JSON object on stdout. Not a dependency of tqhash: bench/step.js and bench/search.js run it with --peer
 where python3 has torch / faiss (Debian: apt-get install python3-torch python3-faiss), and say so where not.
 Usage: /usr/bin/python3 bench/peers/peers.py {step,search,all} [--batch 128] [--bits 48] [--steps 10] [--threads 2]
-       [--n 1000000] [--q 1000] [--search-bits 64] [--k 100] [--seed 1] [--repeats 5]
+       [--n 1000000] [--q 1000] [--search-bits 64] [--k 100] [--seed 1] [--repeats 5] [--omp-wait PASSIVE]
 """
 import argparse
 import hashlib
@@ -25,14 +25,16 @@ import time
 
 
 def median_ms(fn, warmup, repeats):
+    """Median wall ms of `repeats` calls after `warmup`, the samples, and the median CPU ms of this process (all threads)."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times), times
+        cpu.append((time.process_time() - c) * 1000)
+    return statistics.median(times), times, statistics.median(cpu)
 
 
 # ---------------------------------------------------------------------------------------------------------------- step
@@ -97,12 +99,12 @@ def run_step(a):
         loss.backward()
         opt.step()
 
-    ms, samples = median_ms(step, 2, a.steps)
+    ms, samples, cpu_ms = median_ms(step, 2, a.steps)
     return {
         'engine': f'PyTorch {torch.__version__} (CPU, {torch.get_num_threads()} threads)',
         'config': {'model': 'dshNet+bn', 'batch': B, 'bits': a.bits, 'loss': 'tql (asym, batch-all, m = m_q = k/4, λ = 1)',
                    'optimizer': 'Adam lr 1e-3', 'threads': torch.get_num_threads(), 'steps': a.steps},
-        'step_ms': ms, 'step_ms_samples': samples, 'images_per_s': 1000 * B / ms,
+        'step_ms': ms, 'step_ms_samples': samples, 'images_per_s': 1000 * B / ms, 'step_cpu_ms': cpu_ms,
     }
 
 
@@ -152,12 +154,12 @@ def run_search(a):
     def search():
         result['D'], result['I'] = index.search(q, a.k)
 
-    ms, samples = median_ms(search, 1, a.repeats)
+    ms, samples, cpu_ms = median_ms(search, 1, a.repeats)
     D = np.ascontiguousarray(result['D'].astype('<u4'))
     return {
         'engine': f'FAISS {faiss.__version__} IndexBinaryFlat ({a.threads} threads)',
         'config': {'n': a.n, 'q': a.q, 'bits': a.search_bits, 'k': a.k, 'seed': a.seed, 'threads': a.threads, 'repeats': a.repeats},
-        'ms': ms, 'ms_samples': samples, 'qps': 1000 * a.q / ms, 'codes_generated_ms': gen_ms,
+        'ms': ms, 'ms_samples': samples, 'qps': 1000 * a.q / ms, 'cpu_ms': cpu_ms, 'codes_generated_ms': gen_ms,
         # sha256 of the [q, k] distances as little-endian u32: equal to tqhash's iff both found the same top-k distances.
         'distances_sha256': hashlib.sha256(D.tobytes()).hexdigest(),
     }
@@ -176,9 +178,14 @@ def main():
     p.add_argument('--k', type=int, default=100)
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--repeats', type=int, default=5, help='timed searches after 1 warm-up')
+    p.add_argument('--omp-wait', type=str.upper, choices=['ACTIVE', 'PASSIVE'], default=os.environ.get('OMP_WAIT_POLICY', 'PASSIVE').upper(),
+                   help='OMP_WAIT_POLICY of torch / faiss (default PASSIVE unless set: on a shared 2-core machine the active '
+                        'default spins against other processes and ran the peers 1.4-2.5x slower)')
     a = p.parse_args()
+    # Read by libgomp when torch / faiss load (they are imported below, inside run_step / run_search).
+    os.environ['OMP_WAIT_POLICY'] = a.omp_wait
     out = {'peers': 'bench/peers/peers.py', 'python': platform.python_version(), 'machine': platform.machine(),
-           'cpus': os.cpu_count(), 'loadavg': list(os.getloadavg()), 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+           'cpus': os.cpu_count(), 'omp_wait_policy': a.omp_wait, 'loadavg': list(os.getloadavg()), 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
     missing = []
     for what, fn in (('step', run_step), ('search', run_search)):
         if a.what in (what, 'all'):

@@ -16,6 +16,8 @@ export interface PeerStep {
   config: Record<string, unknown>;
   step_ms: number;
   images_per_s: number;
+  /** CPU time of the peer's process per step (all threads), when reported. */
+  step_cpu_ms?: number;
 }
 
 /** The peers' timing of the search (the `search` object of peers.py's JSON). */
@@ -24,6 +26,8 @@ export interface PeerSearch {
   config: { n: number; q: number; bits: number; k: number; seed: number; threads?: number };
   ms: number;
   qps: number;
+  /** CPU time of the peer's process per search of all queries (all threads), when reported. */
+  cpu_ms?: number;
   /** sha256 of the [q, k] top-k distances as little-endian u32. */
   distances_sha256?: string;
 }
@@ -61,7 +65,7 @@ export function parsePeerReport(text: string, source: string): PeerReport {
   if (o.step !== undefined) {
     const s = o.step as Record<string, unknown>;
     if (typeof s !== 'object' || s === null || !isNum(s.step_ms) || !isNum(s.images_per_s)) throw new Error(`peer ${source}: "step" needs positive numbers step_ms and images_per_s`);
-    out.step = { engine: String(s.engine ?? 'peer'), config: (typeof s.config === 'object' && s.config) ? s.config as Record<string, unknown> : {}, step_ms: s.step_ms, images_per_s: s.images_per_s };
+    out.step = { engine: String(s.engine ?? 'peer'), config: (typeof s.config === 'object' && s.config) ? s.config as Record<string, unknown> : {}, step_ms: s.step_ms, images_per_s: s.images_per_s, step_cpu_ms: isNum(s.step_cpu_ms) ? s.step_cpu_ms : undefined };
   }
   if (o.search !== undefined) {
     const s = o.search as Record<string, unknown>;
@@ -71,7 +75,7 @@ export function parsePeerReport(text: string, source: string): PeerReport {
     out.search = {
       engine: String(s.engine ?? 'peer'),
       config: { n: c.n as number, q: c.q as number, bits: c.bits as number, k: c.k as number, seed: Number(c.seed ?? 1), threads: typeof c.threads === 'number' ? c.threads : undefined },
-      ms: s.ms, qps: s.qps,
+      ms: s.ms, qps: s.qps, cpu_ms: isNum(s.cpu_ms) ? s.cpu_ms : undefined,
       distances_sha256: typeof s.distances_sha256 === 'string' ? s.distances_sha256 : undefined,
     };
   }

@@ -33,6 +33,8 @@ export interface SearchVariantRow {
   qps: number;
   ms: number;
   ms_samples: number[];
+  /** Median CPU time of this process per search (user + system, all threads: llvmpipe's and Node's). */
+  cpu_ms: number;
   mismatched_queries: number;
   first_mismatch?: string;
 }
@@ -50,7 +52,7 @@ export interface SearchReport {
   cpu: { qps: number; ms: number };
   check: { compared: boolean; mismatched_queries: number; first?: string };
   /** The FAISS peer of this run (before and after ours when run here), and ours ÷ its mean. */
-  peer: { runs: { when: string; engine: string; qps: number; ms: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; same_distances: boolean | null; skipped?: string } | null;
+  peer: { runs: { when: string; engine: string; qps: number; ms: number; cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; same_distances: boolean | null; skipped?: string } | null;
 }
 
 /** Runs the search benchmark: the GPU variants, the CPU reference (and agreement), and the FAISS peer ratio. */
@@ -81,9 +83,9 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
     const s = r.search!;
     const c = s.config;
     if (c.n !== n || c.q !== nq || c.bits !== bits || c.k !== k) log(`peer      WARNING: ${r.source} searched ${c.n} × ${c.bits} bits, ${c.q} queries, k ${c.k}; this run: ${n} × ${bits}, ${nq}, ${k}`);
-    peerRuns.push({ when, engine: s.engine, qps: s.qps, ms: s.ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    peerRuns.push({ when, engine: s.engine, qps: s.qps, ms: s.ms, cpu_ms: s.cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
     peerSha ??= c.n === n && c.q === nq && c.bits === bits && c.k === k && c.seed === seed ? s.distances_sha256 : undefined;
-    log(`peer      ${s.engine}: ${fmt(s.qps)} queries/s (${fmt(s.ms)} ms, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+    log(`peer      ${s.engine}: ${fmt(s.qps)} queries/s (${fmt(s.ms)} ms, median${s.cpu_ms ? `; CPU ${fmt(s.cpu_ms)} ms` : ''}; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
   };
   const runPeerNow = (when: string) => {
     log(`peer      running ${peerPython()} bench/peers/peers.py search (${when}) …`);
@@ -116,15 +118,17 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
       return out;
     };
     results.push(await search()); // compiles
-    const times: number[] = [];
+    const times: number[] = [], cpus: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      const t = performance.now();
+      const t = performance.now(), c = process.cpuUsage();
       await search();
+      const dc = process.cpuUsage(c);
       times.push(performance.now() - t);
+      cpus.push((dc.user + dc.system) / 1000);
     }
-    const ms = median(times);
-    rows.push({ variant, knobs, qps: (1000 * nq) / ms, ms, ms_samples: times, mismatched_queries: 0 });
-    log(`GPU       ${variant.padEnd(5)} ${fmt((1000 * nq) / ms)} queries/s (${fmt(ms)} ms for ${nq} queries incl. query upload and result read-back, median of ${repeats}: ${times.map((t) => fmt(t)).join(' ')}) · knobs ${JSON.stringify(knobs)}`);
+    const ms = median(times), cpuMs = median(cpus);
+    rows.push({ variant, knobs, qps: (1000 * nq) / ms, ms, ms_samples: times, cpu_ms: cpuMs, mismatched_queries: 0 });
+    log(`GPU       ${variant.padEnd(5)} ${fmt((1000 * nq) / ms)} queries/s (${fmt(ms)} ms for ${nq} queries incl. query upload and result read-back, median of ${repeats}: ${times.map((t) => fmt(t)).join(' ')}; CPU ${fmt(cpuMs)} ms) · knobs ${JSON.stringify(knobs)}`);
   }
   for (const s of segs) s.dispose();
   log(`          database upload ${fmt(uploadMs)} ms, not counted`);
@@ -165,7 +169,12 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
     }
     const ratio = peerRuns.length ? gpu.qps / (peerRuns.reduce((a, p) => a + p.qps, 0) / peerRuns.length) : null;
     log(formatPeerRatio('ratio    ', 'queries/s', gpu.qps, peerRuns.map((p) => ({ engine: p.engine, value: p.qps, when: p.when }))));
-    peer = { runs: peerRuns, ratio, same_distances: same, skipped: peerSkipped };
+    // CPU time is less distorted by other processes on a shared machine than wall time (but a peer's spinning OpenMP
+    // threads count in it): the peer's CPU ms per search ÷ ours.
+    const pc = peerRuns.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / rows[0].cpu_ms : null;
+    if (cpuRatio !== null) log(`ratio     CPU time per search: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(rows[0].cpu_ms)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours)`);
+    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, same_distances: same, skipped: peerSkipped };
   } else {
     log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
   }

@@ -58,7 +58,7 @@ export interface StepReport {
   replay_sum_ms: number | null;
   kernels: StepKernelRow[];
   /** The PyTorch peer of this run (before and after ours when run here), and ours ÷ its mean images/s. */
-  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; skipped?: string } | null;
+  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
 }
 
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
@@ -95,7 +95,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const takePeer = (r: PeerReport, when: string) => {
     const p = r.step!;
     if (p.config.batch !== B || p.config.bits !== bits) log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${B}, ${bits} bits`);
-    peerRuns.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    peerRuns.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
     log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
   };
   const runPeerNow = async (when: string) => {
@@ -109,17 +109,17 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
   else if (o.peer === true) await runPeerNow('before ours');
 
-  const samples: number[] = [];
+  const samples: number[] = [], cpuSamples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
     await rt.sync();
     const d0 = rt.counters.dispatches;
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = process.cpuUsage();
     step();
     await rt.sync();
-    const dt = performance.now() - t0;
+    const dt = performance.now() - t0, dc = process.cpuUsage(c0);
     disp = rt.counters.dispatches - d0;
-    if (i >= 2) samples.push(dt);
+    if (i >= 2) { samples.push(dt); cpuSamples.push((dc.user + dc.system) / 1000); }
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
   }
   const stepMs = median(samples);
@@ -130,7 +130,11 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   if (o.peer !== undefined) {
     const ratio = peerRuns.length ? ips / (peerRuns.reduce((a, p) => a + p.images_per_s, 0) / peerRuns.length) : null;
     log(formatPeerRatio('ratio    ', 'images/s', ips, peerRuns.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
-    peer = { runs: peerRuns, ratio, skipped: peerSkipped };
+    const pc = peerRuns.filter((p) => p.step_cpu_ms).map((p) => p.step_cpu_ms!);
+    const ourCpu = median(cpuSamples);
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
+    if (cpuRatio !== null) log(`ratio     CPU time per step: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
+    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, step_cpu_ms: ourCpu, skipped: peerSkipped };
   }
 
   // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
