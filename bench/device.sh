@@ -58,6 +58,6 @@ else
 fi
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
 run step "$T" bench/step.js "${SARGS[@]}" --json "$OUT/step.json"
-run search "$T" bench/search.js "${QARGS[@]}" --json "$OUT/search.json"
+run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --json "$OUT/search.json"
 say "done: $(ls "$OUT" | tr '\n' ' ')"
 exit 0

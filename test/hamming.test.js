@@ -220,6 +220,12 @@ test('gpuHammingTopK is a drop-in for the CPU top-k (host and GPU databases)', a
   assert.is(empty.k, 0); assert.is(empty.indices.length, 0);
 });
 
+test('knob presets by adapter: bmin on software adapters (measured on llvmpipe), hist on hardware GPUs', () => {
+  assert.is(ops.hammingKnobs({ software: true }).variant, 'bmin');
+  assert.is(ops.hammingKnobs({ software: false }).variant, 'hist');
+  assert.equal(Object.keys(ops.HAMMING_KNOBS).sort(), Object.keys(ops.HAMMING_KNOBS_GPU).sort());
+});
+
 test('bad arguments are rejected with the fix', () => {
   scope(() => {
     const q = Tensor.from(new Uint32Array(4), [2, 2], 'u32'), db = Tensor.from(new Uint32Array(8), [4, 2], 'u32');

@@ -184,7 +184,7 @@ def main():
     a = p.parse_args()
     # Read by libgomp when torch / faiss load (they are imported below, inside run_step / run_search).
     os.environ['OMP_WAIT_POLICY'] = a.omp_wait
-    out = {'peers': 'bench/peers/peers.py', 'python': platform.python_version(), 'machine': platform.machine(),
+    out = {'peers': 'bench/peers/peers.py', 'command': ' '.join([sys.executable] + sys.argv), 'python': platform.python_version(), 'machine': platform.machine(),
            'cpus': os.cpu_count(), 'omp_wait_policy': a.omp_wait, 'loadavg': list(os.getloadavg()), 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
     missing = []
     for what, fn in (('step', run_step), ('search', run_search)):

@@ -3,7 +3,7 @@
 import { loadavg } from 'node:os';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
-import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
+import { hammingTopK, hammingKnobs, type HammingKnobs } from '../ops/hamming.js';
 import { hammingTopKCpu } from '../hash/index.js';
 import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
@@ -19,7 +19,7 @@ export interface SearchBenchOptions {
   seed?: number;
   /** Timed GPU repeats (median). Default 5. */
   repeats?: number;
-  /** Kernel variants to time side by side (HammingKnobs.variant); default the preset's. */
+  /** Kernel variants to time side by side (HammingKnobs.variant); default the adapter preset's. */
   variants?: ('bmin' | 'hist')[];
   /** The FAISS peer: a peers.py JSON file, or true to run bench/peers/peers.py before and after our search. */
   peer?: string | true;
@@ -63,7 +63,8 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   for (const [name, v, min] of [['n', n, 1], ['q', nq, 1], ['bits', bits, 1], ['k', k, 1], ['repeats', repeats, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} ${v}: need an integer ≥ ${min}`);
   }
-  const variants = o.variants ?? [HAMMING_KNOBS.variant];
+  const preset = hammingKnobs(rt.info);
+  const variants = o.variants ?? [preset.variant];
   for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
   const W = Math.ceil(bits / 32);
   const load0 = loadavg();
@@ -109,7 +110,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const results: { i: Uint32Array; d: Uint32Array }[] = [];
   const rows: SearchVariantRow[] = [];
   for (const variant of variants) {
-    const knobs = { ...HAMMING_KNOBS, variant };
+    const knobs = { ...preset, variant };
     const search = async () => {
       const r = scope(() => hammingTopK(Tensor.from(queries, [nq, W], 'u32'), segs, bits, k, knobs));
       const out = { i: (await r.indices.toArray()) as Uint32Array, d: (await r.distances.toArray()) as Uint32Array };

@@ -27,8 +27,19 @@ export interface HammingKnobs {
   thresh: 'swar' | 'hist';
 }
 
-/** Default knobs (llvmpipe-measured; see bench/NOTES.md, Hamming search). */
+/** Default knobs on a software (CPU) adapter: measured on llvmpipe (bench/NOTES-search.md). */
 export const HAMMING_KNOBS: HammingKnobs = { variant: 'bmin', CH: 4096, BLK: 128, WX: 8, QV: 4, MBLK: 64, thresh: 'swar' };
+
+/**
+ * Default knobs on a hardware GPU: `hist` is the variant measured there (31.7 k queries/s on an H200, DESIGN.md);
+ * `bmin`'s per-query kernels run one invocation per query, untested on a GPU so far — bench/device.sh times both.
+ */
+export const HAMMING_KNOBS_GPU: HammingKnobs = { ...HAMMING_KNOBS, variant: 'hist' };
+
+/** The preset for an adapter: software (llvmpipe, lavapipe, …) or hardware. */
+export function hammingKnobs(info: { software: boolean }): HammingKnobs {
+  return info.software ? HAMMING_KNOBS : HAMMING_KNOBS_GPU;
+}
 
 /** Result of hammingTopK: [nq, k] u32 database indices and distances, nearest first, ties by lower index. */
 export interface HammingTopK {
@@ -45,7 +56,7 @@ const SCRATCH_BYTES = 32 * 2 ** 20;
  * (distance, index). k > N clamps to N (as hammingTopKCpu; an empty database gives [nq, 0]). Codes of `bits` bits, W = ceil(bits/32) words, high bits ignored.
  */
 export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number, knobs: Partial<HammingKnobs> = {}): HammingTopK {
-  const kn = { ...HAMMING_KNOBS, ...knobs };
+  const kn = { ...hammingKnobs(runtime().info), ...knobs };
   if (!Number.isInteger(bits) || bits < 1 || bits > 256) throw new Error(`hammingTopK: bits = ${bits}; codes of 1..256 bits are supported`);
   const W = codeWords(bits);
   const segs = Array.isArray(db) ? (db as readonly Tensor[]) : [db as Tensor];
