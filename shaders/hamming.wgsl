@@ -1,6 +1,7 @@
 // Exact Hamming top-k without a Q×N distance matrix (ranking: distance ascending, ties by database index ascending).
 // Codes are u32 words [n, W], bit i in word i/32 (src/hash/codes.ts). The database is cut into chunks of CH codes
-// (global chunk ids run over all segments of the database, in index order).
+// (global chunk ids run over all segments of the database, in index order). Two variants (knob `variant` of
+// src/ops/hamming.ts): `hist`, the first version, just below; `bmin`, the default on software adapters, further down.
 //   ham_hist     per (query, chunk): histogram of distances 0..bits → H[q, chunk, d]; also the chunk's smallest distance
 //                per block of BLK codes, so collection can skip blocks
 //   ham_scan     per query: threshold T = smallest d with #(dist ≤ d) ≥ k; H becomes exclusive offsets: the output slot of

@@ -1,5 +1,6 @@
-// Op family hamming: exact bitwise Hamming top-k (shaders/hamming.wgsl), not differentiable. Three kernels per query
-// batch and database segment: distance histograms per chunk, a per-query threshold + counting-sort offsets, collection.
+// Op family hamming: exact bitwise Hamming top-k (shaders/hamming.wgsl), not differentiable. Two variants per query
+// batch: `bmin` (block minima in registers → per-query threshold and K' candidate blocks → candidates → counting-sort
+// top-k) and `hist` (distance histograms per chunk → per-query threshold + counting-sort offsets → collection).
 import { Tensor, runtime } from '../tensor.js';
 import type { BufferArg } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
