@@ -220,6 +220,38 @@ test('gpuHammingTopK is a drop-in for the CPU top-k (host and GPU databases)', a
   assert.is(empty.k, 0); assert.is(empty.indices.length, 0);
 });
 
+test('large k (k = N = 40,000, mAP@all style): exact; on software adapters the preset takes hist, explicit bmin is refused', async () => {
+  // llvmpipe ends an invocation after 65,535 loop iterations in total (src/ops/hamming.ts SOFTWARE_LOOP_CAP); bmin's
+  // per-query selection loops over up to K'·MBLK candidates twice, so k = N is beyond it here, and hist is not.
+  const bits = 64, N = 40000, Q = 3;
+  const db = randomCodes(N, bits, 41), queries = randomCodes(Q, bits, 42);
+  for (const k of [N, 1000]) {
+    const want = cpuTopK(queries, db, Q, N, bits, k);
+    assertSame(await gpuTopK(queries, [db], Q, bits, k), want, `preset k=${k}`);
+    assertSame(await gpuTopK(queries, [db], Q, bits, k, { variant: 'hist' }), want, `hist k=${k}`);
+    if (tq.runtime().info.software) {
+      let err = null;
+      try { await gpuTopK(queries, [db], Q, bits, k, { variant: 'bmin' }); } catch (e) { err = e; }
+      assert.match(String(err?.message), /loop iterations in one invocation/);
+    } else {
+      assertSame(await gpuTopK(queries, [db], Q, bits, k, { variant: 'bmin' }), want, `bmin k=${k}`);
+    }
+  }
+});
+
+test('hammingLoopIterations matches the measured cap: bmin at 4 M × 64 bits fits, 12 M (wrong results when tried) does not', () => {
+  const shape = (N, k, bits = 64) => ({ nchunks: Math.ceil(N / 4096), N, ranges: 1, bits, k });
+  const bmin = { ...ops.HAMMING_KNOBS, variant: 'bmin' }, hist = { ...ops.HAMMING_KNOBS, variant: 'hist' };
+  assert.ok(ops.hammingLoopIterations(bmin, shape(4e6, 100)) <= ops.SOFTWARE_LOOP_CAP);
+  assert.ok(ops.hammingLoopIterations(bmin, shape(12e6, 100)) > ops.SOFTWARE_LOOP_CAP);
+  assert.ok(ops.hammingLoopIterations(bmin, shape(40000, 40000)) > ops.SOFTWARE_LOOP_CAP);
+  assert.ok(ops.hammingLoopIterations(hist, shape(40000, 40000)) <= ops.SOFTWARE_LOOP_CAP);
+  // The first variant's scan grows with chunks × bits: 1 M × 256 bits and 4 M × 64 bits were wrong on llvmpipe.
+  assert.ok(ops.hammingLoopIterations(hist, shape(1e6, 100, 256)) > ops.SOFTWARE_LOOP_CAP);
+  assert.ok(ops.hammingLoopIterations(hist, shape(4e6, 100)) > ops.SOFTWARE_LOOP_CAP);
+  assert.ok(ops.hammingLoopIterations(hist, shape(1e6, 100)) <= ops.SOFTWARE_LOOP_CAP);
+});
+
 test('knob presets by adapter: bmin on software adapters (measured on llvmpipe), hist on hardware GPUs', () => {
   assert.is(ops.hammingKnobs({ software: true }).variant, 'bmin');
   assert.is(ops.hammingKnobs({ software: false }).variant, 'hist');

@@ -2,6 +2,7 @@
 // batch: `bmin` (block minima in registers → per-query threshold and K' candidate blocks → candidates → counting-sort
 // top-k) and `hist` (distance histograms per chunk → per-query threshold + counting-sort offsets → collection).
 import { Tensor, runtime } from '../tensor.js';
+import { debug } from '../config.js';
 import type { BufferArg } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
 import { codeWords } from './quantize.js';
@@ -40,6 +41,34 @@ export const HAMMING_KNOBS_GPU: HammingKnobs = { ...HAMMING_KNOBS, variant: 'his
 /** The preset for an adapter: software (llvmpipe, lavapipe, …) or hardware. */
 export function hammingKnobs(info: { software: boolean }): HammingKnobs {
   return info.software ? HAMMING_KNOBS : HAMMING_KNOBS_GPU;
+}
+
+/**
+ * llvmpipe and lavapipe (Mesa's gallivm, 22.3 measured) end a shader invocation after 65,535 loop iterations in total,
+ * all its loops together, and the results are silently wrong (scratch test: a second loop of 40,000 after a first of
+ * 40,000 ran 25,534 times). Unrolled constant loops do not count.
+ */
+export const SOFTWARE_LOOP_CAP = 65535;
+
+/**
+ * An upper bound of the loop iterations of one invocation of the variant's busiest kernel (from the loops of
+ * shaders/hamming.wgsl; small constant-trip loops are unrolled and not counted): checked against SOFTWARE_LOOP_CAP.
+ */
+export function hammingLoopIterations(kn: HammingKnobs, s: { nchunks: number; N: number; ranges: number; bits: number; k: number }): number {
+  if (kn.variant === 'hist') {
+    const hb = s.bits + 1, perChunk = (kn.CH / kn.BLK) * (kn.BLK + 5);
+    return Math.max(2 * s.nchunks * hb + 2 * hb + 2, 8 * hb + perChunk, 4 * hb + perChunk + 4);
+  }
+  const nv = Math.ceil((s.nchunks * (kn.CH / (2 * kn.MBLK))) / 4);
+  let sweeps = 0;
+  for (let width = s.bits + 1; width > 1; width = Math.ceil(width / 9)) sweeps++;
+  const kb = Math.min(s.k, Math.ceil(s.N / kn.MBLK) + s.ranges);
+  return Math.max(
+    (kn.CH / kn.MBLK) * (kn.MBLK / 4 + 4) + kn.CH / (2 * kn.MBLK) + 2, // hb_min
+    (sweeps + 1) * (nv + 1) + 2 * sweeps + 2, // hb_thresh
+    kb * (kn.MBLK / 4 + 5) + 1, // hb_cand
+    2 * (kb * kn.MBLK + 1) + 2 * (s.bits + 2), // hb_select
+  );
 }
 
 /** Result of hammingTopK: [nq, k] u32 database indices and distances, nearest first, ties by lower index. */
@@ -94,6 +123,21 @@ export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bit
     base += s.shape[0];
   }
   const lastMask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
+  // Software adapters stop an invocation after SOFTWARE_LOOP_CAP loop iterations: take the preset's other variant when
+  // the preset's would exceed it, and refuse (with the fix) what neither can do or what the caller asked for explicitly.
+  if (rt.info.software) {
+    const shape = { nchunks: chunk0, N, ranges: ranges.length, bits, k: kk };
+    const need = (v: HammingKnobs['variant']) => hammingLoopIterations({ ...kn, variant: v }, shape);
+    if (need(kn.variant) > SOFTWARE_LOOP_CAP) {
+      const other = kn.variant === 'bmin' ? 'hist' : 'bmin';
+      if (knobs.variant === undefined && need(other) <= SOFTWARE_LOOP_CAP) {
+        debug(`hammingTopK: variant ${kn.variant} would need ${need(kn.variant)} loop iterations per invocation (cap ${SOFTWARE_LOOP_CAP}); using ${other}`);
+        kn.variant = other;
+      } else {
+        throw new Error(`hammingTopK: variant ${kn.variant} needs up to ${need(kn.variant)} loop iterations in one invocation for ${N} codes of ${bits} bits and k = ${kk}${knobs.variant === undefined ? ` (variant ${other}: ${need(other)})` : ''}; this software adapter (${rt.info.name}) stops an invocation after ${SOFTWARE_LOOP_CAP}, which would give wrong results. Use a smaller k${knobs.variant === undefined ? '' : ' or the other variant'}, or search the database in parts and merge (for 'hist' a larger CH also helps)`);
+      }
+    }
+  }
   const plan: Plan = { queries, indices, distances, ranges, nchunks: chunk0, nq, N, bits, W, kk, lastMask };
   if (kn.variant === 'hist') recordHist(plan, kn);
   else recordBmin(plan, kn);
