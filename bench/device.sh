@@ -61,7 +61,7 @@ else
 fi
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
 run step "$T" bench/step.js "${SARGS[@]}" --json "$OUT/step.json"
-run search "$T" bench/search.js "${QARGS[@]}" --json "$OUT/search.json"
+run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --json "$OUT/search.json"
 run tests "$T" scripts/test.mjs
 if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
   # shellcheck disable=SC2086 # the extra arguments are meant to split

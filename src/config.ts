@@ -15,6 +15,8 @@ export interface Flags {
   knobs?: string;
   /** Time the kernel variants on this adapter once and cache the winners (src/gpu/autotune.ts). */
   autotune: boolean;
+  /** The python3 that runs bench/peers/peers.py (PyTorch and FAISS peers of the benchmarks). */
+  python?: string;
 }
 
 /** A TQHASH_* variable with a value it cannot have: entry points print the message as one line, exit code 2. */
@@ -45,6 +47,7 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     debug: env.TQHASH_DEBUG === '1' || env.TQHASH_DEBUG === 'true',
     knobs: env.TQHASH_KNOBS || undefined,
     autotune: env.TQHASH_AUTOTUNE === '1' || env.TQHASH_AUTOTUNE === 'true',
+    python: env.TQHASH_PYTHON || undefined,
   };
 }
 

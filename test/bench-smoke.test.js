@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,11 +57,16 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
   assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled', 'unrolled']);
 });
 
-test('step.js --quick: images/s and a per-kernel breakdown', async () => {
-  const file = join(dir, 'step.json');
-  const r = await run('step.js', ['--quick', '--batch', '8', '--bits', '16', '--steps', '2', '--json', file]);
+test('step.js --quick --peer FIXTURE: images/s, a per-kernel breakdown, the ratio to the peer', async () => {
+  const file = join(dir, 'step.json'), fixture = join(dir, 'peer-step.json');
+  // A peers.py report (bench/peers/peers.py step) with a made-up figure: the ratio is ours ÷ 250 images/s.
+  writeFileSync(fixture, JSON.stringify({ loadavg: [1, 1, 1], step: { engine: 'PyTorch (fixture)', config: { batch: 8, bits: 16 }, step_ms: 32, images_per_s: 250 } }));
+  const r = await run('step.js', ['--quick', '--batch', '8', '--bits', '16', '--steps', '2', '--peer', fixture, '--json', file]);
   assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ratio +tqhash .* images\/s \/ PyTorch \(fixture\) 250 images\/s/);
   const j = JSON.parse(readFileSync(file, 'utf8'));
+  assert.is(j.peer.runs.length, 1);
+  assert.ok(Math.abs(j.peer.ratio - j.images_per_s / 250) < 1e-9, `ratio ${j.peer.ratio} vs ${j.images_per_s} / 250`);
   checkAdapter(j);
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
@@ -74,18 +79,19 @@ test('step.js --quick: images/s and a per-kernel breakdown', async () => {
   assert.ok(j.replay_sum_ms > 0);
 });
 
-test('search.js small: CPU queries/s, and GPU agrees with CPU where the GPU kernel exists', async () => {
-  const file = join(dir, 'search.json');
-  const r = await run('search.js', ['--n', '20000', '--q', '20', '--bits', '48', '--k', '10', '--repeats', '1', '--json', file]);
+test('search.js small, both variants, --peer FIXTURE: CPU and GPU queries/s, every variant agrees with CPU, peer ratio', async () => {
+  const file = join(dir, 'search.json'), fixture = join(dir, 'peer-search.json');
+  writeFileSync(fixture, JSON.stringify({ search: { engine: 'FAISS (fixture)', config: { n: 20000, q: 20, bits: 48, k: 10, seed: 1 }, ms: 50, qps: 400 } }));
+  const r = await run('search.js', ['--n', '20000', '--q', '20', '--bits', '48', '--k', '10', '--repeats', '1', '--variants', 'bmin,hist', '--peer', fixture, '--json', file]);
   assert.is(r.code, 0, r.stderr + r.stdout);
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
   assert.ok(j.cpu.qps > 0);
-  if (j.gpu.available) {
-    assert.ok(j.gpu.qps > 0);
-    assert.ok(j.check.compared);
-    assert.is(j.check.mismatched_queries, 0, j.check.first);
-  }
+  assert.ok(j.gpu.qps > 0);
+  assert.equal(j.variants.map((v) => v.variant), ['bmin', 'hist']);
+  for (const v of j.variants) assert.is(v.mismatched_queries, 0, `${v.variant}: ${v.first_mismatch}`);
+  assert.ok(Math.abs(j.peer.ratio - j.gpu.qps / 400) < 1e-9, `ratio ${j.peer.ratio} vs ${j.gpu.qps} / 400`);
+  assert.match(r.stdout, /ratio +tqhash .* queries\/s \/ FAISS \(fixture\) 400 queries\/s/);
 });
 
 test('bad options exit 2 with the usage', async () => {

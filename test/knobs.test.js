@@ -99,7 +99,8 @@ test('setKnobs checks, returns the previous values; the op modules\' holders are
   assert.equal(prev, { 'conv.DW_CO_B': saved.values.get('conv.DW_CO_B'), 'hamming.CH': saved.values.get('hamming.CH') });
   assert.is(ops.CONV_KNOBS.DW_CO_B, 8);
   assert.is(ops.HAMMING_KNOBS.CH, 8192);
-  assert.equal({ ...ops.HAMMING_KNOBS }, { CH: 8192, BLK: gpu.knob('hamming.BLK'), WX: gpu.knob('hamming.WX') });
+  const k = (n) => gpu.knob(`hamming.${n}`);
+  assert.equal({ ...ops.HAMMING_KNOBS }, { variant: k('variant'), CH: 8192, BLK: k('BLK'), WX: k('WX'), QV: k('QV'), MBLK: k('MBLK'), thresh: k('thresh') });
   ops.POOL_KNOBS.maxBackward = 'gather';
   assert.is(gpu.knob('pool.maxBackward'), 'gather');
   assert.throws(() => { ops.NORM_KNOBS.vec4 = 'yes'; }, /norm\.vec4 = "yes" must be true or false/);

@@ -5,3 +5,4 @@ export { measure, formatCeilingSweep, ceilingsJSON, formatTable, parseArgs, head
 export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions } from './kernels.js';
 export { runStepBench, type StepReport, type StepKernelRow, type StepBenchOptions } from './step.js';
 export { runSearchBench, checkSearchOptions, type SearchReport, type SearchBenchOptions } from './search.js';
+export { parsePeerReport, readPeerFile, runPeer, peerPython, formatPeerRatio, takePeerArg, PEER_SCRIPT, type PeerReport, type PeerStep, type PeerSearch } from './peers.js';

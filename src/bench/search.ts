@@ -1,9 +1,11 @@
-// bench/search.js: exact Hamming top-k over random codes — the GPU kernel (when it is in the build) against the plain
-// CPU implementation (packed words, popcount, counting), with a check that both return the same neighbours.
+// bench/search.js: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
+// (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
+import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
-import * as ops from '../ops/index.js';
+import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
 import { hammingTopKCpu } from '../hash/index.js';
+import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
 import { fmt, header, randomWords } from './util.js';
@@ -15,21 +17,42 @@ export interface SearchBenchOptions {
   bits?: number;
   k?: number;
   seed?: number;
-  /** Timed GPU repeats (median). Default 3. */
+  /** Timed GPU repeats (median). Default 5. */
   repeats?: number;
+  /** Kernel variants to time side by side (HammingKnobs.variant); default the adapter preset's. */
+  variants?: ('bmin' | 'hist')[];
+  /** The FAISS peer: a peers.py JSON file, or true to run bench/peers/peers.py before and after our search. */
+  peer?: string | true;
   log?: (line: string) => void;
+}
+
+/** One timed variant of the GPU search. */
+export interface SearchVariantRow {
+  variant: string;
+  knobs: HammingKnobs;
+  qps: number;
+  ms: number;
+  ms_samples: number[];
+  /** Median CPU time of this process per search (user + system, all threads: llvmpipe's and Node's). */
+  cpu_ms: number;
+  mismatched_queries: number;
+  first_mismatch?: string;
 }
 
 /** The report of bench/search.js. */
 export interface SearchReport {
   adapter: AdapterInfo;
   loadavg: number[];
+  loadavg_after: number[];
   date: string;
-  config: { n: number; q: number; bits: number; k: number; seed: number };
+  config: { n: number; q: number; bits: number; k: number; seed: number; repeats: number };
+  /** The first variant (the preset unless --variants says otherwise). */
   gpu: { available: boolean; qps: number | null; ms: number | null; upload_ms: number | null };
+  variants: SearchVariantRow[];
   cpu: { qps: number; ms: number };
   check: { compared: boolean; mismatched_queries: number; first?: string };
-  faiss_reference_qps: number;
+  /** The FAISS peer of this run (before and after ours when run here), and ours ÷ its mean. */
+  peer: { runs: { when: string; engine: string; qps: number; ms: number; cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; same_distances: boolean | null; skipped?: string } | null;
 }
 
 type GpuTopK = (q: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number) => { indices: Tensor; distances: Tensor };
@@ -42,58 +65,84 @@ export function checkSearchOptions(o: SearchBenchOptions): void {
   }
 }
 
-/** Runs the search benchmark and prints queries/s of GPU and CPU and the agreement check. */
+/** Runs the search benchmark: the GPU variants, the CPU reference (and agreement), and the FAISS peer ratio. */
 export async function runSearchBench(o: SearchBenchOptions = {}): Promise<SearchReport> {
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   checkSearchOptions(o);
-  const n = o.n ?? 1_000_000, nq = o.q ?? 1000, bits = o.bits ?? 64, k = o.k ?? 100, seed = o.seed ?? 1, repeats = o.repeats ?? 3;
+  const n = o.n ?? 1_000_000, nq = o.q ?? 1000, bits = o.bits ?? 64, k = o.k ?? 100, seed = o.seed ?? 1, repeats = o.repeats ?? 5;
+  const preset = { ...HAMMING_KNOBS };
+  const variants = o.variants ?? [preset.variant];
+  for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
   const W = Math.ceil(bits / 32);
+  const load0 = loadavg();
   log(header());
   log(`search    ${n} random ${bits}-bit codes (seed ${seed}) · ${nq} queries · exact top-${k} by Hamming distance, ties by lower index`);
   const mask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
   const db = randomWords(n * W, seed), queries = randomWords(nq * W, seed + 1000);
   if (W * 32 !== bits) for (let i = W - 1; i < db.length; i += W) db[i] &= mask;
   if (W * 32 !== bits) for (let i = W - 1; i < queries.length; i += W) queries[i] &= mask;
-  const FAISS = 1040;
 
-  // GPU (ops.hammingTopK; absent while its owner is still landing it).
-  const gpuTopK = (ops as Record<string, unknown>).hammingTopK as GpuTopK | undefined;
-  let gpu: SearchReport['gpu'] = { available: false, qps: null, ms: null, upload_ms: null };
-  let gi: Uint32Array | null = null, gd: Uint32Array | null = null;
-  if (typeof gpuTopK !== 'function') {
-    log('GPU       ops.hammingTopK is missing from this build (src/ops/hamming.ts not landed yet): GPU search skipped');
-  } else {
-    // The database is uploaded once in segments that each fit one binding (as an index would hold it).
-    const t0 = performance.now();
-    const maxCodes = Math.floor(Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize) / (W * 4 * 4096)) * 4096;
-    const segs: Tensor[] = [];
-    for (let off = 0; off < n; off += maxCodes) {
-      const m = Math.min(maxCodes, n - off);
-      segs.push(Tensor.from(db.subarray(off * W, (off + m) * W), [m, W], 'u32').keep());
-    }
-    await rt.sync();
-    const uploadMs = performance.now() - t0;
+  // The peer, first run (or its file).
+  const peerRuns: NonNullable<SearchReport['peer']>['runs'] = [];
+  let peerSkipped: string | undefined;
+  let peerSha: string | undefined;
+  const peerArgs = ['--n', `${n}`, '--q', `${nq}`, '--search-bits', `${bits}`, '--k', `${k}`, '--seed', `${seed}`, '--repeats', `${repeats}`, '--threads', '2'];
+  const takePeer = (r: PeerReport, when: string) => {
+    const s = r.search!;
+    const c = s.config;
+    if (c.n !== n || c.q !== nq || c.bits !== bits || c.k !== k) log(`peer      WARNING: ${r.source} searched ${c.n} × ${c.bits} bits, ${c.q} queries, k ${c.k}; this run: ${n} × ${bits}, ${nq}, ${k}`);
+    peerRuns.push({ when, engine: s.engine, qps: s.qps, ms: s.ms, cpu_ms: s.cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    peerSha ??= c.n === n && c.q === nq && c.bits === bits && c.k === k && c.seed === seed ? s.distances_sha256 : undefined;
+    log(`peer      ${s.engine}: ${fmt(s.qps)} queries/s (${fmt(s.ms)} ms, median${s.cpu_ms ? `; CPU ${fmt(s.cpu_ms)} ms` : ''}; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+  };
+  const runPeerNow = (when: string) => {
+    log(`peer      running ${peerPython()} bench/peers/peers.py search (${when}) …`);
+    const r = runPeer('search', peerArgs);
+    if (r.report) takePeer(r.report, when);
+    else { peerSkipped = r.reason; log(`peer      skipped: ${r.reason}`); }
+  };
+  if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
+  else if (o.peer === true) runPeerNow('before ours');
+
+  // GPU: the database is uploaded once in segments that each fit one binding (as an index would hold it).
+  const t0 = performance.now();
+  const maxCodes = Math.floor(Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize) / (W * 4 * 4096)) * 4096;
+  const segs: Tensor[] = [];
+  for (let off = 0; off < n; off += maxCodes) {
+    const m = Math.min(maxCodes, n - off);
+    segs.push(Tensor.from(db.subarray(off * W, (off + m) * W), [m, W], 'u32').keep());
+  }
+  await rt.sync();
+  const uploadMs = performance.now() - t0;
+  const results: { i: Uint32Array; d: Uint32Array }[] = [];
+  const rows: SearchVariantRow[] = [];
+  for (const variant of variants) {
+    const knobs = { ...preset, variant };
     const search = async () => {
-      const r = scope(() => gpuTopK(Tensor.from(queries, [nq, W], 'u32'), segs, bits, k));
+      const r = scope(() => hammingTopK(Tensor.from(queries, [nq, W], 'u32'), segs, bits, k, knobs));
       const out = { i: (await r.indices.toArray()) as Uint32Array, d: (await r.distances.toArray()) as Uint32Array };
       r.indices.dispose();
       r.distances.dispose();
       return out;
     };
-    const first = await search(); // compiles
-    [gi, gd] = [first.i, first.d];
-    const times: number[] = [];
+    results.push(await search()); // compiles
+    const times: number[] = [], cpus: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      const t = performance.now();
+      const t = performance.now(), c = process.cpuUsage();
       await search();
+      const dc = process.cpuUsage(c);
       times.push(performance.now() - t);
+      cpus.push((dc.user + dc.system) / 1000);
     }
-    for (const s of segs) s.dispose();
-    const ms = median(times);
-    gpu = { available: true, qps: (1000 * nq) / ms, ms, upload_ms: uploadMs };
-    log(`GPU       ${fmt(gpu.qps)} queries/s (${fmt(ms)} ms for ${nq} queries incl. query upload and result read-back, median of ${repeats}; database upload ${fmt(uploadMs)} ms, not counted)`);
+    const ms = median(times), cpuMs = median(cpus);
+    rows.push({ variant, knobs, qps: (1000 * nq) / ms, ms, ms_samples: times, cpu_ms: cpuMs, mismatched_queries: 0 });
+    log(`GPU       ${variant.padEnd(5)} ${fmt((1000 * nq) / ms)} queries/s (${fmt(ms)} ms for ${nq} queries incl. query upload and result read-back, median of ${repeats}: ${times.map((t) => fmt(t)).join(' ')}; CPU ${fmt(cpuMs)} ms) · knobs ${JSON.stringify(knobs)}`);
   }
+  for (const s of segs) s.dispose();
+  log(`          database upload ${fmt(uploadMs)} ms, not counted`);
+  if (o.peer === true) runPeerNow('after ours');
+  const gpu = { available: true, qps: rows[0].qps, ms: rows[0].ms, upload_ms: uploadMs };
 
   // CPU: one pass (it is the reference of the check).
   const tc = performance.now();
@@ -102,23 +151,44 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const cpu = { qps: (1000 * nq) / cpuMs, ms: cpuMs };
   log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/hash hammingTopKCpu: packed words, popcount, counting; one thread)`);
 
-  const check: SearchReport['check'] = { compared: false, mismatched_queries: 0 };
-  if (gi && gd) {
-    check.compared = true;
-    const kk = Math.min(k, n);
-    for (let q = 0; q < nq; q++) {
+  const kk = Math.min(k, n);
+  rows.forEach((row, v) => {
+    const { i: gi, d: gd } = results[v];
+    for (let qi = 0; qi < nq; qi++) {
       for (let j = 0; j < kk; j++) {
-        const p = q * kk + j;
+        const p = qi * kk + j;
         if (gi[p] !== ref.indices[p] || gd[p] !== ref.distances[p]) {
-          check.mismatched_queries++;
-          check.first ??= `query ${q} rank ${j}: GPU (index ${gi[p]}, distance ${gd[p]}) vs CPU (index ${ref.indices[p]}, distance ${ref.distances[p]})`;
+          row.mismatched_queries++;
+          row.first_mismatch ??= `query ${qi} rank ${j}: GPU (index ${gi[p]}, distance ${gd[p]}) vs CPU (index ${ref.indices[p]}, distance ${ref.distances[p]})`;
           break;
         }
       }
     }
-    log(`check     ${check.mismatched_queries === 0 ? `GPU and CPU agree on all ${nq} queries (indices and distances)` : `${check.mismatched_queries} of ${nq} queries differ; first: ${check.first}`}`);
-    log(`speed-up  GPU ${fmt(gpu.qps! / cpu.qps)}× the CPU implementation`);
+    log(`check     ${row.variant.padEnd(5)} ${row.mismatched_queries === 0 ? `GPU and CPU agree on all ${nq} queries (indices and distances)` : `${row.mismatched_queries} of ${nq} queries differ; first: ${row.first_mismatch}`}`);
+  });
+  const check = { compared: true, mismatched_queries: rows[0].mismatched_queries, first: rows[0].first_mismatch };
+  log(`speed-up  GPU ${fmt(gpu.qps / cpu.qps)}× the CPU implementation`);
+
+  let peer: SearchReport['peer'] = null;
+  if (o.peer !== undefined) {
+    let same: boolean | null = null;
+    if (peerSha) {
+      same = createHash('sha256').update(new Uint8Array(results[0].d.buffer, results[0].d.byteOffset, results[0].d.byteLength)).digest('hex') === peerSha;
+      log(`check     FAISS's top-${k} distances ${same ? 'equal ours (sha256 of the [q, k] distances)' : 'DIFFER from ours (sha256 of the [q, k] distances)'}`);
+    }
+    const ratio = peerRuns.length ? gpu.qps / (peerRuns.reduce((a, p) => a + p.qps, 0) / peerRuns.length) : null;
+    log(formatPeerRatio('ratio    ', 'queries/s', gpu.qps, peerRuns.map((p) => ({ engine: p.engine, value: p.qps, when: p.when }))));
+    // CPU time is less distorted by other processes on a shared machine than wall time (but a peer's spinning OpenMP
+    // threads count in it): the peer's CPU ms per search ÷ ours.
+    const pc = peerRuns.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / rows[0].cpu_ms : null;
+    if (cpuRatio !== null) log(`ratio     CPU time per search: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(rows[0].cpu_ms)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours)`);
+    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, same_distances: same, skipped: peerSkipped };
+  } else {
+    log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
   }
-  log(`reference FAISS 1.7.3 IndexBinaryFlat (2 threads) ≈ ${FAISS} queries/s at 1,000,000 × 64 bits, 1,000 queries, k = 100 on this machine (DESIGN.md)`);
-  return { adapter: rt.info, loadavg: loadavg(), date: new Date().toISOString(), config: { n, q: nq, bits, k, seed }, gpu, cpu, check, faiss_reference_qps: FAISS };
+  return {
+    adapter: rt.info, loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: { n, q: nq, bits, k, seed, repeats },
+    gpu, variants: rows, cpu, check, peer,
+  };
 }

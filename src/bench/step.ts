@@ -13,6 +13,7 @@ import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, median } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
+import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -26,6 +27,8 @@ export interface StepBenchOptions {
   /** Skip the per-kernel replay breakdown. */
   noBreakdown?: boolean;
   quick?: boolean;
+  /** The PyTorch peer: a peers.py JSON file, or true to run bench/peers/peers.py before and after our timed steps. */
+  peer?: string | true;
   log?: (line: string) => void;
 }
 
@@ -61,6 +64,8 @@ export interface StepReport {
   fraction_of_fma: number;
   replay_sum_ms: number | null;
   kernels: StepKernelRow[];
+  /** The PyTorch peer of this run (before and after ours when run here), and ours ÷ its mean images/s. */
+  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
 }
 
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
@@ -92,6 +97,26 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     opt.zeroGrad();
     setPhase(undefined);
   });
+  // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
+  const peerRuns: NonNullable<StepReport['peer']>['runs'] = [];
+  let peerSkipped: string | undefined;
+  const takePeer = (r: PeerReport, when: string) => {
+    const p = r.step!;
+    if (p.config.batch !== B || p.config.bits !== bits) log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${B}, ${bits} bits`);
+    peerRuns.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+  };
+  const runPeerNow = async (when: string) => {
+    if (kind !== 'dsh' || !bn) { peerSkipped ??= 'the peer is dshNet with batch norm only'; return; }
+    await rt.sync();
+    log(`peer      running ${peerPython()} bench/peers/peers.py step (${when}) …`);
+    const r = runPeer('step', ['--batch', `${B}`, '--bits', `${bits}`, '--steps', `${steps}`, '--threads', '2']);
+    if (r.report) takePeer(r.report, when);
+    else { peerSkipped = r.reason; log(`peer      skipped: ${r.reason}`); }
+  };
+  if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
+  else if (o.peer === true) await runPeerNow('before ours');
+
   const samples: number[] = [], cpuSamples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
@@ -115,6 +140,17 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const cpuMs = median(cpuSamples);
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
+  if (o.peer === true) await runPeerNow('after ours');
+  let peer: StepReport['peer'] = null;
+  if (o.peer !== undefined) {
+    const ratio = peerRuns.length ? ips / (peerRuns.reduce((a, p) => a + p.images_per_s, 0) / peerRuns.length) : null;
+    log(formatPeerRatio('ratio    ', 'images/s', ips, peerRuns.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
+    const pc = peerRuns.filter((p) => p.step_cpu_ms).map((p) => p.step_cpu_ms!);
+    const ourCpu = cpuMs;
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
+    if (cpuRatio !== null) log(`ratio     CPU time per step: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
+    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, step_cpu_ms: ourCpu, skipped: peerSkipped };
+  }
 
   // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
   const cap = capture(step);
@@ -163,6 +199,6 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     knobs: currentKnobs(),
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
-    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows,
+    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows, peer,
   };
 }
