@@ -8,9 +8,12 @@
 #       mkdir -p .device && xz -9 < "$(which node)" > .device/node.xz
 #     and carry .device/ (this script unpacks it to .device/node).
 # Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
-# After the benchmarks: the whole test suite, then a training run on real CIFAR-10 when TQHASH_DEVICE_DATA names it
-# (a folder or archive carried with the tree; DESIGN.md "Carrying data"), with TQHASH_DEVICE_TRAIN_ARGS added (e.g.
-# "--records-per-file 1600 --checksums data/first1600.sha256 --epochs 1").
+# Order: autotune (winners cached under $OUT/cache and used by every run after it), kernels, the training step at batch
+# 128 and 256 and the search, each against its peer (bench/peers/peers.py: PyTorch on CUDA where python3 has torch and
+# sees the GPU; skipped with the reason otherwise), the whole test suite, then a training run on real CIFAR-10 when
+# TQHASH_DEVICE_DATA names a folder carried with the tree (`bash bench/device-data.sh 1600` makes a 30 MB subset with
+# its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
+# TQHASH_DEVICE_TRAIN_ARGS added.
 # TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -55,19 +58,33 @@ run() {
 
 run info 60 bench/info.js
 if [ "${TQHASH_DEVICE_QUICK:-0}" = 1 ]; then
-  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50)
+  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50); BATCHES=(16)
 else
-  KARGS=(--cpu-budget 1); SARGS=(--batch 256); QARGS=()  # CPU references: 1 s each, then sliced and scaled
+  KARGS=(--cpu-budget 1); SARGS=(); QARGS=(); BATCHES=(128 256)  # CPU references: 1 s each, then sliced and scaled
 fi
+# Autotune first (conv variants, workgroup widths, forward blocks, backward-weights splits, GEMM blockings on this adapter);
+# its cache lands under $OUT/cache and the runs below use the winners. Where python3 has torch, --peer times the same
+# step in PyTorch (CUDA where it sees the GPU) before and after ours and prints the ratio; without it, says so.
+export XDG_CACHE_HOME="$OUT/cache"
+TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
-run step "$T" bench/step.js "${SARGS[@]}" --json "$OUT/step.json"
-run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --json "$OUT/search.json"
+for B in "${BATCHES[@]}"; do
+  TQHASH_AUTOTUNE=1 run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"
+done
+TQHASH_AUTOTUNE=1 run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --peer --json "$OUT/search.json"
 run tests "$T" scripts/test.mjs
+# A real-data run: TQHASH_DEVICE_DATA = a CIFAR-10 folder carried with the tree (bench/device-data.sh N makes one of
+# N records per file with its checksums; the whole set is 170 MB, over one call's 64 MiB: stage it over calls, DESIGN.md).
 if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
+  D="$TQHASH_DEVICE_DATA"
+  DARGS=(--data "$D")
+  [ -f "$D/CIFAR10.sha256" ] && DARGS+=(--checksums "$D/CIFAR10.sha256")
+  N=$(( $(stat -c %s "$D/test_batch.bin" 2>/dev/null || echo 30730000) / 3073 ))
+  [ "$N" != 10000 ] && DARGS+=(--records-per-file "$N")
   # shellcheck disable=SC2086 # the extra arguments are meant to split
-  run train "$T" bench/train.js cifar10 --data "$TQHASH_DEVICE_DATA" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
+  TQHASH_AUTOTUNE=1 run train "$T" bench/train.js cifar10 "${DARGS[@]}" --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
 else
-  say "train: skipped (set TQHASH_DEVICE_DATA to CIFAR-10 carried with the tree; see DESIGN.md)"
+  say "train: skipped (set TQHASH_DEVICE_DATA to CIFAR-10 carried with the tree; see bench/device-data.sh and DESIGN.md)"
 fi
 say "done: $(ls "$OUT" | tr '\n' ' ')"
 exit 0

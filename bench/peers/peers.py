@@ -11,7 +11,7 @@
 
 Prints one JSON object on stdout. Not a dependency of tqhash: bench/step.js and bench/search.js run it with --peer
 where python3 has torch / faiss (Debian: apt-get install python3-torch python3-faiss), and say so where not.
-Usage: /usr/bin/python3 bench/peers/peers.py {step,search,all} [--batch 128] [--bits 48] [--steps 10] [--threads 2]
+Usage: /usr/bin/python3 bench/peers/peers.py {step,search,all} [--device auto|cpu|cuda] [--batch 128] [--bits 48] [--steps 10] [--threads 2]
        [--n 1000000] [--q 1000] [--search-bits 64] [--k 100] [--seed 1] [--repeats 5] [--omp-wait PASSIVE]
 """
 import argparse
@@ -81,16 +81,27 @@ def lcg_values(n, seed):
     return out / 2147483648.0 - 1.0
 
 
+def torch_device(torch, a):
+    """'cuda' where asked, or with --device auto where PyTorch sees a GPU (fp32, TF32 off: tqhash computes in fp32); else 'cpu'."""
+    if a.device == 'cuda' or (a.device == 'auto' and torch.cuda.is_available()):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        return 'cuda'
+    return 'cpu'
+
+
 def run_step(a):
     import torch
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    net = dsh_net(torch, a.bits)
+    dev = torch_device(torch, a)
+    net = dsh_net(torch, a.bits).to(dev)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     B = a.batch
-    x = torch.from_numpy(lcg_values(B * 3 * 32 * 32, 1)).float().reshape(B, 3, 32, 32)
-    labels = torch.arange(B) % 10
+    x = torch.from_numpy(lcg_values(B * 3 * 32 * 32, 1)).float().reshape(B, 3, 32, 32).to(dev)
+    labels = (torch.arange(B) % 10).to(dev)
     m = a.bits / 4
 
     def step():
@@ -98,10 +109,13 @@ def run_step(a):
         loss = tql_loss(torch, net(x), labels, m, m, 1.0)
         loss.backward()
         opt.step()
+        if dev == 'cuda':
+            torch.cuda.synchronize()
 
     ms, samples, cpu_ms = median_ms(step, 2, a.steps)
+    where = f'CUDA, {torch.cuda.get_device_name()}, fp32, TF32 off' if dev == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
     return {
-        'engine': f'PyTorch {torch.__version__} (CPU, {torch.get_num_threads()} threads)',
+        'engine': f'PyTorch {torch.__version__} ({where})',
         'config': {'model': 'dshNet+bn', 'batch': B, 'bits': a.bits, 'loss': 'tql (asym, batch-all, m = m_q = k/4, λ = 1)',
                    'optimizer': 'Adam lr 1e-3', 'threads': torch.get_num_threads(), 'steps': a.steps},
         'step_ms': ms, 'step_ms_samples': samples, 'images_per_s': 1000 * B / ms, 'step_cpu_ms': cpu_ms,
@@ -126,13 +140,12 @@ def random_words(n, seed):
     return out
 
 
-def run_search(a):
-    import faiss
+def search_codes(a):
+    """The bench's random database and queries as packed bytes [n, bits/8] (bit i in byte i/8, bit i%8), and the generation ms."""
     import numpy as np
-    faiss.omp_set_num_threads(a.threads)
     W = (a.search_bits + 31) // 32
     if a.search_bits % 8:
-        raise SystemExit(f'--search-bits {a.search_bits}: FAISS binary indexes need a multiple of 8 bits')
+        raise SystemExit(f'--search-bits {a.search_bits}: the peers take whole bytes (FAISS binary indexes need a multiple of 8 bits)')
     nbytes = a.search_bits // 8
     mask = 0xFFFFFFFF if a.search_bits % 32 == 0 else (1 << (a.search_bits % 32)) - 1
 
@@ -144,9 +157,57 @@ def run_search(a):
         return np.ascontiguousarray(w.astype('<u4').view(np.uint8)[:, :nbytes])
 
     t = time.perf_counter()
-    db = codes(a.n, a.seed)
-    q = codes(a.q, a.seed + 1000)
-    gen_ms = (time.perf_counter() - t) * 1000
+    db, q = codes(a.n, a.seed), codes(a.q, a.seed + 1000)
+    return db, q, (time.perf_counter() - t) * 1000
+
+
+def search_result(a, engine, ms, samples, cpu_ms, gen_ms, D):
+    import numpy as np
+    D = np.ascontiguousarray(np.asarray(D).astype('<u4'))
+    return {
+        'engine': engine,
+        'config': {'n': a.n, 'q': a.q, 'bits': a.search_bits, 'k': a.k, 'seed': a.seed, 'threads': a.threads, 'repeats': a.repeats},
+        'ms': ms, 'ms_samples': samples, 'qps': 1000 * a.q / ms, 'cpu_ms': cpu_ms, 'codes_generated_ms': gen_ms,
+        # sha256 of the [q, k] distances as little-endian u32: equal to tqhash's iff both found the same top-k distances.
+        'distances_sha256': hashlib.sha256(D.tobytes()).hexdigest(),
+    }
+
+
+def run_search_cuda(a, torch):
+    """On a GPU: XOR of the packed bytes, popcount by a 256-entry table, sum, topk (the peer measured on the H200)."""
+    db, q, gen_ms = search_codes(a)
+    table = torch.tensor([bin(i).count('1') for i in range(256)], dtype=torch.int32, device='cuda')
+    tdb = torch.from_numpy(db).cuda()
+    tq_ = torch.from_numpy(q).cuda()
+    result = {}
+    chunk = max(1, (1 << 28) // max(1, a.n * db.shape[1]))  # queries per pass: at most 256 M byte lookups
+
+    def search():
+        Ds = []
+        for s in range(0, a.q, chunk):
+            x = torch.bitwise_xor(tq_[s:s + chunk, None, :], tdb[None, :, :]).long()
+            d = table[x].sum(-1)
+            Ds.append(torch.topk(d, a.k, dim=1, largest=False, sorted=True).values)
+        result['D'] = torch.cat(Ds)
+        torch.cuda.synchronize()
+
+    ms, samples, cpu_ms = median_ms(search, 1, a.repeats)
+    return search_result(a, f'PyTorch {torch.__version__} byte-table popcount + topk (CUDA, {torch.cuda.get_device_name()})', ms, samples, cpu_ms, gen_ms, result['D'].cpu().numpy())
+
+
+def run_search(a):
+    if a.device != 'cpu':
+        try:
+            import torch
+            if torch_device(torch, a) == 'cuda':
+                return run_search_cuda(a, torch)
+        except ImportError:
+            if a.device == 'cuda':
+                raise
+    import faiss
+    import numpy as np
+    faiss.omp_set_num_threads(a.threads)
+    db, q, gen_ms = search_codes(a)
     index = faiss.IndexBinaryFlat(a.search_bits)
     index.add(db)
     result = {}
@@ -155,14 +216,7 @@ def run_search(a):
         result['D'], result['I'] = index.search(q, a.k)
 
     ms, samples, cpu_ms = median_ms(search, 1, a.repeats)
-    D = np.ascontiguousarray(result['D'].astype('<u4'))
-    return {
-        'engine': f'FAISS {faiss.__version__} IndexBinaryFlat ({a.threads} threads)',
-        'config': {'n': a.n, 'q': a.q, 'bits': a.search_bits, 'k': a.k, 'seed': a.seed, 'threads': a.threads, 'repeats': a.repeats},
-        'ms': ms, 'ms_samples': samples, 'qps': 1000 * a.q / ms, 'cpu_ms': cpu_ms, 'codes_generated_ms': gen_ms,
-        # sha256 of the [q, k] distances as little-endian u32: equal to tqhash's iff both found the same top-k distances.
-        'distances_sha256': hashlib.sha256(D.tobytes()).hexdigest(),
-    }
+    return search_result(a, f'FAISS {faiss.__version__} IndexBinaryFlat ({a.threads} threads)', ms, samples, cpu_ms, gen_ms, result['D'])
 
 
 def main():
@@ -172,6 +226,8 @@ def main():
     p.add_argument('--bits', type=int, default=48, help='code length of the training step')
     p.add_argument('--steps', type=int, default=10, help='timed steps after 2 warm-up steps')
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto',
+                   help='auto: CUDA where PyTorch sees a GPU (step: PyTorch on the GPU; search: a PyTorch byte-table peer), else the CPU (search: FAISS)')
     p.add_argument('--n', type=int, default=1_000_000)
     p.add_argument('--q', type=int, default=1000)
     p.add_argument('--search-bits', type=int, default=64)
