@@ -11,4 +11,5 @@ export { loadTrainData, type TrainData } from './datasets.js';
 export { lookup, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
 export { StopRequests, SAME_REQUEST_MS } from './signals.js';
 export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
+export { lambdaAt, betaAt, lossOptionsAt } from './loss-schedule.js';
 export { OutputError, outputError, prepareOutputDir } from '../util/fs.js';

@@ -22,6 +22,7 @@ import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
 import { prepareOutputDir } from '../util/fs.js';
 import { StoppedError } from './signals.js';
+import { lossOptionsAt } from './loss-schedule.js';
 
 /** Raised when the loss turns NaN/inf: the run stops, the last good checkpoint stays. */
 export class DivergedError extends Error {
@@ -98,7 +99,6 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   };
   const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
 
-  const lossOpts = { loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ, lambda: cfg.lambda };
   const maxSteps = cfg.maxSteps ?? Infinity;
   let stoppedEarly = false;
   while (epoch < cfg.epochs && !stoppedEarly) {
@@ -123,7 +123,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
         const x = store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
         const f = model.forward(x);
         const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
-        const { loss } = tripletQuantLoss(f, y, lossOpts);
+        const { loss } = tripletQuantLoss(f, y, lossOptionsAt(cfg, globalStep, stepsPerEpoch));
         backward(loss);
         optimizer.step();
         optimizer.zeroGrad();
@@ -201,6 +201,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     margin: cfg.margin,
     marginQ: cfg.marginQ,
     lambda: cfg.lambda,
+    lambdaWarmup: cfg.lambdaWarmup,
+    betaGrowth: cfg.betaGrowth,
     bits: cfg.bits,
     seed: cfg.seed,
     epochs: cfg.epochs,
@@ -260,6 +262,8 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log:
     return null;
   }
   ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
+  ck.state.config.lambdaWarmup ??= 0; // and before --lambda-warmup, --beta-growth
+  ck.state.config.betaGrowth ??= 2;
   // The saved configuration must match on everything that shapes the run; --epochs may grow (the run is extended).
   const diffs = RESUME_KEYS.filter((k) => k !== 'epochs' && JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
   if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
