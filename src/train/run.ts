@@ -38,7 +38,7 @@ export interface TrainOutcome {
 }
 
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal; command?: string }): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
   const ckptDir = join(cfg.out, 'checkpoint');
@@ -219,9 +219,12 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     date: new Date().toISOString(),
     adapter: rt.info,
     flags: flagsSet(),
-    command: `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    // The command that reproduces this run (a study passes the one of its cell).
+    command: opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),
     epochLog,
+    // Every setting, under the names RESUME_KEYS compares (a study checks a finished cell with them).
+    config: { ...cfg },
     ...evalRes.summary,
   };
   writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
