@@ -49,6 +49,7 @@ test('the grid and the options are checked up front, with one-line messages', ()
     [['--grid', 'seed=1', 'foo'], /unexpected argument "foo"/],
     [['--seed', '1'], /--grid is required/],
     [['--aggregate'], /--aggregate needs --out/],
+    [['--aggregate', '--out', join(dir, 'nothing-here')], /study.json does not exist: .* is not a study folder/],
   ];
   for (const [argv, re] of bad) assert.throws(() => train.parseStudyArgs(argv), re, argv.join(' '));
   const a = train.parseStudyArgs(['inshop', '--grid', 'loss=tql,triplet+quant bn=true,false tq-form=smooth', '--lambda', '0.5', '--out', 'x']);
