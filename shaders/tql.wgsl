@@ -1,6 +1,7 @@
 // Fused triplet(-quantization) loss, forward and gradient together (semantics: src/cpu/tql.ts; PAPER.md).
 // No B×B×B tensor: the pipeline is
-//   tql_dist    D[a,j] = ‖f_a − f_j‖² and Dq[a,j] = ‖f_a − b_j‖² (asym) or ‖b_a − b_j‖² (ste), b = sign(f), sign(0) = +1
+//   tql_dist    D[a,j] = ‖f_a − f_j‖² and Dq[a,j] = ‖f_a − b_j‖² (asym, asym-ste) or ‖b_a − b_j‖² (ste, smooth),
+//               b = sign(f) with sign(0) = +1, or tanh(β·f) for smooth
 //   tql_hard    (select 'hard') per anchor: farthest positive, nearest negative (ties → lowest index)
 //   tql_pairs   per (anchor a, other j): loops over the third image, counting the hinges that fire; for a positive j
 //               also the loss sum, #active and #valid of the triplets (a, j, ·)
@@ -9,8 +10,9 @@
 //   tql_scale   backward: ∂L/∂f · ∂(outer)/∂loss
 // Signed counts S[a,j]: −#{n : hinge (a, j, n) fires} for a positive j, +#{p : hinge (a, p, j) fires} for a negative j.
 // Then ∂l_t/∂f_i = 2·[Σ_j (S[i,j] + S[j,i])·f_j − f_i·Σ_j S[j,i]] (summed over the triplets: anchor, positive and negative
-// roles), and the same with the quantisation counts Q and codes b for the 'ste' form; 'asym' reaches the anchor only:
-// 2·Σ_j Q[i,j]·b_j.
+// roles), and the same with the quantisation counts Q: 'asym' reaches the anchor only, 2·Σ_j Q[i,j]·b_j; 'asym-ste' adds
+// the positive and negative roles through their codes, 2·b′_i·[Σ_j Q[j,i]·f_j − b_i·Σ_j Q[j,i]]; 'ste' and 'smooth' are
+// the triplet formula on codes, 2·b′_i·[Σ_j (Q[i,j] + Q[j,i])·b_j − b_i·Σ_j Q[j,i]], with b′ = ∂b/∂f (code_d).
 // Distances are direct sums of squared differences, not ‖u‖² + ‖v‖² − 2u·v from a Gram matrix: the latter cancels
 // (relative error ≈ k·u/d for a small d) and moves hinges and semi-hard/hard choices that sit near their kinks, while
 // the B²k work is small next to the B³ triplet loop.
@@ -20,13 +22,15 @@ struct Params {
   k: u32,
   // 0 'tql', 1 'triplet', 2 'triplet+quant'
   loss: u32,
-  // 0 'asym', 1 'ste'
+  // 0 'asym', 1 'ste', 2 'asym-ste', 3 'smooth'
   form: u32,
   // 0 'all', 1 'semihard', 2 'hard'
   select: u32,
   margin: f32,
   marginQ: f32,
   lambda: f32,
+  // β of the smooth code tanh(β·f)
+  beta: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,6 +60,41 @@ fn sgn(v: f32) -> f32 {
   return select(-1.0, 1.0, v >= 0.0);
 }
 
+// tanh as in elementwise.wgsl (the built-in cancels near 0 on llvmpipe): odd series below 0.3, else (1 − t)/(1 + t)
+// with t = e^(−2|x|), which saturates to ±1 without inf/inf.
+fn tanh1(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.3) {
+    let z = x * x;
+    let q = ((((-1382.0 / 155925.0 * z + 62.0 / 2835.0) * z - 17.0 / 315.0) * z + 2.0 / 15.0) * z - 1.0 / 3.0) * z;
+    return x + x * q;
+  }
+  let t = exp(-2.0 * ax);
+  return sign(x) * (1.0 - t) / (1.0 + t);
+}
+
+// The forms whose anchor side is the real-valued f_a: 'asym' and 'asym-ste'.
+fn anchorReal() -> bool {
+  return p.form == 0u || p.form == 2u;
+}
+
+// The code of the quantisation term: sign(v), or tanh(β·v) for 'smooth'.
+fn code(v: f32) -> f32 {
+  // A branch on a uniform, not a select: the other forms do not pay for the exp.
+  if (p.form == 3u) { return tanh1(p.beta * v); }
+  return sgn(v);
+}
+
+// ∂code/∂v: the straight-through 1 on |v| ≤ 1 (else 0), or β·(1 − tanh²(βv)) = β·4t/(1 + t)², t = e^(−2β|v|), for
+// 'smooth' (no cancellation where tanh saturates; t underflows to 0 there).
+fn code_d(v: f32) -> f32 {
+  if (p.form == 3u) {
+    let t = exp(-2.0 * abs(p.beta * v));
+    return p.beta * 4.0 * t / ((1.0 + t) * (1.0 + t));
+  }
+  return select(0.0, 1.0, abs(v) <= 1.0);
+}
+
 // One invocation per (a, j); x (SIMD lanes) runs over j.
 @compute @workgroup_size(WX, WY)
 fn tql_dist(@builtin(global_invocation_id) g: vec3u) {
@@ -74,7 +113,7 @@ fn tql_dist(@builtin(global_invocation_id) g: vec3u) {
     d += e * e;
     if (quant) {
       // (±1 − ±1)² is exact; (f − ±1)² rounds like D.
-      let eq = select(sgn(fa), fa, p.form == 0u) - sgn(fj);
+      let eq = select(code(fa), fa, anchorReal()) - code(fj);
       dq += eq * eq;
     }
   }
@@ -261,10 +300,13 @@ fn tql_grad(@builtin(global_invocation_id) g: vec3u) {
   let c = min(g.x, k - 1u);
   let i = min(g.y, B - 1u);
   let tql = p.loss == 0u;
-  let ste = p.form == 1u;
+  let real = anchorReal();
+  // Whether the quantisation gradient also reaches the positive and negative (every form but 'asym').
+  let others = p.form != 0u;
   var acc = 0.0;
   var cs = 0.0;
-  var accq = 0.0;
+  var qa = 0.0;
+  var qo = 0.0;
   var csq = 0.0;
   for (var j = 0u; j < B; j++) {
     let sij = S[i * B + j];
@@ -273,19 +315,22 @@ fn tql_grad(@builtin(global_invocation_id) g: vec3u) {
     acc += (sij + sji) * fj;
     cs += sji;
     if (tql) {
-      let qij = Q[i * B + j];
-      let qji = select(0.0, Q[j * B + i], ste);
-      accq += (qij + qji) * sgn(fj);
+      let bj = code(fj);
+      qa += Q[i * B + j] * bj;
+      let qji = select(0.0, Q[j * B + i], others);
+      qo += qji * select(bj, fj, real);
       csq += qji;
     }
   }
   let fi = f[i * k + c];
   var gr = 2.0 * (acc - fi * cs);
   if (tql) {
-    var gq = accq - sgn(fi) * csq;
-    // Straight-through: ∂sign/∂f := 1 on |f| ≤ 1.
-    if (ste && abs(fi) > 1.0) { gq = 0.0; }
-    gr += 2.0 * p.lambda * gq;
+    // i as the positive or negative: Σ_j Q[j,i]·(u_j − b_i), u the anchor side (f or b), through ∂b_i/∂f_i.
+    let di = code_d(fi);
+    let po = di * (qo - code(fi) * csq);
+    // i as the anchor: Σ_j Q[i,j]·b_j, through ∂b_i/∂f_i when the anchor side is a code.
+    let an = select(di * qa, qa, real);
+    gr += 2.0 * p.lambda * select(an + po, an, p.form == 0u);
   }
   gr /= f32(max(1u, select(stats[0], stats[1], p.select == 2u)));
   if (p.loss == 2u) {

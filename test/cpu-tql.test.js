@@ -36,6 +36,49 @@ test('tql ste, triplet, triplet+quant: hand case B=3 k=2', () => {
   assertClose(q.grad, t.grad.map((g, i) => g + 2 * 2 * fb[i] / 6), 1e-14, 'triplet+quant grad');
 });
 
+test('asym-ste, hand case B=3 k=2: the asym loss, with the gradient also to p and n through their codes', () => {
+  // Only (1,0,2) fires its quantisation hinge (z_q = 1.40, as in asym): a = f1 gets 2(b2 − b0) = (−4, 4) as in asym,
+  // p = f0 gets 2(b0 − f1) = (1.4, −2.8) and n = f2 gets 2(f1 − b2) = (2.6, −1.2); all / 2 active.
+  const r = cpu.tqlLoss(f3, y3, 3, 2, { ...hand, loss: 'tql', form: 'asym-ste' });
+  assertClose(F(r.loss), F(1.0), 1e-14, 'loss');
+  assertClose(r.grad, F(0.0, -2.3, -3.3, 2.9, 3.3, -0.6), 1e-14, 'grad');
+  // Beyond |f| = 1 the straight-through is 0 for p and n, but the anchor (real-valued f_a, no code) keeps its gradient.
+  const f = F(1.5, 0.5, -1.5), y = [0, 0, 1], o = { margin: 10, marginQ: 10 };
+  const tql = cpu.tqlLoss(f, y, 3, 1, { ...o, loss: 'tql', form: 'asym-ste' });
+  const tri = cpu.tqlLoss(f, y, 3, 1, { ...o, loss: 'triplet' });
+  // b = [1, 1, −1]; (0,1,2): a 2(b2 − b1) = −4, p 2(b1 − f0) = −1, n masked; (1,0,2): a −4, p masked, n masked.
+  assertClose(tql.grad.map((g, i) => g - tri.grad[i]), F(-2, -2.5, 0), 1e-14, 'masked l_q gradient');
+});
+
+test('smooth, hand case k=1 (β = 2), and β → ∞ gives the ste loss without a quantisation gradient', () => {
+  // c = tanh(2f) = (tanh 1, tanh 0.6, tanh −1.2); with m = 10 and m_q = 3 both triplets fire both hinges.
+  const f = F(0.5, 0.3, -0.6), y = [0, 0, 1], c = [Math.tanh(1), Math.tanh(0.6), Math.tanh(-1.2)];
+  const zt = (a, p, n) => (f[a] - f[p]) ** 2 - (f[a] - f[n]) ** 2 + 10;
+  const zq = (a, p, n) => (c[a] - c[p]) ** 2 - (c[a] - c[n]) ** 2 + 3;
+  const r = cpu.tqlLoss(f, y, 3, 1, { loss: 'tql', form: 'smooth', beta: 2, margin: 10, marginQ: 3, lambda: 0.5 });
+  assert.is(r.active, 2);
+  assertClose(F(r.loss), F((zt(0, 1, 2) + zt(1, 0, 2) + 0.5 * (zq(0, 1, 2) + zq(1, 0, 2))) / 2), 1e-14, 'loss');
+  // β = 1000: tanh(β·f) = ±1 exactly in float64 for these f and cosh² overflows to ∞: ste's value, triplet's gradient.
+  const big = cpu.tqlLoss(f3, y3, 3, 2, { ...hand, loss: 'tql', form: 'smooth', beta: 1000 });
+  assertClose(F(big.loss), F(cpu.tqlLoss(f3, y3, 3, 2, { ...hand, loss: 'tql', form: 'ste' }).loss), 1e-15, 'β → ∞ loss');
+  assertClose(big.grad, cpu.tqlLoss(f3, y3, 3, 2, { ...hand, loss: 'triplet' }).grad, 1e-15, 'β → ∞ grad');
+  // triplet+quant's pointwise term keeps sign(f), whatever the form.
+  const q = (form) => cpu.tqlLoss(f3, y3, 3, 2, { ...hand, loss: 'triplet+quant', form, beta: 2 }).loss;
+  assert.is(q('smooth'), q('asym'));
+});
+
+test('ste kink: z_q = 0 is counted, and neither fires nor makes the triplet active', () => {
+  // m_q = 0: (1,0,2) has d(b1,b0) − d(b1,b2) = 4 − 4 = 0, exactly on the kink; (0,1,2) has 4 − 8 < 0.
+  const r = cpu.tqlLoss(f3, y3, 3, 2, { margin: 1, marginQ: 0, loss: 'tql', form: 'ste' });
+  const t = cpu.tqlLoss(f3, y3, 3, 2, { margin: 1, loss: 'triplet' });
+  assert.is(r.kinks, 1);
+  assert.is(r.loss, t.loss);
+  assert.equal([...r.grad], [...t.grad]);
+  // A margin of 0 and a triplet whose only hinge is the kink: not active (l = 0).
+  const k = cpu.tqlLoss(f3, y3, 3, 2, { margin: -5, marginQ: 0, loss: 'tql', form: 'ste' });
+  assert.equal([k.active, k.valid, k.kinks, k.loss], [0, 2, 1, 0]);
+});
+
 test('batch-all averages over active triplets only', () => {
   // margin 0.6: (0,1,2) has z_t = −0.3 (inactive), (1,0,2) has z_t = 0.1 → loss 0.1 / 1, not / 2.
   const r = cpu.tqlLoss(f3, y3, 3, 2, { loss: 'triplet', margin: 0.6 });
@@ -113,9 +156,9 @@ test('ste: the straight-through derivative is 0 where |f| > 1', () => {
 const dist = (f, i, g, j, k) => { let s = 0; for (let c = 0; c < k; c++) s += (f[i * k + c] - g[j * k + c]) ** 2; return s; };
 
 /** True when no f entry, hinge argument, semi-hard boundary or batch-hard ranking is within `gap` of a kink. */
-function clearOfKinks(f, y, B, k, m, mq, gap = 1e-3) {
+function clearOfKinks(f, y, B, k, m, mq, beta, gap = 1e-3) {
   if (f.some((v) => Math.abs(v) < gap)) return false;
-  const b = cpu.signCodes(f);
+  const b = cpu.signCodes(f), c = f.map((v) => Math.tanh(beta * v));
   for (let a = 0; a < B; a++) {
     const pos = [], neg = [];
     for (let j = 0; j < B; j++) if (j !== a) (y[j] === y[a] ? pos : neg).push(dist(f, a, f, j, k));
@@ -127,7 +170,7 @@ function clearOfKinks(f, y, B, k, m, mq, gap = 1e-3) {
       for (let n = 0; n < B; n++) {
         if (y[n] === y[a]) continue;
         const dap = dist(f, a, f, p, k), dan = dist(f, a, f, n, k);
-        const args = [dap - dan + m, dist(f, a, b, p, k) - dist(f, a, b, n, k) + mq, dist(b, a, b, p, k) - dist(b, a, b, n, k) + mq, dan - dap, dan - dap - m];
+        const args = [dap - dan + m, dist(f, a, b, p, k) - dist(f, a, b, n, k) + mq, dist(b, a, b, p, k) - dist(b, a, b, n, k) + mq, dist(c, a, c, p, k) - dist(c, a, c, n, k) + mq, dan - dap, dan - dap - m];
         if (args.some((z) => Math.abs(z) < gap)) return false;
       }
     }
@@ -142,24 +185,26 @@ const draws = [
 ];
 const variants = [];
 for (const select of ['all', 'semihard', 'hard']) {
-  variants.push({ loss: 'tql', form: 'asym', select }, { loss: 'tql', form: 'ste', select }, { loss: 'triplet', select }, { loss: 'triplet+quant', select });
+  variants.push({ loss: 'tql', form: 'asym', select }, { loss: 'tql', form: 'ste', select }, { loss: 'tql', form: 'asym-ste', select }, { loss: 'tql', form: 'smooth', select }, { loss: 'triplet', select }, { loss: 'triplet+quant', select });
 }
 
 for (const v of variants) {
   test(`gradient vs finite differences: ${JSON.stringify(v)}`, () => {
     let checked = 0, activeSeen = 0;
     for (const { B, k, y } of draws) {
-      const o = { ...v, margin: k / 2, marginQ: k / 4, lambda: 0.7 };
+      // β = 3: tanh(β·f) is far from linear over these f, so a smooth gradient missing its chain factor shows.
+      const o = { ...v, margin: k / 2, marginQ: k / 4, lambda: 0.7, beta: 3 };
       let found = 0;
       for (let seed = 1; seed < 400 && found < 3; seed++) {
         const f = rand(B * k, 1000 * k + seed, 0.95);
-        if (!clearOfKinks(f, y, B, k, o.margin, o.marginQ)) continue;
+        if (!clearOfKinks(f, y, B, k, o.margin, o.marginQ, o.beta)) continue;
         found++;
         const r = cpu.tqlLoss(f, y, B, k, o);
         activeSeen += r.active;
-        // ste: finite differences of a surrogate whose codes move with f at slope 1 (b = b0 + f − f0): the straight-through rule.
+        // ste, asym-ste: finite differences of a surrogate whose codes move with f at slope 1 (b = b0 + f − f0): the
+        // straight-through rule. smooth: the loss itself (its codes are a smooth function of f).
         const b0 = cpu.signCodes(f);
-        const fn = v.form === 'ste'
+        const fn = v.form === 'ste' || v.form === 'asym-ste'
           ? (z) => cpu.tqlLoss(z, y, B, k, { ...o, codes: z.map((zi, i) => b0[i] + zi - f[i]) }).loss
           : (z) => cpu.tqlLoss(z, y, B, k, o).loss;
         assertClose(r.grad, cpu.numericalGrad(fn, f), FD_TOL, `B ${B} k ${k} seed ${seed}`);

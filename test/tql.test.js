@@ -53,7 +53,7 @@ async function check(fs, labels, B, k, opts, what, seed = 0.6) {
 }
 
 const LOSSES = ['tql', 'triplet', 'triplet+quant'];
-const FORMS = ['asym', 'ste'];
+const FORMS = ['asym', 'ste', 'asym-ste', 'smooth'];
 const SELECTS = ['all', 'semihard', 'hard'];
 
 test('every loss × form × selection matches the float64 reference (B = 3, 7, 4×5, 33; k = 12, 13, 48)', async () => {
@@ -111,7 +111,7 @@ test('a NaN or infinite descriptor makes the loss NaN for every loss and selecti
 
 test('defaults live in tqlDefaults and match the reference defaults (m = m_q = k/4, λ = 1, tql/asym/all)', async () => {
   const d = ops.tqlDefaults(48);
-  assert.equal(d, { loss: 'tql', form: 'asym', select: 'all', margin: 12, marginQ: 12, lambda: 1 });
+  assert.equal(d, { loss: 'tql', form: 'asym', select: 'all', margin: 12, marginQ: 12, lambda: 1, beta: 1 });
   const B = 12, k = 48, labels = pk(3, 4), fs = descriptors(B, k, 77);
   const explicit = await runGpu(fs, labels, B, k, d);
   const implicit = await runGpu(fs, labels, B, k, {});
@@ -141,6 +141,19 @@ test('edge cases: one class, singleton classes, B = 1, no active triplet, ties i
   const fs = new Float32Array(B * k);
   for (let i = 0; i < B; i++) fs.set(base.subarray((i % 4) * k, (i % 4 + 1) * k), i * k);
   for (const form of FORMS) await check(fs, Uint32Array.from([0, 0, 1, 1, 0, 0, 1, 1]), B, k, { select: 'hard', form }, 'hard ties');
+});
+
+test('smooth at β = 0.3, 5, 300 and asym-ste past |f| = 1: odd batches against the reference', async () => {
+  const B = 29, k = 19, labels = randomLabels(B, 4, 31);
+  const fs = descriptors(B, k, 32);
+  // β = 300 saturates most codes to ±1 and underflows their derivative; m_q = 6.3 keeps hinges off the lattice of
+  // exact integer distances that saturated codes make (f32 and float64 round tanh(β·f) to 1 at different β·f).
+  for (const beta of [0.3, 5, 300]) {
+    for (const select of SELECTS) await check(fs, labels, B, k, { form: 'smooth', beta, select, marginQ: 6.3, lambda: 0.7 }, `smooth β ${beta}`, -0.9);
+  }
+  const wide = descriptors(B, k, 33, 1.6, false);
+  for (const select of SELECTS) await check(wide, labels, B, k, { form: 'asym-ste', select }, 'asym-ste mask');
+  assert.throws(() => scope(() => ops.tripletQuantLoss(Tensor.from(fs, [B, k]), labels, { form: 'smooth', beta: NaN })), /beta = NaN/);
 });
 
 test('bad inputs are rejected with messages naming the tensor', async () => {

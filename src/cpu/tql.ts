@@ -6,25 +6,33 @@
 //   l_t = [d(f_a, f_p) − d(f_a, f_n) + m]₊
 //   l_q (form 'asym') = [d(f_a, b_p) − d(f_a, b_n) + m_q]₊ — gradient to f_a only.
 //   l_q (form 'ste')  = [d(b_a, b_p) − d(b_a, b_n) + m_q]₊ — straight-through ∂b/∂f := 1 where |f| ≤ 1 (else 0), gradient to a, p and n.
+//   l_q (form 'asym-ste') = the asym hinge, with the gradient also reaching p and n through their codes' straight-through.
+//   l_q (form 'smooth') = [d(c_a, c_p) − d(c_a, c_n) + m_q]₊ with the smooth code c = tanh(β·f) (HashNet-style: β is raised
+//                     during training, see src/train/loss-schedule.ts) and its true derivative β·(1 − c²), to a, p and n.
+//   The code at evaluation is sign(f) for every form.
 //   per-triplet l: 'tql' → l_t + λ·l_q; 'triplet' and 'triplet+quant' → l_t.
 //   selection: 'all' = every valid triplet; 'semihard' = valid triplets with d(f_a,f_p) < d(f_a,f_n) < d(f_a,f_p) + m;
 //              'hard' = per anchor with ≥ 1 positive and ≥ 1 negative, p* = argmax_p d(f_a,f_p), n* = argmin_n d(f_a,f_n), ties → lowest index.
 //   triplet part: 'all'/'semihard' → Σ l / max(1, #active), active = selected triplets with l > 0;
 //                 'hard' → Σ l / max(1, #anchors). Counts and the selection are constants in the gradient.
 //   'triplet+quant' adds λ·mean over all B·k entries of (f − b)² (b constant).
-// A hinge whose argument is exactly 0 contributes 0 loss and 0 gradient (and is not active).
+// A hinge whose argument is exactly 0 contributes 0 loss and 0 gradient (and is not active). This matters for 'ste':
+// d(b, b′) is 4× a Hamming distance, so with m_q a multiple of 4 a hinge sits exactly on its kink (z_q = 0) for a sizeable
+// share of triplets (bench/kinks.js measures it). 0 is the hinge's value there and 0 lies in its subdifferential [0, 1];
+// counting such a triplet as firing would keep pushing codes that already meet the margin, and with codes changing in
+// steps of 4 the same triplet would then flip between firing and not from one step to the next.
 // Edge cases: one class only, or classes of one image each → no valid triplet: triplet part 0, grad 0, valid 0 (the
 // quantisation term of 'triplet+quant' still applies); no active triplet → triplet part 0.
 import { expectInt, expectLength } from './check.js';
 
 /** Which objective: the paper's TQL, the plain triplet loss, or the triplet loss plus the classic quantisation loss. */
 export type TqlLossKind = 'tql' | 'triplet' | 'triplet+quant';
-/** Triplet quantisation term: asymmetric (codes only on p, n) or symmetric with a straight-through estimator. */
-export type TqlForm = 'asym' | 'ste';
+/** Triplet quantisation term: asymmetric (codes only on p, n), symmetric with a straight-through estimator, asymmetric with the straight-through also to p and n, or symmetric on smooth codes tanh(β·f). */
+export type TqlForm = 'asym' | 'ste' | 'asym-ste' | 'smooth';
 /** Triplet selection: batch-all, semi-hard, batch-hard. */
 export type TripletSelect = 'all' | 'semihard' | 'hard';
 
-/** Options of tqlLoss; defaults: loss 'tql', form 'asym', select 'all', margin = marginQ = k/4, lambda 1. */
+/** Options of tqlLoss; defaults: loss 'tql', form 'asym', select 'all', margin = marginQ = k/4, lambda 1, beta 1. */
 export interface TqlOptions {
   loss?: TqlLossKind;
   form?: TqlForm;
@@ -32,12 +40,14 @@ export interface TqlOptions {
   margin?: number;
   marginQ?: number;
   lambda?: number;
-  /** B×k codes to use as b instead of sign(f) (held constant like b; the STE mask still comes from f). For tests and callers that binarise elsewhere. */
+  /** β of the 'smooth' form's code tanh(β·f) (default 1). */
+  beta?: number;
+  /** B×k codes to use as b instead of sign(f) (held constant like b; the STE mask still comes from f; ignored by 'smooth'). For tests and callers that binarise elsewhere. */
   codes?: Float64Array;
 }
 
-/** Result of tqlLoss: the scalar loss, its gradient w.r.t. f (B×k), #active and #valid (selected) triplets. */
-export interface TqlResult { loss: number; grad: Float64Array; active: number; valid: number }
+/** Result of tqlLoss: the scalar loss, its gradient w.r.t. f (B×k), #active and #valid (selected) triplets, and (loss 'tql') #kinks: selected triplets whose quantisation hinge argument is exactly 0. */
+export interface TqlResult { loss: number; grad: Float64Array; active: number; valid: number; kinks: number }
 
 /** b = sign(f) elementwise with sign(0) = +1: f [n] → b [n] of ±1. */
 export function signCodes(f: Float64Array): Float64Array {
@@ -89,34 +99,39 @@ export function tqlLoss(f: Float64Array, labels: ArrayLike<number>, B: number, k
   expectLength(labels, B, 'tqlLoss labels', '[B]');
   if (o.codes) expectLength(o.codes, B * k, 'tqlLoss codes', '[B, k]');
   const kind = o.loss ?? 'tql', form = o.form ?? 'asym', select = o.select ?? 'all';
-  const m = o.margin ?? k / 4, mq = o.marginQ ?? k / 4, lambda = o.lambda ?? 1;
-  const b = o.codes ?? signCodes(f);
+  const m = o.margin ?? k / 4, mq = o.marginQ ?? k / 4, lambda = o.lambda ?? 1, beta = o.beta ?? 1;
+  const smooth = form === 'smooth';
+  // b: the codes of the quantisation term (sign(f), the `codes` option, or tanh(β·f)); db(i, c) = ∂b/∂f at that entry:
+  // the straight-through 1 where |f| ≤ 1 (else 0), or β·(1 − tanh²(β·f)) = β / cosh²(β·f) for 'smooth'.
+  const signs = o.codes ?? signCodes(f);
+  const b = smooth ? f.map((v) => Math.tanh(beta * v)) : signs;
+  const db = (i: number, c: number): number => {
+    const v = f[i * k + c];
+    return smooth ? beta / Math.cosh(beta * v) ** 2 : Math.abs(v) <= 1 ? 1 : 0;
+  };
+  // Forms whose anchor side is the real-valued f_a (the others compare codes with codes).
+  const anchorReal = form === 'asym' || form === 'asym-ste';
   const grad = new Float64Array(B * k);
-  // Straight-through derivative of sign at each entry.
-  const ste = (i: number, c: number): number => (Math.abs(f[i * k + c]) <= 1 ? 1 : 0);
 
   const triplets = selectTriplets(f, labels, B, k, select, m);
-  let total = 0, active = 0;
+  let total = 0, active = 0, kinks = 0;
   for (const [a, p, n] of triplets) {
     const zt = dist(f, a, f, p, k) - dist(f, a, f, n, k) + m;
     const lt = zt > 0 ? zt : 0;
     let lq = 0;
     if (kind === 'tql') {
-      const zq = form === 'asym'
-        ? dist(f, a, b, p, k) - dist(f, a, b, n, k) + mq
-        : dist(b, a, b, p, k) - dist(b, a, b, n, k) + mq;
+      const u = anchorReal ? f : b;
+      const zq = dist(u, a, b, p, k) - dist(u, a, b, n, k) + mq;
+      if (zq === 0) kinks++;
       if (zq > 0) {
         lq = zq;
         for (let c = 0; c < k; c++) {
-          const ba = b[a * k + c], bp = b[p * k + c], bn = b[n * k + c];
-          if (form === 'asym') {
-            // ∂/∂f_a [‖f_a − b_p‖² − ‖f_a − b_n‖²] = 2(b_n − b_p)
-            grad[a * k + c] += lambda * 2 * (bn - bp);
-          } else {
-            grad[a * k + c] += lambda * 2 * (bn - bp) * ste(a, c);
-            grad[p * k + c] += lambda * 2 * (bp - ba) * ste(p, c);
-            grad[n * k + c] += lambda * 2 * (ba - bn) * ste(n, c);
-          }
+          const ua = u[a * k + c], bp = b[p * k + c], bn = b[n * k + c];
+          // ∂z_q/∂u_a = 2(b_n − b_p), ∂z_q/∂b_p = 2(b_p − u_a), ∂z_q/∂b_n = 2(u_a − b_n); codes pass on through db.
+          grad[a * k + c] += lambda * 2 * (bn - bp) * (anchorReal ? 1 : db(a, c));
+          if (form === 'asym') continue; // gradient to the anchor only
+          grad[p * k + c] += lambda * 2 * (bp - ua) * db(p, c);
+          grad[n * k + c] += lambda * 2 * (ua - bn) * db(n, c);
         }
       }
     }
@@ -140,11 +155,11 @@ export function tqlLoss(f: Float64Array, labels: ArrayLike<number>, B: number, k
   if (kind === 'triplet+quant') {
     let q = 0;
     for (let i = 0; i < B * k; i++) {
-      const e = f[i] - b[i];
+      const e = f[i] - signs[i];
       q += e * e;
       grad[i] += lambda * 2 * e / (B * k);
     }
     loss += lambda * q / (B * k);
   }
-  return { loss, grad, active, valid };
+  return { loss, grad, active, valid, kinks };
 }

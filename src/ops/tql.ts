@@ -7,8 +7,8 @@ import { knob } from '../gpu/knobs.js';
 
 /** Which objective: the paper's TQL, the plain triplet loss, or the triplet loss plus the classic quantisation loss. */
 export type TqlLoss = 'tql' | 'triplet' | 'triplet+quant';
-/** Quantisation term: asymmetric (codes on the positive and negative) or symmetric with a straight-through estimator. */
-export type TqlLossForm = 'asym' | 'ste';
+/** Quantisation term (src/cpu/tql.ts): asymmetric (codes on the positive and negative), symmetric with a straight-through estimator, asymmetric with the straight-through also to p and n, or symmetric on smooth codes tanh(β·f). */
+export type TqlLossForm = 'asym' | 'ste' | 'asym-ste' | 'smooth';
 /** Triplet selection: batch-all, semi-hard, batch-hard. */
 export type TqlSelect = 'all' | 'semihard' | 'hard';
 
@@ -23,11 +23,13 @@ export interface TripletQuantLossOptions {
   marginQ?: number;
   /** Weight λ of the quantisation term. */
   lambda?: number;
+  /** β of the 'smooth' form's code tanh(β·f). */
+  beta?: number;
 }
 
-/** The one place of the loss defaults (PAPER.md): loss 'tql', form 'asym', select 'all', m = m_q = k/4, λ = 1. */
+/** The one place of the loss defaults (PAPER.md): loss 'tql', form 'asym', select 'all', m = m_q = k/4, λ = 1, β = 1. */
 export function tqlDefaults(k: number): Required<TripletQuantLossOptions> {
-  return { loss: 'tql', form: 'asym', select: 'all', margin: k / 4, marginQ: k / 4, lambda: 1 };
+  return { loss: 'tql', form: 'asym', select: 'all', margin: k / 4, marginQ: k / 4, lambda: 1, beta: 1 };
 }
 
 /** What tripletQuantLoss returns: the loss [1] (on the tape) and stats [2] u32 = [#active, #valid] triplets. */
@@ -37,7 +39,7 @@ export interface TripletQuantLossResult {
 }
 
 const LOSS_CODE: Record<TqlLoss, number> = { tql: 0, triplet: 1, 'triplet+quant': 2 };
-const FORM_CODE: Record<TqlLossForm, number> = { asym: 0, ste: 1 };
+const FORM_CODE: Record<TqlLossForm, number> = { asym: 0, ste: 1, 'asym-ste': 2, smooth: 3 };
 const SELECT_CODE: Record<TqlSelect, number> = { all: 0, semihard: 1, hard: 2 };
 
 const FILE = 'tql.wgsl';
@@ -61,7 +63,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   if (B > 4096) throw new Error(`tripletQuantLoss: batch ${B} needs ${(B * B * 28) / 2 ** 20} MiB of pair buffers; use B ≤ 4096 (the paper's batches are ≤ 512)`);
   const d = tqlDefaults(k);
   const o = { ...d, ...opts };
-  for (const [name, v] of [['margin', o.margin], ['marginQ', o.marginQ], ['lambda', o.lambda]] as const) {
+  for (const [name, v] of [['margin', o.margin], ['marginQ', o.marginQ], ['lambda', o.lambda], ['beta', o.beta]] as const) {
     if (!Number.isFinite(v)) throw new Error(`tripletQuantLoss: ${name} = ${v} must be a finite number`);
   }
   const params = {
@@ -69,7 +71,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
     loss: pick(opts.loss, LOSS_CODE, 'loss', d.loss),
     form: pick(opts.form, FORM_CODE, 'form', d.form),
     select: pick(opts.select, SELECT_CODE, 'select', d.select),
-    margin: o.margin, marginQ: o.marginQ, lambda: o.lambda,
+    margin: o.margin, marginQ: o.marginQ, lambda: o.lambda, beta: o.beta,
   };
   let lab: Tensor;
   let ownLabels = false;
@@ -122,7 +124,7 @@ defineBackward('tripletQuantLoss', (node, gy) => {
   const WG = knob('ops.WG');
   runtime().dispatch(
     { file: FILE, entry: 'tql_scale', overrides: { WG } },
-    { bindings: { grad: grad.buffer, gy: gy.buffer, dx: dx.buffer }, params: { B, k, loss: 0, form: 0, select: 0, margin: 0, marginQ: 0, lambda: 0 }, workgroups: grid1d(B * k, WG) },
+    { bindings: { grad: grad.buffer, gy: gy.buffer, dx: dx.buffer }, params: { B, k, loss: 0, form: 0, select: 0, margin: 0, marginQ: 0, lambda: 0, beta: 0 }, workgroups: grid1d(B * k, WG) },
   );
   return [dx];
 });

@@ -11,4 +11,7 @@ export { loadTrainData, type TrainData } from './datasets.js';
 export { lookup, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
 export { StopRequests, SAME_REQUEST_MS } from './signals.js';
 export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
+export { lambdaAt, betaAt, lossOptionsAt } from './loss-schedule.js';
+export { measureKinks, randomCodes, randomKinkShare, type KinkCount } from './kinks.js';
+export { studyMain, runStudy, aggregateStudy, parseStudyArgs, parseGrid, studyCells, cellConfig, meanSd, type StudyPlan, type StudyCell, type StudyOutcome, type GridAxis } from './study.js';
 export { OutputError, outputError, prepareOutputDir } from '../util/fs.js';

@@ -43,6 +43,8 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     margin: (opts.margin as number | undefined) ?? defaultMargin(bits),
     marginQ: (opts['margin-q'] as number | undefined) ?? defaultMargin(bits),
     lambda: opts.lambda as number,
+    lambdaWarmup: opts['lambda-warmup'] as number,
+    betaGrowth: opts['beta-growth'] as number,
     model: opts.model as string,
     bn: opts.bn as boolean,
     epochs: opts.epochs as number,

@@ -10,11 +10,13 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   'skip-bad': { type: 'bool', default: false, help: 'inshop: skip and count bad partition lines, missing or unreadable JPEGs instead of stopping' },
   bits: { type: 'intlist', default: [48], min: 4, max: 256, help: 'code length(s); one model per length' },
   loss: { type: 'string', default: 'tql', choices: ['tql', 'triplet', 'triplet+quant'], help: 'tql: triplet + triplet quantization loss; ablations: triplet alone, triplet + ‖f − sign f‖²' },
-  'tq-form': { type: 'string', default: 'asym', choices: ['asym', 'ste'], help: 'triplet quantization form: asym [d(f_a,b_p) − d(f_a,b_n) + m_q]₊, ste [d(b_a,b_p) − d(b_a,b_n) + m_q]₊ straight-through' },
+  'tq-form': { type: 'string', default: 'asym', choices: ['asym', 'ste', 'asym-ste', 'smooth'], help: 'triplet quantization form: asym [d(f_a,b_p) − d(f_a,b_n) + m_q]₊ (gradient to the anchor), ste [d(b_a,b_p) − d(b_a,b_n) + m_q]₊ straight-through, asym-ste asym with the straight-through also to p and n, smooth ste\'s hinge on tanh(β·f) with β raised each epoch (--beta-growth)' },
   select: { type: 'string', default: 'all', choices: ['all', 'semihard', 'hard'], help: 'in-batch triplets: batch-all, semi-hard, batch-hard' },
   margin: { type: 'float', min: 0, help: 'triplet margin m (default bits/4, at least 6)' },
   'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default bits/4, at least 6)' },
   lambda: { type: 'float', default: 1, min: 0, help: 'weight λ of the quantization term' },
+  'lambda-warmup': { type: 'float', default: 0, min: 0, help: 'λ ramps linearly from 0 over this many epochs (fractions allowed; 0: full λ from the start)' },
+  'beta-growth': { type: 'float', default: 2, min: 1, help: '--tq-form smooth: β of the code tanh(β·f) starts at 1 and is multiplied by this at the start of every epoch' },
   model: { type: 'string', default: 'dsh', choices: ['dsh', 'resnet'], help: 'network: dsh (DSH CIFAR-10 net, CPU-sized) or resnet (a small CIFAR ResNet with BN, for real GPUs); both from scratch' },
   bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
   epochs: { type: 'int', default: 10, min: 1, help: 'training epochs (the default fits the one-hour budget of a 2-core machine without a GPU at CIFAR-10, 48 bits)' },
@@ -50,11 +52,13 @@ export interface TrainConfig {
   protocol: string;
   bits: number;
   loss: 'tql' | 'triplet' | 'triplet+quant';
-  tqForm: 'asym' | 'ste';
+  tqForm: 'asym' | 'ste' | 'asym-ste' | 'smooth';
   select: 'all' | 'semihard' | 'hard';
   margin: number;
   marginQ: number;
   lambda: number;
+  lambdaWarmup: number;
+  betaGrowth: number;
   model: string;
   bn: boolean;
   epochs: number;
@@ -87,7 +91,7 @@ export function defaultMargin(bits: number): number {
 
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
 export const RESUME_KEYS: (keyof TrainConfig)[] = [
-  'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'model', 'bn', 'epochs', 'P', 'K',
+  'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'lambdaWarmup', 'betaGrowth', 'model', 'bn', 'epochs', 'P', 'K',
   'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'augment', 'seed', 'trainLimit',
 ];
 

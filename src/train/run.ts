@@ -22,6 +22,7 @@ import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
 import { prepareOutputDir } from '../util/fs.js';
 import { StoppedError } from './signals.js';
+import { lossOptionsAt } from './loss-schedule.js';
 
 /** Raised when the loss turns NaN/inf: the run stops, the last good checkpoint stays. */
 export class DivergedError extends Error {
@@ -37,7 +38,7 @@ export interface TrainOutcome {
 }
 
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal; command?: string }): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
   const ckptDir = join(cfg.out, 'checkpoint');
@@ -98,7 +99,6 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   };
   const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
 
-  const lossOpts = { loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ, lambda: cfg.lambda };
   const maxSteps = cfg.maxSteps ?? Infinity;
   let stoppedEarly = false;
   while (epoch < cfg.epochs && !stoppedEarly) {
@@ -123,7 +123,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
         const x = store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
         const f = model.forward(x);
         const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
-        const { loss } = tripletQuantLoss(f, y, lossOpts);
+        const { loss } = tripletQuantLoss(f, y, lossOptionsAt(cfg, globalStep, stepsPerEpoch));
         backward(loss);
         optimizer.step();
         optimizer.zeroGrad();
@@ -201,6 +201,8 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     margin: cfg.margin,
     marginQ: cfg.marginQ,
     lambda: cfg.lambda,
+    lambdaWarmup: cfg.lambdaWarmup,
+    betaGrowth: cfg.betaGrowth,
     bits: cfg.bits,
     seed: cfg.seed,
     epochs: cfg.epochs,
@@ -217,9 +219,12 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     date: new Date().toISOString(),
     adapter: rt.info,
     flags: flagsSet(),
-    command: `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    // The command that reproduces this run (a study passes the one of its cell).
+    command: opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),
     epochLog,
+    // Every setting, under the names RESUME_KEYS compares (a study checks a finished cell with them).
+    config: { ...cfg },
     ...evalRes.summary,
   };
   writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
@@ -260,6 +265,8 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log:
     return null;
   }
   ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
+  ck.state.config.lambdaWarmup ??= 0; // and before --lambda-warmup, --beta-growth
+  ck.state.config.betaGrowth ??= 2;
   // The saved configuration must match on everything that shapes the run; --epochs may grow (the run is extended).
   const diffs = RESUME_KEYS.filter((k) => k !== 'epochs' && JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
   if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);

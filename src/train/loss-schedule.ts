@@ -1,0 +1,25 @@
+// The loss options of each training step: λ's linear warm-up and the smooth form's β continuation.
+import type { TripletQuantLossOptions } from '../ops/tql.js';
+import type { TrainConfig } from './options.js';
+
+/** λ at global step s: ramps linearly from 0 to cfg.lambda over the first cfg.lambdaWarmup epochs (fractions allowed), then stays. */
+export function lambdaAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
+  const ramp = cfg.lambdaWarmup * stepsPerEpoch;
+  return s >= ramp ? cfg.lambda : cfg.lambda * (s / ramp);
+}
+
+/**
+ * β of the smooth code tanh(β·f) at global step s: 1 in the first epoch, multiplied by cfg.betaGrowth at the start of
+ * every later epoch (HashNet raises β in stages the same way), so the code approaches sign(f), the code evaluated.
+ */
+export function betaAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
+  return cfg.betaGrowth ** Math.floor(s / stepsPerEpoch);
+}
+
+/** The options of the loss at global step s. */
+export function lossOptionsAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): TripletQuantLossOptions {
+  return {
+    loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ,
+    lambda: lambdaAt(cfg, s, stepsPerEpoch), beta: betaAt(cfg, s, stepsPerEpoch),
+  };
+}

@@ -1,0 +1,430 @@
+// A study: a grid of training runs ("cells"), one after another, each a normal training run in its own folder under
+// the study folder; resumable (finished cells are skipped, an interrupted one continues from its checkpoint); the
+// cells' results.json are aggregated into README.md, study.json, map.svg and drop.svg (mean ± sample sd over seeds,
+// paired differences per seed). `node bench/study.js --grid 'loss=tql,triplet bits=12,24 seed=1,2,3' [train options]`.
+//
+// Cells run in this process through trainHashing, the function `bench/train.js` runs, not as child processes: the
+// device, its adapter selection and every compiled pipeline serve all cells (a child would pay them again per cell),
+// and one stop request (Ctrl-C, SIGTERM) reaches the running cell directly, which stops after its step and saves, as
+// the trainer does; `bench/train.js --bits 12,24` already trains several models in one process the same way.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { TRAIN_SPEC, RESUME_KEYS, type TrainConfig } from './options.js';
+import { resolveConfig } from './main.js';
+import { trainHashing, DivergedError } from './run.js';
+import { writeFileAtomic } from './checkpoint.js';
+import { handleStopSignals } from './signals.js';
+import { formatDuration } from './progress.js';
+import { errorBarChart, type BarSeries } from '../report/bars.js';
+import { codeVersion } from '../util/version.js';
+import { prepareOutputDir, OutputError } from '../util/fs.js';
+import { DataError, isDataError } from '../data/errors.js';
+import { NoAdapterError } from '../gpu/adapter.js';
+import { disposeRuntime } from '../gpu/runtime.js';
+import { flags, FlagError } from '../config.js';
+
+/** One key of the grid and its values, as written (each checked against the train option of that name). */
+export interface GridAxis {
+  key: string;
+  values: string[];
+}
+
+/** What a study runs: the grid (the last key varies fastest), the train options common to all cells, the folder. */
+export interface StudyPlan {
+  dataset: 'cifar10' | 'inshop';
+  grid: GridAxis[];
+  /** Train options given besides the grid, as on the command line. */
+  train: string[];
+  out: string;
+  /** The command that started the study. */
+  command: string;
+}
+
+/** One cell: its folder name (from its values), its values, and its train options. */
+export interface StudyCell {
+  name: string;
+  values: Record<string, string>;
+  argv: string[];
+  dir: string;
+}
+
+/** Train options that make no sense per cell: the study sets --out and --resume itself. */
+const NOT_IN_GRID = new Set(['out', 'resume', 'help', 'quiet']);
+
+const STUDY_SPEC: Record<string, OptSpec> = {
+  grid: { type: 'string', help: "the cells: space-separated KEY=V1,V2,… over train options, e.g. 'loss=tql,triplet bits=12,24 seed=1,2,3'; every combination is one training run" },
+  out: { type: 'string', help: 'the study folder (default runs/study-<grid keys>); each cell trains in a subfolder named from its values, e.g. loss-tql_bits-12_seed-1' },
+  aggregate: { type: 'bool', default: false, help: 'only aggregate the finished cells of the study in --out into README.md, study.json, map.svg and drop.svg' },
+  quiet: { type: 'bool', default: false, help: 'no progress bars' },
+  help: { type: 'bool', default: false, help: 'this text' },
+};
+
+const HEAD = `usage: node bench/study.js [cifar10|inshop] --grid 'KEY=V1,V2 … ' [train options] [--out DIR]
+       node bench/study.js --aggregate --out DIR
+
+Runs every combination of the grid's values as a training run (the options of bench/train.js, which every cell
+shares), one after another, each in DIR/<cell>; a rerun skips finished cells and resumes an interrupted one. Ctrl-C or
+SIGTERM stops the running cell after its step, saves it and ends the study. After each cell, DIR/README.md,
+study.json, map.svg and drop.svg aggregate the finished cells: mean ± sample standard deviation over seeds of binary
+and real-valued mAP@all and their drop, and paired differences per seed between the values of each key.`;
+
+/** The train options a study passes on: all but those NOT_IN_GRID. */
+const CELL_SPEC: Record<string, OptSpec> = Object.fromEntries(Object.entries(TRAIN_SPEC).filter(([k]) => !NOT_IN_GRID.has(k)));
+
+/** Parses `loss=tql,triplet bits=12,24` into axes, each value checked as its train option would be. */
+export function parseGrid(text: string): GridAxis[] {
+  const axes: GridAxis[] = [];
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--grid: "${word}" is not KEY=V1,V2,… (e.g. loss=tql,triplet)`);
+    const key = word.slice(0, eq), values = word.slice(eq + 1).split(',');
+    if (!CELL_SPEC[key]) throw new UsageError(`--grid: ${key} is not a train option that can vary${NOT_IN_GRID.has(key) ? ' (the study sets it)' : ''}; see node bench/train.js --help`);
+    if (axes.some((a) => a.key === key)) throw new UsageError(`--grid: ${key} appears twice; list all its values once: ${key}=A,B`);
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (v === '') throw new UsageError(`--grid: ${key} has an empty value in "${word}"`);
+      let parsed: unknown;
+      try {
+        parsed = parseArgs([`--${key}=${v}`], CELL_SPEC).opts[key];
+      } catch (e) {
+        throw new UsageError(`--grid ${key}=${v}: ${(e as Error).message.replace(/^--\S+ \S+: /, '')}`);
+      }
+      if (Array.isArray(parsed) && parsed.length !== 1) throw new UsageError(`--grid ${key}: one value per cell`);
+      const canon = JSON.stringify(parsed);
+      if (seen.has(canon)) throw new UsageError(`--grid: ${key} lists ${v} twice`);
+      seen.add(canon);
+    }
+    axes.push({ key, values });
+  }
+  if (!axes.length) throw new UsageError("--grid is empty; e.g. --grid 'loss=tql,triplet seed=1,2,3'");
+  return axes;
+}
+
+/** A value as part of a folder name: letters, digits, '.', '-' (e.g. triplet+quant → triplet-quant). */
+const slug = (v: string) => v.replace(/[^A-Za-z0-9.-]/g, '-');
+
+/** The cells of a plan, in grid order (the last key varies fastest). */
+export function studyCells(plan: StudyPlan): StudyCell[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const { key, values } of plan.grid) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  const cells = combos.map((values) => {
+    const name = plan.grid.map(({ key }) => `${key}-${slug(values[key])}`).join('_');
+    const argv = [...plan.train, ...plan.grid.map(({ key }) => `--${key}=${values[key]}`)];
+    return { name, values, argv, dir: join(plan.out, name) };
+  });
+  const names = new Set<string>();
+  for (const c of cells) {
+    if (names.has(c.name)) throw new UsageError(`--grid: two cells would share the folder ${c.name}; values that differ only in punctuation cannot be told apart`);
+    names.add(c.name);
+  }
+  return cells;
+}
+
+/** The resolved training configuration of a cell (checks like the trainer's: a bad combination fails before any run). */
+export function cellConfig(plan: StudyPlan, cell: StudyCell): TrainConfig {
+  const { opts } = parseArgs(cell.argv, CELL_SPEC);
+  const bits = opts.bits as number[];
+  if (bits.length !== 1) throw new UsageError(`--bits ${bits.join(',')}: a cell trains one code length; put them in the grid (bits=${bits.join(',')})`);
+  return resolveConfig({ ...opts, out: cell.dir }, bits[0], false, plan.dataset);
+}
+
+/** Options of a saved config that differ from cfg's (RESUME_KEYS), as "key: saved, now" lines. */
+function configDiffs(saved: Record<string, unknown>, cfg: TrainConfig, keys = RESUME_KEYS): string[] {
+  return keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: ${JSON.stringify(saved[k])}, now ${JSON.stringify(cfg[k])}`);
+}
+
+/** A cell's results.json when it was made with the cell's options; null when there is none yet, or the run is to be extended. */
+function finishedResults(cfg: TrainConfig): Record<string, any> | null {
+  const file = join(cfg.out, 'results.json');
+  if (!existsSync(file)) return null;
+  let r: Record<string, any>;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new DataError('format', `${file} cannot be read (${(e as Error).message}); move that cell's folder away to run it again`, file);
+  }
+  const diffs = r.config ? configDiffs(r.config, cfg) : ['(it records no config: made before studies existed)'];
+  // A larger --epochs than the finished run's extends it (the trainer's --resume does that).
+  if (diffs.length === 1 && diffs[0].startsWith('epochs:') && r.config.epochs < cfg.epochs) return null;
+  if (diffs.length) throw new DataError('config', `${file} was made with other options than this cell's:\n  ${diffs.join('\n  ')}\nRun the study with the same options, or use another --out.`, file);
+  return r;
+}
+
+/** `a b 'c d'`: arguments quoted for a POSIX shell where needed. */
+function shellJoin(args: string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** What runStudy did: cells finished (now or before), skipped (finished before), and whether a stop request ended it. */
+export interface StudyOutcome {
+  total: number;
+  finished: number;
+  skipped: number;
+  failed: string[];
+  stopped: boolean;
+}
+
+/** Runs the plan's cells in order (skipping finished ones, resuming interrupted ones), aggregating after each. */
+export async function runStudy(plan: StudyPlan, opts: { stopSignal: AbortSignal; quiet: boolean; log?: (s: string) => void }): Promise<StudyOutcome> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  prepareOutputDir(plan.out, 'the study folder');
+  const cells = studyCells(plan);
+  const configs = cells.map((c) => cellConfig(plan, c));
+  const out: StudyOutcome = { total: cells.length, finished: 0, skipped: 0, failed: [], stopped: false };
+  aggregateStudy(plan);
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells[i], cfg = configs[i];
+    if (finishedResults(cfg)) {
+      log(`study cell ${i + 1}/${cells.length} ${cell.name}: finished before (its results.json has these options); skipped`);
+      out.finished++;
+      out.skipped++;
+      continue;
+    }
+    if (opts.stopSignal.aborted) break;
+    log(`\n== study cell ${i + 1}/${cells.length}: ${cell.name}`);
+    const command = `node bench/train.js ${plan.dataset} ${shellJoin([...cell.argv, '--out', cell.dir, '--resume'])}`;
+    try {
+      const r = await trainHashing(cfg, { resume: true, quiet: opts.quiet, stopSignal: opts.stopSignal, command });
+      if (r.finished) out.finished++;
+    } catch (e) {
+      // A diverged cell is an outcome of its options, not a fault of the study: the others still run.
+      if (!(e instanceof DivergedError)) throw e;
+      log(`study cell ${cell.name}: ${e.message}`);
+      out.failed.push(cell.name);
+    }
+    aggregateStudy(plan);
+    if (opts.stopSignal.aborted) break;
+  }
+  out.stopped = opts.stopSignal.aborted;
+  log(`study ${plan.out}: ${out.finished} of ${out.total} cells finished (${out.skipped} before this run)${out.failed.length ? `; diverged: ${out.failed.join(', ')}` : ''}${out.stopped ? '; stopped by request: run the same command again to continue' : ''}; ${join(plan.out, 'README.md')}`);
+  return out;
+}
+
+// ---- aggregation ----
+
+/** n, mean and sample standard deviation (n − 1 in the denominator; null below 2 values). */
+export function meanSd(xs: number[]): { n: number; mean: number; sd: number | null } {
+  const n = xs.length;
+  const mean = n ? xs.reduce((s, x) => s + x, 0) / n : NaN;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : null;
+  return { n, mean, sd };
+}
+
+const METRICS = ['binary', 'real', 'drop'] as const;
+type Metric = (typeof METRICS)[number];
+type Scores = Record<Metric, number>;
+
+/** One cell in study.json: its values and, when finished, its scores (mAP@all; drop = real − binary). */
+interface CellRecord {
+  name: string;
+  values: Record<string, string>;
+  seed: number;
+  status: 'finished' | 'not finished';
+  scores?: Scores;
+  epochs?: number;
+  steps?: number;
+  wallSeconds?: number;
+  date?: string;
+  adapter?: string;
+  commit?: string;
+  tag?: string;
+}
+
+function cellRecord(plan: StudyPlan, cell: StudyCell): CellRecord {
+  const cfg = cellConfig(plan, cell);
+  const base = { name: cell.name, values: cell.values, seed: cfg.seed };
+  const r = finishedResults(cfg);
+  if (!r) return { ...base, status: 'not finished' };
+  const binary = r.binary.map as number, real = r.real.map as number;
+  const v = r.version ?? {};
+  return {
+    ...base, status: 'finished', scores: { binary, real, drop: real - binary }, epochs: r.epochs, steps: r.steps, wallSeconds: r.wallSeconds, date: r.date,
+    adapter: r.adapter ? `${r.adapter.name} (${[r.adapter.description, r.adapter.backend, r.adapter.software ? 'software' : ''].filter(Boolean).join(', ')})` : undefined,
+    commit: v.commit ? v.commit.slice(0, 12) + (v.modified ? '+modified' : '') : undefined, tag: r.tag,
+  };
+}
+
+/** Grid keys other than seed: what a condition (a cell up to its seed) is made of. */
+const conditionKeys = (plan: StudyPlan) => plan.grid.map((a) => a.key).filter((k) => k !== 'seed');
+const label = (values: Record<string, string>, keys: string[]) => keys.map((k) => `${k} ${values[k]}`).join(' · ') || 'all';
+
+/** Per condition: mean ± sample sd over its finished seeds of each metric. */
+function conditions(plan: StudyPlan, cells: CellRecord[]) {
+  const keys = conditionKeys(plan);
+  const groups = new Map<string, CellRecord[]>();
+  for (const c of cells) {
+    const id = JSON.stringify(keys.map((k) => c.values[k]));
+    groups.set(id, [...(groups.get(id) ?? []), c]);
+  }
+  return [...groups.values()].map((g) => {
+    const done = g.filter((c) => c.scores);
+    const stats = Object.fromEntries(METRICS.map((m) => [m, meanSd(done.map((c) => c.scores![m]))])) as Record<Metric, ReturnType<typeof meanSd>>;
+    return { values: Object.fromEntries(keys.map((k) => [k, g[0].values[k]])), seeds: done.map((c) => c.seed), of: g.length, ...stats };
+  });
+}
+
+/**
+ * Paired differences per seed: for each key with several values (but bits and seed: a code length is a setting, not an
+ * alternative, so comparisons stay within one), each pair of its values A, B and each combination of the other keys,
+ * the seeds finished in both cells give A − B per metric: mean ± sd and how many seeds favour A, favour B, tie.
+ */
+function comparisons(plan: StudyPlan, cells: CellRecord[]) {
+  const keys = conditionKeys(plan);
+  const out = [];
+  for (const axis of plan.grid.filter((a) => a.key !== 'seed' && a.key !== 'bits' && a.values.length > 1)) {
+    const others = keys.filter((k) => k !== axis.key);
+    for (let i = 0; i < axis.values.length; i++) {
+      for (let j = i + 1; j < axis.values.length; j++) {
+        const [A, B] = [axis.values[i], axis.values[j]];
+        const contexts = new Map<string, Record<string, string>>();
+        for (const c of cells) contexts.set(JSON.stringify(others.map((k) => c.values[k])), Object.fromEntries(others.map((k) => [k, c.values[k]])));
+        for (const within of contexts.values()) {
+          const pick = (v: string) => cells.filter((c) => c.values[axis.key] === v && others.every((k) => c.values[k] === within[k]) && c.scores);
+          const bySeed = new Map(pick(B).map((c) => [c.seed, c.scores!]));
+          const pairs = pick(A).filter((c) => bySeed.has(c.seed)).map((c) => ({ seed: c.seed, a: c.scores!, b: bySeed.get(c.seed)! }));
+          const metric = (m: Metric) => {
+            const d = pairs.map((p) => p.a[m] - p.b[m]);
+            return { ...meanSd(d), aHigher: d.filter((x) => x > 0).length, bHigher: d.filter((x) => x < 0).length, equal: d.filter((x) => x === 0).length };
+          };
+          out.push({ key: axis.key, a: A, b: B, within, seeds: pairs.map((p) => p.seed), ...Object.fromEntries(METRICS.map((m) => [m, metric(m)])), perSeed: pairs } as Comparison);
+        }
+      }
+    }
+  }
+  return out;
+}
+type Comparison = { key: string; a: string; b: string; within: Record<string, string>; seeds: number[]; perSeed: { seed: number; a: Scores; b: Scores }[] } & Record<Metric, ReturnType<typeof meanSd> & { aHigher: number; bHigher: number; equal: number }>;
+
+const f4 = (s: { mean: number; sd: number | null }) => (Number.isFinite(s.mean) ? `${s.mean.toFixed(4)} ± ${s.sd === null ? '–' : s.sd.toFixed(4)}` : '–');
+const pts = (s: { mean: number; sd: number | null }, sign = false) => (Number.isFinite(s.mean) ? `${sign && s.mean > 0 ? '+' : ''}${(100 * s.mean).toFixed(2)} ± ${s.sd === null ? '–' : (100 * s.sd).toFixed(2)}` : '–');
+
+/** Writes <study>/study.json, README.md, map.svg and drop.svg from the finished cells' results.json; returns study.json's object. */
+export function aggregateStudy(plan: StudyPlan): Record<string, unknown> {
+  const cells = studyCells(plan).map((c) => cellRecord(plan, c));
+  const conds = conditions(plan, cells);
+  const comps = comparisons(plan, cells);
+  const done = cells.filter((c) => c.scores);
+  const version = codeVersion();
+  // "cifar10 · dsh", and "· 48 bits" when every cell has that length.
+  const tag = done[0]?.tag ? done[0].tag.split(' · ').slice(0, plan.grid.some((a) => a.key === 'bits') ? 2 : 3).join(' · ') : plan.dataset;
+  const study = { plan, aggregated: new Date().toISOString(), version, metric: 'mAP@all (drop = real-valued − binary)', cells, conditions: conds, comparisons: comps };
+  writeFileAtomic(join(plan.out, 'study.json'), JSON.stringify(study, null, 1) + '\n');
+
+  const keys = conditionKeys(plan);
+  const xKey = keys.includes('bits') ? 'bits' : keys[0];
+  const seriesKeys = keys.filter((k) => k !== xKey);
+  const chart = (m: Metric, title: string, scale: number) => {
+    const series = new Map<string, BarSeries>();
+    for (const c of conds) {
+      const name = label(c.values, seriesKeys);
+      if (!series.has(name)) series.set(name, { name, points: [] });
+      series.get(name)!.points.push({ x: xKey ? c.values[xKey] : 'all', mean: c[m].mean * scale, spread: c[m].sd === null ? null : c[m].sd! * scale });
+    }
+    return errorBarChart([...series.values()], { title, subtitle: `${tag} · mean ± sample sd over seeds`, xLabel: xKey ?? '', yLabel: scale === 1 ? 'mAP@all' : 'points' });
+  };
+  writeFileAtomic(join(plan.out, 'map.svg'), chart('binary', 'binary mAP@all', 1));
+  writeFileAtomic(join(plan.out, 'drop.svg'), chart('drop', 'quantization drop (real − binary mAP@all)', 100));
+  writeFileAtomic(join(plan.out, 'README.md'), readme(plan, study.aggregated, version, tag, cells, conds, comps));
+  return study;
+}
+
+function readme(plan: StudyPlan, date: string, version: ReturnType<typeof codeVersion>, tag: string, cells: CellRecord[], conds: ReturnType<typeof conditions>, comps: Comparison[]): string {
+  const keys = conditionKeys(plan);
+  const done = cells.filter((c) => c.scores);
+  const distinct = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x))];
+  const dates = done.map((c) => c.date!).sort();
+  const L: string[] = [];
+  L.push(`# Study: ${plan.grid.map((a) => a.key).join(' × ')} — ${tag} · mAP@all`, '');
+  L.push(`Command: \`${plan.command}\``, '');
+  L.push(`Cells: ${done.length} of ${cells.length} finished${dates.length ? `, trained ${dates[0].slice(0, 10)} to ${dates[dates.length - 1].slice(0, 10)}` : ''}. Adapter: ${distinct(done.map((c) => c.adapter)).join('; ') || '–'}. Commit of the cells: ${distinct(done.map((c) => c.commit)).join(', ') || '–'}.`);
+  L.push(`Aggregated ${date} by tqhash ${version.package}${version.commit ? `, commit ${version.commit.slice(0, 12)}${version.modified ? ' (modified)' : ''}` : ''}. Train options of every cell: \`${shellJoin(plan.train) || '(defaults)'}\`.`, '');
+  L.push('## Mean ± sample standard deviation over seeds', '');
+  L.push(`| ${[...keys, 'seeds', 'binary mAP@all', 'real-valued mAP@all', 'drop real − binary (points)'].join(' | ')} |`, `|${' --- |'.repeat(keys.length + 4)}`);
+  for (const c of conds) L.push(`| ${[...keys.map((k) => c.values[k]), `${c.seeds.length} of ${c.of}`, f4(c.binary), f4(c.real), pts(c.drop)].join(' | ')} |`);
+  L.push('', '![binary mAP@all, mean ± sd](map.svg) ![quantization drop, mean ± sd](drop.svg)', '');
+  if (comps.length) {
+    L.push('## Paired differences per seed (A − B)', '');
+    L.push('| A − B | within | seeds | binary mAP (points) | seeds favouring A / B / tie | real-valued mAP (points) | drop (points) |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const p of comps) L.push(`| ${p.key} ${p.a} − ${p.b} | ${label(p.within, Object.keys(p.within))} | ${p.seeds.join(', ') || '–'} | ${pts(p.binary, true)} | ${p.binary.aHigher} / ${p.binary.bHigher} / ${p.binary.equal} | ${pts(p.real, true)} | ${pts(p.drop, true)} |`);
+    L.push('');
+  }
+  L.push('## Cells', '', '| cell | seed | binary | real-valued | drop (points) | epochs | steps | wall | trained | commit |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const c of cells) {
+    const s = c.scores;
+    L.push(s
+      ? `| [${c.name}](${c.name}/report.md) | ${c.seed} | ${s.binary.toFixed(4)} | ${s.real.toFixed(4)} | ${(100 * s.drop).toFixed(2)} | ${c.epochs} | ${c.steps} | ${formatDuration(c.wallSeconds!)} | ${c.date!.slice(0, 16).replace('T', ' ')} | ${c.commit ?? '–'} |`
+      : `| ${c.name} | ${c.seed} | not finished | | | | | | | |`);
+  }
+  L.push('', 'Standard deviations are sample ones (n − 1); "–" where fewer than two seeds finished. Relevance: same class; Hamming ranking for binary codes, Euclidean for the real-valued f, ties by database index.');
+  return L.join('\n') + '\n';
+}
+
+// ---- command line ----
+
+/** Parses the study's command line: the study options, the dataset, and the train options every cell shares. */
+export function parseStudyArgs(argv: string[]): { help: true } | { help: false; aggregate: boolean; quiet: boolean; plan: StudyPlan } {
+  const study: string[] = [], train: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0].replace(/^no-/, '') : '';
+    const spec = STUDY_SPEC[name] ? STUDY_SPEC : CELL_SPEC[name] ? CELL_SPEC : null;
+    // Positionals (the dataset) and the study's own options to the study; every other option to the cells.
+    const into = !name || spec === STUDY_SPEC ? study : train;
+    into.push(a);
+    // A value in the next word (options that are not flags, written without '=').
+    if (spec && spec[name].type !== 'bool' && !a.includes('=') && i + 1 < argv.length) into.push(argv[++i]);
+  }
+  const { opts, positional } = parseArgs(study, STUDY_SPEC);
+  if (opts.help) return { help: true };
+  parseArgs(train, CELL_SPEC); // unknown or bad train options fail here, with the trainer's messages
+  if (positional.length > 1 || (positional[0] && positional[0] !== 'cifar10' && positional[0] !== 'inshop')) throw new UsageError(`unexpected argument "${positional.find((p) => p !== 'cifar10' && p !== 'inshop') ?? positional[1]}": the dataset is cifar10 (default) or inshop, options start with --`);
+  const dataset = (positional[0] ?? 'cifar10') as StudyPlan['dataset'];
+  const command = `node bench/study.js ${shellJoin(argv)}`;
+  if (opts.aggregate) {
+    if (!opts.out) throw new UsageError('--aggregate needs --out DIR, the study folder');
+    if (opts.grid || train.length) throw new UsageError('--aggregate takes only --out: the grid and options come from DIR/study.json');
+    const file = join(opts.out as string, 'study.json');
+    if (!existsSync(file)) throw new UsageError(`${file} does not exist: ${opts.out} is not a study folder (bench/study.js --grid … --out ${opts.out} makes one)`);
+    const plan = (JSON.parse(readFileSync(file, 'utf8')) as { plan: StudyPlan }).plan;
+    return { help: false, aggregate: true, quiet: opts.quiet as boolean, plan: { ...plan, out: opts.out as string } };
+  }
+  if (!opts.grid) throw new UsageError("--grid is required, e.g. --grid 'loss=tql,triplet seed=1,2,3' (--help for more)");
+  const grid = parseGrid(opts.grid as string);
+  const given = new Set(train.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0].replace(/^no-/, '')));
+  const both = grid.find((a) => given.has(a.key));
+  if (both) throw new UsageError(`--${both.key} is given both in --grid and as an option; keep one`);
+  const out = (opts.out as string | undefined) ?? join('runs', `study-${grid.map((a) => a.key).join('-')}`);
+  const plan: StudyPlan = { dataset, grid, train, out, command };
+  studyCells(plan).forEach((c) => cellConfig(plan, c)); // every cell's options resolve before anything runs
+  return { help: false, aggregate: false, quiet: opts.quiet as boolean, plan };
+}
+
+/** `node bench/study.js …`: 0 done, 1 a cell diverged, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM. */
+export async function studyMain(argv: string[]): Promise<number> {
+  const stops = handleStopSignals();
+  try {
+    flags();
+    const a = parseStudyArgs(argv);
+    if (a.help) {
+      console.log(usage(HEAD, STUDY_SPEC) + '\n\nTrain options: those of node bench/train.js --help (but --out, --resume), shared by every cell.');
+      return 0;
+    }
+    if (a.aggregate) {
+      aggregateStudy(a.plan);
+      console.log(`aggregated ${studyCells(a.plan).length} cells into ${join(a.plan.out, 'README.md')}`);
+      return 0;
+    }
+    const r = await runStudy(a.plan, { stopSignal: stops.requests.signal, quiet: a.quiet });
+    return r.stopped ? stops.requests.code : r.failed.length ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError || isDataError(e) || e instanceof OutputError || e instanceof FlagError || e instanceof NoAdapterError) {
+      console.error(`error: ${(e as Error).message}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    stops.dispose();
+    await disposeRuntime();
+  }
+}
