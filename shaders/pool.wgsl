@@ -166,20 +166,31 @@ fn taps(row4: u32, q: u32) -> Taps {
   return Taps(vec4f(prev, a.y, a.w, b.y), vec4f(a.x, a.z, b.x, b.z), vec4f(a.y, a.w, b.y, b.w), lok);
 }
 
+// Invocation i of a forward 'rows' kernel: (block q of 4 outputs, output row oh, plane nc).
+fn rowBlock(i: u32) -> vec3u {
+  let OW4 = p.OW / 4u;
+  return vec3u(i % OW4, (i / OW4) % p.OH, i / (OW4 * p.OH));
+}
+
+// The vec4 index of input column 8q of input row ih of plane nc.
+fn rowStart(nc: u32, ih: u32, q: u32) -> u32 {
+  return (nc * p.H + ih) * (p.W / 4u) + 2u * q;
+}
+
 @compute @workgroup_size(WG)
 fn max_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = g.x + g.y * nw.x * WG;
-  let OW4 = p.OW / 4u;
-  if (i >= p.NC * p.OH * OW4) { return; }
-  let q = i % OW4;
-  let oh = (i / OW4) % p.OH;
-  let nc = i / (OW4 * p.OH);
+  if (i >= p.NC * p.OH * (p.OW / 4u)) { return; }
+  let b = rowBlock(i);
+  let q = b.x;
+  let oh = b.y;
+  let nc = b.z;
   var best = vec4f(0.0);
   var at = vec4u(0xffffffffu);
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - 1;
     if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let t = taps((nc * p.H + u32(ih)) * (p.W / 4u) + 2u * q, q);
+    let t = taps(rowStart(nc, u32(ih), q), q);
     let c = u32(ih) * p.W + 8u * q + vec4u(0u, 2u, 4u, 6u); // middle columns' plane offsets
     // In order left, middle, right: the first maximum wins (strict >), an empty slot takes anything.
     let tl = vec4<bool>(t.lok, true, true, true) & ((at == vec4u(0xffffffffu)) | (t.l > best));
@@ -199,16 +210,16 @@ fn max_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups
 @compute @workgroup_size(WG)
 fn avg_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = g.x + g.y * nw.x * WG;
-  let OW4 = p.OW / 4u;
-  if (i >= p.NC * p.OH * OW4) { return; }
-  let q = i % OW4;
-  let oh = (i / OW4) % p.OH;
-  let nc = i / (OW4 * p.OH);
+  if (i >= p.NC * p.OH * (p.OW / 4u)) { return; }
+  let b = rowBlock(i);
+  let q = b.x;
+  let oh = b.y;
+  let nc = b.z;
   var s = vec4f(0.0);
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - 1;
     if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let t = taps((nc * p.H + u32(ih)) * (p.W / 4u) + 2u * q, q);
+    let t = taps(rowStart(nc, u32(ih), q), q);
     s += select(vec4f(0.0, t.l.yzw), t.l, t.lok) + t.m + t.r;
   }
   y4[i] = s / 9.0;

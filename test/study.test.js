@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train } from '../dist/index.js';
+import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-study-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 7, learnable: true });
@@ -17,18 +18,6 @@ const opts = ['--data', syn.path, '--checksums', syn.checksumFile, '--records-pe
 const args = ['--grid', 'loss=tql,triplet seed=1,2', ...opts, '--out', study];
 const CELLS = ['loss-tql_seed-1', 'loss-tql_seed-2', 'loss-triplet_seed-1', 'loss-triplet_seed-2'];
 
-async function quietly(fn) {
-  const { log, error } = console;
-  const lines = [], errs = [];
-  console.log = (...a) => lines.push(a.join(' '));
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    return { code: await fn(), lines, errs: errs.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 const results = (cell) => JSON.parse(readFileSync(join(study, cell, 'results.json'), 'utf8'));
 const state = (cell) => JSON.parse(readFileSync(join(study, cell, 'checkpoint/state.json'), 'utf8'));
 

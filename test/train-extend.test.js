@@ -6,24 +6,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train } from '../dist/index.js';
+import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-extend-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 4, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
-async function quietly(fn) {
-  const { log, error } = console;
-  const lines = [], errs = [];
-  console.log = (...a) => lines.push(a.join(' '));
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    return { code: await fn(), out: lines.join('\n'), errs: errs.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test('a finished run is extended by --resume --epochs N: schedule re-planned, results and report say so', async () => {
   const out = join(dir, 'ext');

@@ -6,24 +6,13 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train } from '../dist/index.js';
+import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-output-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 3, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
-async function quietly(fn) {
-  const { log, error } = console;
-  const lines = [], errs = [];
-  console.log = (...a) => lines.push(a.join(' '));
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    return { code: await fn(), out: lines.join('\n'), errs: errs.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 /** Runs the job; asserts exit 2 with one error line matching `re`, printed before the adapter and the data. */
 async function failsEarly(args, re) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train } from '../dist/index.js';
 import { spawnTrain, sleep } from './train-child.js';
+import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-signals-'));
 // 12,000 images: reading them takes long enough for signals to land during the load, and the final evaluation of
@@ -17,18 +18,6 @@ const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, 
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '2000', '--val-queries', '20', '--val-db', '60'];
 const state = (out) => readFileSync(join(out, 'checkpoint/state.json'), 'utf8');
 
-async function quietly(fn) {
-  const { log, error } = console;
-  const lines = [], errs = [];
-  console.log = (...a) => lines.push(a.join(' '));
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    return { code: await fn(), out: lines.join('\n'), errs: errs.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test('the policy: the first signal stops, repeats within 2 s are the same request, a later one quits', () => {
   const r = new train.StopRequests();

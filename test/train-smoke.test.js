@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { spawnTrain } from './train-child.js';
 import { data, train, nn, hash } from '../dist/index.js';
+import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
 const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
@@ -32,18 +33,6 @@ function worstRelDiff(pa, pb) {
   return worst;
 }
 
-async function quietly(fn) {
-  const { log, error } = console;
-  const lines = [], errs = [];
-  console.log = (...a) => lines.push(a.join(' '));
-  console.error = (...a) => errs.push(a.join(' '));
-  try {
-    return { code: await fn(), lines, errs: errs.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test('trains on a synthetic archive: mAP above chance, results.json complete, report and plots written', async () => {
   const out = join(dir, 'full');

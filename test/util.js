@@ -41,3 +41,17 @@ export function assertClose(a, ref, tol, what = 'result') {
   }
   throw new Error(`${what}: relative error ${e.toExponential(3)} > ${tol}; max |diff| ${maxDiff} at ${at}; ${bad.join(', ')}`);
 }
+
+/** Runs fn with console.log / console.error captured: its result as `code`, the lines, `out` (joined) and `errs` (joined). */
+export async function quietly(fn) {
+  const { log, error } = console;
+  const lines = [], errs = [];
+  console.log = (...a) => lines.push(a.join(' '));
+  console.error = (...a) => errs.push(a.join(' '));
+  try {
+    return { code: await fn(), lines, out: lines.join('\n'), errs: errs.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

@@ -1,5 +1,5 @@
 // Means with error bars as a standalone SVG (the study's chart): categories along x, one marker series per group.
-import { COLORS, esc, fmt, ticks } from './svg.js';
+import { COLORS, chartFrame, esc } from './svg.js';
 
 /** One series: a value (mean ± spread, spread null when unknown) per x category. */
 export interface BarSeries {
@@ -21,15 +21,7 @@ export function errorBarChart(series: BarSeries[], opt: { title: string; subtitl
   const slot = pw / Math.max(1, cats.length);
   const px = (ci: number, si: number) => m.l + slot * (ci + 0.5) + (si - (series.length - 1) / 2) * Math.min(14, (slot * 0.6) / Math.max(1, series.length));
   const py = (v: number) => m.t + ph - ((v - y0) / (y1 - y0)) * ph;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${esc(opt.title)}</text>`);
-  if (opt.subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${esc(opt.subtitle)}</text>`);
-  for (const t of ticks(y0, y1)) {
-    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
-    out.push(`<text x="${m.l - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
-  }
+  const out = chartFrame(W, H, opt, { left: m.l, width: pw, y0, y1, py });
   cats.forEach((c, ci) => out.push(`<text x="${(m.l + slot * (ci + 0.5)).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${esc(c)}</text>`));
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 10}" text-anchor="middle">${esc(opt.xLabel)}</text>`);

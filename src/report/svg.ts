@@ -47,6 +47,24 @@ export function fmt(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
+/**
+ * The start of every chart: the svg element, white background, title and subtitle, and the horizontal grid lines
+ * with their labels for y in [y0, y1] (py maps a value to its pixel row).
+ */
+export function chartFrame(W: number, H: number, opt: { title: string; subtitle?: string }, y: { left: number; width: number; y0: number; y1: number; py: (v: number) => number }): string[] {
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${esc(opt.title)}</text>`);
+  if (opt.subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${esc(opt.subtitle)}</text>`);
+  for (const t of ticks(y.y0, y.y1)) {
+    const r = y.py(t);
+    out.push(`<line x1="${y.left}" x2="${y.left + y.width}" y1="${r.toFixed(1)}" y2="${r.toFixed(1)}" stroke="#eee"/>`);
+    out.push(`<text x="${y.left - 6}" y="${(r + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
+  }
+  return out;
+}
+
 /** Renders series as an SVG line chart (one polyline per series, legend, axes with ticks). */
 export function lineChart(series: Series[], opt: ChartOptions): string {
   const W = opt.width ?? 640, H = opt.height ?? 420;
@@ -70,15 +88,7 @@ export function lineChart(series: Series[], opt: ChartOptions): string {
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const px = (v: number) => m.l + ((v - x0) / (x1 - x0)) * pw;
   const py = (v: number) => m.t + ph - ((v - y0) / (y1 - y0)) * ph;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${esc(opt.title)}</text>`);
-  if (opt.subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${esc(opt.subtitle)}</text>`);
-  for (const t of ticks(y0, y1)) {
-    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
-    out.push(`<text x="${m.l - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
-  }
+  const out = chartFrame(W, H, opt, { left: m.l, width: pw, y0, y1, py });
   for (const t of ticks(x0, x1)) {
     out.push(`<line x1="${px(t).toFixed(1)}" x2="${px(t).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="#eee"/>`);
     out.push(`<text x="${px(t).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(opt.logX ? 10 ** t : t)}</text>`);
