@@ -183,11 +183,11 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
     }
   };
 
-  // ---- convolution: the three 5×5 (pad 2) layers of dshNet, fwd / bwd-data / bwd-weights, naive vs rb ----
+  // ---- convolution: the three 5×5 (pad 2) layers of dshNet, fwd / bwd-data / bwd-weights, naive vs rb vs unrolled ----
   const convLayers = [['conv1', 3, 32, 32], ['conv2', 32, 16, 32], ['conv3', 32, 8, 64]] as const;
   for (const B of batches) {
     for (const [lname, Cin, H, Cout] of convLayers) {
-      if (!want('conv', lname, 'naive rb fwd bwd-data bwd-weights')) continue;
+      if (!want('conv', lname, 'naive rb unrolled fwd bwd-data bwd-weights')) continue;
       await withTensors(async (from) => {
         const per = Cin * H * H, perY = Cout * H * H;
         const x64 = randomValues(B * per, 1), w64 = randomValues(Cout * Cin * 25, 2).map((v) => v * 0.2), b64 = randomValues(Cout, 3), dy64 = randomValues(B * perY, 4);
@@ -217,6 +217,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
             variants: [
               { variant: 'naive', record: () => gpu(xs, dys, gs, 'naive'), scale: B / Nn, note: naiveNote },
               { variant: 'rb', record: () => gpu(x, dy, g, 'rb') },
+              { variant: 'unrolled', record: () => gpu(x, dy, g, 'unrolled') },
             ],
           });
         }
@@ -228,7 +229,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const pools = [['maxpool1', 'max', 32, 32], ['avgpool2', 'avg', 32, 16], ['avgpool3', 'avg', 64, 8]] as const;
   for (const B of batches) {
     for (const [pname, kind, C, H] of pools) {
-      if (!want('pool', pname, 'fwd bwd')) continue;
+      if (!want('pool', pname, 'fwd bwd general rows')) continue;
       await withTensors(async (from) => {
         const OH = Math.floor((H + 2 - 3) / 2) + 1;
         const n = B * C * H * H, ny = B * C * OH * OH;
@@ -240,10 +241,15 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
         const fwdOp = kind === 'max' ? ops.maxPool2d : ops.avgPool2d;
         const shape = `N${B} C${C} ${H}×${H} → ${OH}×${OH}`;
         const argmax = kind === 'max' ? cpu.maxPool2d(x64, ps(B)).argmax : null;
+        // The general kernels and the 'rows' ones (the 3×3/2/1 window, 4 outputs of a row per invocation; the default).
+        const rows = (on: boolean): Pick<VariantSpec, 'variant' | 'around'> => {
+          let prev = ops.POOL_KNOBS.rows;
+          return { variant: on ? 'rows' : 'general', around: [() => { prev = ops.POOL_KNOBS.rows; ops.POOL_KNOBS.rows = on; }, () => { ops.POOL_KNOBS.rows = prev; }] };
+        };
         await runCase({
           family: 'pool', name: `${pname} fwd`, shape, bytes: 4 * (n + ny * (kind === 'max' ? 2 : 1)), bound: 'copy',
           cpu: () => cpuTime((m) => (kind === 'max' ? cpu.maxPool2d(x64.subarray(0, m * C * H * H), ps(m)) : cpu.avgPool2d(x64.subarray(0, m * C * H * H), ps(m))), B, budgetMs, { unit: 'images' }),
-          variants: [{ variant: 'gather', record: () => noGrad(() => scope(() => { fwdOp(x, popts); })) }],
+          variants: [false, true].map((on) => ({ ...rows(on), record: () => noGrad(() => scope(() => { fwdOp(x, popts); })) })),
         });
         // Backward: the forward recorded on the tape outside the capture; only backward's dispatches are timed.
         x.requiresGrad = true;
@@ -251,7 +257,12 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
         await runCase({
           family: 'pool', name: `${pname} bwd`, shape, bytes: 4 * (n + ny * (kind === 'max' ? 2 : 1)), bound: 'copy',
           cpu: () => cpuTime((m) => (kind === 'max' ? cpu.maxPool2dBackward(dy64.subarray(0, m * C * OH * OH), argmax!.subarray(0, m * C * OH * OH), ps(m)) : cpu.avgPool2dBackward(dy64.subarray(0, m * C * OH * OH), ps(m))), B, budgetMs, { unit: 'images' }),
-          variants: [{ variant: 'gather', record: () => { backward(y, dy); } }],
+          // x.grad is cleared before each variant's capture, so neither records an accumulation into it.
+          variants: [false, true].map((on) => {
+            const v = rows(on);
+            const [set, unset] = v.around!;
+            return { ...v, around: [() => { x.grad?.dispose(); x.grad = null; set(); }, unset] as [() => void, () => void], record: () => { backward(y, dy); } };
+          }),
         });
         x.grad?.dispose();
         x.grad = null;
