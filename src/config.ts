@@ -1,5 +1,5 @@
 /**
- * Every environment override of tqhash, read once, in one place (documented in README.md, "Flags").
+ * Every environment override of tqhash, read once, in one place (documented in docs/flags.md).
  * All share the TQHASH_ prefix; reports echo the ones that are set.
  */
 export interface Flags {

@@ -3,7 +3,7 @@
  * parsers apply lives in LIMITS, and the two checks every parser shares — "a regular file of at most N bytes" and
  * "JSON nested no deeper than its format allows" — are here, so a hostile file costs at most its stated bound in
  * memory and time and ends in a DataError that names the file, the field and the limit (STYLE.md 19).
- * README.md, "Limits on input files", lists the same numbers for users.
+ * docs/limits.md lists the same numbers for users.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { DataError } from '../data/errors.js';
