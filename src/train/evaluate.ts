@@ -125,3 +125,12 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   queries.add(qe.codes, ql, q);
   return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db, queries };
 }
+
+/** The metric lines of an evaluation: In-shop's top-k accuracy (when measured), then "TAG: mAP@all binary …, real … (drop … points)". */
+export function metricLines(tag: string, s: EvalResult['summary']): { topK?: string; map: string } {
+  const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
+  return {
+    ...(s.topK ? { topK: `${tag}: top-k accuracy binary ${acc(s.topK.binary)}; real ${acc(s.topK.real)}` } : {}),
+    map: `${tag}: mAP@all binary ${s.binary.map.toFixed(4)}, real ${s.real.map.toFixed(4)} (drop ${(100 * (s.real.map - s.binary.map)).toFixed(2)} points)`,
+  };
+}

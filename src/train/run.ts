@@ -11,13 +11,13 @@ import { init, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
-import { dshNet, resnet } from '../nn/models.js';
+import { buildModel } from './model.js';
 import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, warmupSteps, WARMUP_CAP, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
-import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
+import { evaluateAll, quickValidation, metricLines, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
 import { prepareOutputDir } from '../util/fs.js';
@@ -37,7 +37,7 @@ export interface TrainOutcome {
 }
 
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal; command?: string }): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
   const ckptDir = join(cfg.out, 'checkpoint');
@@ -63,7 +63,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   log(`data: ${td.source}; protocol ${cfg.protocol}: ${td.query.length} queries, ${td.train.length} training, ${td.database.length} ${cfg.dataset === 'inshop' ? 'gallery' : 'database'} images`);
 
   // Model and optimiser.
-  const model = cfg.model === 'resnet' ? resnet({ bits: cfg.bits, seed: cfg.seed }) : dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
+  const model = buildModel(cfg);
   const params = model.namedParameters();
   const optimizer: TrainOptimizer = makeOptimizer(cfg, params);
   const stepsPerEpoch = sampler.stepsPerEpoch;
@@ -217,7 +217,7 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     date: new Date().toISOString(),
     adapter: rt.info,
     flags: flagsSet(),
-    command: `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    command: opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),
     epochLog,
     ...evalRes.summary,
@@ -227,14 +227,9 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   evalRes.db.save(join(cfg.out, 'db.codes'), { tag: runTag(cfg), role: 'database' });
   evalRes.queries.save(join(cfg.out, 'query.codes'), { tag: runTag(cfg), role: 'queries' });
   log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}, model: ${join(cfg.out, 'model.safetensors')}`);
-  if (evalRes.summary.topK) {
-    const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
-    log(`${runTag(cfg)}: top-k accuracy binary ${acc(evalRes.summary.topK.binary)}; real ${acc(evalRes.summary.topK.real)}`);
-  }
-  log(
-    `${runTag(cfg)}: mAP@all binary ${evalRes.summary.binary.map.toFixed(4)}, real ${evalRes.summary.real.map.toFixed(4)} (drop ${(100 * (evalRes.summary.real.map - evalRes.summary.binary.map)).toFixed(2)} points); ` +
-      `${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`,
-  );
+  const lines = metricLines(runTag(cfg), evalRes.summary);
+  if (lines.topK) log(lines.topK);
+  log(`${lines.map}; ${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`);
   store.dispose();
   return { config: cfg, outDir: cfg.out, finished: true, results };
 }
