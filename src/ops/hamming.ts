@@ -199,7 +199,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: kn.thresh === 'hist' ? 'hb_thresh_hist' : 'hb_thresh', overrides: kn.thresh === 'hist' ? ovQ : ovT }, {
       bindings: { P4: P, L, thr, cnt },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: Math.ceil(nqb / WQ),
     });
     for (const r of ranges) {
@@ -211,7 +211,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: 'hb_select', overrides: ovQ }, {
       bindings: { thr, C, D, cnt, outIdx: pl.indices.buffer, outDist: pl.distances.buffer },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: Math.ceil(nqb / WQ),
     });
   }
@@ -251,7 +251,7 @@ function recordHist(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: 'ham_scan', overrides: { WG: 64 } }, {
       bindings: { H, thr },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: grid1d(nqb, 64),
     });
     for (const r of ranges) {
