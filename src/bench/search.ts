@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
-import { hammingTopKCpu } from '../hash/index.js';
+import { hammingTopKCpu, wordsPerCode } from '../hash/index.js';
 import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
@@ -76,7 +76,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const { n, q: nq, bits, k, seed } = c;
   const variants = o.variants ?? [HAMMING_KNOBS.variant];
   for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
-  const W = Math.ceil(bits / 32);
+  const W = wordsPerCode(bits);
   const load0 = loadavg();
   log(header());
   log(`search    ${n} random ${bits}-bit codes (seed ${seed}) · ${nq} queries · exact top-${k} by Hamming distance, ties by lower index`);
@@ -118,7 +118,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
 async function timeVariants(c: Config, db: Uint32Array, queries: Uint32Array, variants: ('bmin' | 'hist')[], log: (s: string) => void) {
   const rt = runtime();
   const { n, q: nq, bits, k, repeats } = c;
-  const W = Math.ceil(bits / 32);
+  const W = wordsPerCode(bits);
   const t0 = performance.now();
   const maxCodes = Math.floor(Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize) / (W * 4 * 4096)) * 4096;
   const segs: Tensor[] = [];

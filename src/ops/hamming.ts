@@ -5,7 +5,7 @@ import { Tensor, runtime } from '../tensor.js';
 import { debug } from '../config.js';
 import type { BufferArg } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
-import { codeWords } from './quantize.js';
+import { wordsPerCode } from '../hash/codes.js';
 import { knobView } from '../gpu/knobs.js';
 
 /** Knobs of the Hamming top-k (override constants of shaders/hamming.wgsl). */
@@ -82,7 +82,7 @@ const SCRATCH_BYTES = 32 * 2 ** 20;
 export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number, knobs: Partial<HammingKnobs> = {}): HammingTopK {
   const kn = { ...HAMMING_KNOBS, ...knobs };
   if (!Number.isInteger(bits) || bits < 1 || bits > 256) throw new Error(`hammingTopK: bits = ${bits}; codes of 1..256 bits are supported`);
-  const W = codeWords(bits);
+  const W = wordsPerCode(bits);
   const segs = Array.isArray(db) ? (db as readonly Tensor[]) : [db as Tensor];
   if (queries.dtype !== 'u32' || queries.shape.length !== 2 || queries.shape[1] !== W) throw new Error(`hammingTopK: queries ${queries.describe()} must be u32 [nq, ${W}] (${bits}-bit codes)`);
   for (const s of segs) {

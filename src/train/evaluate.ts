@@ -11,13 +11,14 @@ import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
 import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
+import { wordsPerCode } from '../hash/codes.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 
 /** Descriptors f (n × bits) and packed codes (n × words) of the images `indices`, in batches, evaluation mode. */
 export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, norm: Normalisation, opts: { batch?: number; label?: string; quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
   const batch = opts.batch ?? 500;
-  const words = Math.ceil(bits / 32);
+  const words = wordsPerCode(bits);
   const features = new Float32Array(indices.length * bits);
   const codes = new Uint32Array(indices.length * words);
   const bar = new ProgressBar(opts.label ?? 'encoding', indices.length, process.stderr, opts.quiet ?? false);
