@@ -58,6 +58,7 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('search', join(dir, 'nope')), /--query ID or --image FILE is required/);
   oneError(tqhash('search', dir, '--query', '1', '--image', 'x.jpg'), /give --query or --image, not both/);
   oneError(tqhash('search', dir, '--query', '-1'), /--query needs a value/);
+  oneError(tqhash('search', dir, '--query', '1'), /db\.codes: no such file; RUN is a folder a finished tqhash train run wrote/);
   oneError(tqhash('export', dir, '--format', 'parquet'), /unknown format "parquet"/);
   oneError(tqhash('info', 'extra'), /unexpected argument "extra"/);
   oneError(tqhash('bench', 'conv'), /unknown benchmark "conv": use kernels, step, search/);

@@ -1,4 +1,5 @@
 // `tqhash search RUN --query ID | --image FILE`: the top hits of one image in a run's database, with labels.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
 import { lookup, lookupImage, formatLookup } from '../train/lookup.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     if (index === undefined && !positional.length) throw new UsageError('RUN folder missing: tqhash search RUN --query ID | --image FILE');
     if ((query === undefined) === (image === undefined)) throw new UsageError(`${query === undefined ? '--query ID or --image FILE is required' : 'give --query or --image, not both'} (an image index of the run's queries or database, or a JPEG file)`);
     if (image !== undefined && index !== undefined) throw new UsageError('--image needs the RUN folder (its model encodes the image), not --index');
+    if (index === undefined && !existsSync(join(positional[0], 'db.codes'))) throw new UsageError(`${join(positional[0], 'db.codes')}: no such file; RUN is a folder a finished tqhash train run wrote`);
     const r = image !== undefined ? await lookupImage(positional[0], image, opts.k as number) : await lookup(index ?? join(positional[0], 'db.codes'), query!, opts.k as number, opts.queries as string | undefined);
     console.log(formatLookup(r));
     return 0;

@@ -52,7 +52,7 @@ export interface TrainOptions {
  * One training step: a P×K batch's bytes → augmented, normalised images on the GPU → descriptors f → triplet
  * quantization loss → gradients (the tape in reverse) → optimiser step. Returns the loss, still on the GPU.
  */
-export function trainStep(run: Run, batch: data.PKBatch, globalStep: number): Tensor {
+function trainStep(run: Run, batch: data.PKBatch, globalStep: number): Tensor {
   const { cfg, td, model, optimizer } = run;
   return scope(() => {
     const x = run.store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
