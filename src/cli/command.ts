@@ -28,15 +28,6 @@ export function reportError(e: unknown): number {
   return user ? 2 : 1;
 }
 
-/** Runs a subcommand body: its errors print as one `error:` line (the stack only with TQHASH_DEBUG=1). */
-export async function guarded(body: () => Promise<number> | number): Promise<number> {
-  try {
-    return await body();
-  } catch (e) {
-    return reportError(e);
-  }
-}
-
 /** The command line of this process as a user would type it again: `tqhash train …` or `node bench/train.js …`. */
 export function commandLine(): string {
   const script = process.argv[1] ?? '';

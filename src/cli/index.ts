@@ -59,4 +59,4 @@ export function run(name: string, argv: string[]): Promise<number> | number {
 
 export { parseExportArgs, HELP as EXPORT_HELP } from './export.js';
 export { parseArgs, usage, UsageError, closest, type OptSpec, type OptType } from './args.js';
-export { reportError, guarded, commandLine, type Command } from './command.js';
+export { reportError, commandLine, type Command } from './command.js';

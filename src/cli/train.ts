@@ -2,7 +2,7 @@
 import { parseArgs, usage, UsageError } from './args.js';
 import { TRAIN_SPEC } from '../train/options.js';
 import { resolveConfig } from '../train/main.js';
-import { trainHashing, DivergedError } from '../train/run.js';
+import { trainHashing } from '../train/run.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { handleStopSignals } from '../train/signals.js';
 import { flags } from '../config.js';
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    return e instanceof DivergedError ? (console.error(`error: ${e.message}`), 1) : reportError(e);
+    return reportError(e); // a diverged run (DivergedError) is a failure: exit 1; its message says what to change
   } finally {
     stops.dispose();
     await disposeRuntime();
