@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The main job: `node bench/train.js cifar10 [options]` (see --help). A thin entry point over dist/.
-import { train } from '../dist/index.js';
+// `node bench/train.js cifar10 [options]`: the same as `tqhash train cifar10 [options]` (src/cli/train.ts).
+import { cli } from '../dist/index.js';
 
-process.exitCode = await train.main(process.argv.slice(2));
+process.exitCode = await cli.run('train', process.argv.slice(2));

@@ -36,6 +36,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read> dy: array<f32>;
 @group(0) @binding(7) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read_write> db: array<f32>;
+// x and dy read as vec4 by the generated kernels (src/ops/conv-gen.ts appends them to this file's text).
+@group(0) @binding(9) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> dy4: array<vec4<f32>>;
 
 override WG: u32 = 64;
 override WGX: u32 = 8;      // x extent (SIMD lanes on llvmpipe: must be ≥ 8)

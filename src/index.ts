@@ -11,3 +11,4 @@ export * as data from './data/index.js';
 export * as hash from './hash/index.js';
 export * as bench from './bench/index.js';
 export * as train from './train/index.js';
+export * as cli from './cli/index.js';

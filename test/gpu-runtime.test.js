@@ -33,6 +33,20 @@ test('a trivial kernel result is read back exactly', async () => {
   rt.free(yb);
 });
 
+test('params a dispatch does not name are 0; the ring slot reused after a full struct holds no stale value', async () => {
+  const rt = await gpu.getRuntime();
+  const n = 64;
+  const xb = rt.upload(new Float32Array(n).fill(3));
+  const yb = rt.alloc(n * 4);
+  rt.dispatch({ file: 'util.wgsl', entry: 'scale_copy' }, { bindings: { x: xb, y: yb }, params: { n, value: 2 }, workgroups: 1 });
+  assert.is((await rt.readF32(yb))[5], 6);
+  rt.dispatch({ file: 'util.wgsl', entry: 'scale_copy' }, { bindings: { x: xb, y: yb }, params: { n }, workgroups: 1 });
+  const y = await rt.readF32(yb);
+  for (let i = 0; i < n; i++) assert.is(y[i], 0, `y[${i}] = x · value with value not named`);
+  rt.free(xb);
+  rt.free(yb);
+});
+
 test('1,000 dispatches in one submit run in order', async () => {
   const rt = await gpu.getRuntime();
   const n = 37;
@@ -68,7 +82,7 @@ test('a wrong binding yields a named error', async () => {
   assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: b, z: b }, params: { n: 1, value: 1 }, workgroups: 1 }), /binding "z" does not exist/);
   assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: b }, params: { n: 1, value: 1 }, workgroups: 1 }), /share a buffer/);
   const c = rt.alloc(64);
-  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: 1 }, workgroups: 1 }), /params\.value.*missing/);
+  assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: 1, valeu: 1 }, workgroups: 1 }), /params\.valeu is not a field of .*fields: n, value/);
   assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: -1, value: 1 }, workgroups: 1 }), /params\.n = -1 is not a u32/);
   assert.throws(() => rt.dispatch(k, { bindings: { x: b, y: c }, params: { n: 1, value: 1 }, workgroups: 1e6 }), /workgroups in one dimension/);
   rt.free(b);

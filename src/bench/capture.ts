@@ -92,7 +92,7 @@ export function commandName(c: Command): string {
   return `${c.kernel.ref.file}:${c.kernel.ref.entry}${tag}`;
 }
 
-const get = (p: Record<string, number> | undefined, k: string) => p?.[k] ?? 0;
+const get = (p: Readonly<Record<string, number | undefined>> | undefined, k: string) => p?.[k] ?? 0;
 
 /** Floating-point operations of one dispatch where the kernel is known (GEMM and convolution); 0 otherwise. */
 export function commandFlops(c: Command): number {

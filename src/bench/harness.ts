@@ -195,7 +195,7 @@ async function copySweep(quick: boolean): Promise<CeilingSample[]> {
     const n4 = s.mib * 2 ** 16;
     const record = s.kind === 'copyBufferToBuffer'
       ? () => rt.copy(src.buffer, dst.buffer, s.mib * 2 ** 20)
-      : () => rt.dispatch({ file: 'bench.wgsl', entry: 'copy4', overrides: { WG: s.wg!, PER: s.per! } }, { bindings: { y: dst.buffer, x: src.buffer }, params: { n: n4, iters: 0, a: 0, b: 0 }, workgroups: grid1d(Math.ceil(n4 / s.per!), s.wg!) });
+      : () => rt.dispatch({ file: 'bench.wgsl', entry: 'copy4', overrides: { WG: s.wg!, PER: s.per! } }, { bindings: { y: dst.buffer, x: src.buffer }, params: { n: n4 }, workgroups: grid1d(Math.ceil(n4 / s.per!), s.wg!) });
     const inner = await calibrate(record, quick ? 5 : 20);
     const t = await timeIt(record, { inner, repeats: quick ? 2 : 3, dispatchesPerCall: s.kind === 'kernel' ? 1 : 0 });
     out.push({ shape: copyLabel(s), value: (2 * s.mib * 2 ** 20) / (t.ms * 1e6) });

@@ -1,10 +1,10 @@
-// bench/search.js: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
+// tqhash bench search: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
 // (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
-import { hammingTopKCpu } from '../hash/index.js';
+import { hammingTopKCpu, wordsPerCode } from '../hash/index.js';
 import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
@@ -65,16 +65,18 @@ export function checkSearchOptions(o: SearchBenchOptions): void {
   }
 }
 
+type Config = SearchReport['config'];
+
 /** Runs the search benchmark: the GPU variants, the CPU reference (and agreement), and the FAISS peer ratio. */
 export async function runSearchBench(o: SearchBenchOptions = {}): Promise<SearchReport> {
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   checkSearchOptions(o);
-  const n = o.n ?? 1_000_000, nq = o.q ?? 1000, bits = o.bits ?? 64, k = o.k ?? 100, seed = o.seed ?? 1, repeats = o.repeats ?? 5;
-  const preset = { ...HAMMING_KNOBS };
-  const variants = o.variants ?? [preset.variant];
+  const c: Config = { n: o.n ?? 1_000_000, q: o.q ?? 1000, bits: o.bits ?? 64, k: o.k ?? 100, seed: o.seed ?? 1, repeats: o.repeats ?? 5 };
+  const { n, q: nq, bits, k, seed } = c;
+  const variants = o.variants ?? [HAMMING_KNOBS.variant];
   for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
-  const W = Math.ceil(bits / 32);
+  const W = wordsPerCode(bits);
   const load0 = loadavg();
   log(header());
   log(`search    ${n} random ${bits}-bit codes (seed ${seed}) · ${nq} queries · exact top-${k} by Hamming distance, ties by lower index`);
@@ -84,28 +86,42 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   if (W * 32 !== bits) for (let i = W - 1; i < queries.length; i += W) queries[i] &= mask;
 
   // The peer, first run (or its file).
-  const peerRuns: NonNullable<SearchReport['peer']>['runs'] = [];
-  let peerSkipped: string | undefined;
-  let peerSha: string | undefined;
-  const peerArgs = ['--n', `${n}`, '--q', `${nq}`, '--search-bits', `${bits}`, '--k', `${k}`, '--seed', `${seed}`, '--repeats', `${repeats}`, '--threads', '2'];
-  const takePeer = (r: PeerReport, when: string) => {
-    const s = r.search!;
-    const c = s.config;
-    if (c.n !== n || c.q !== nq || c.bits !== bits || c.k !== k) log(`peer      WARNING: ${r.source} searched ${c.n} × ${c.bits} bits, ${c.q} queries, k ${c.k}; this run: ${n} × ${bits}, ${nq}, ${k}`);
-    peerRuns.push({ when, engine: s.engine, qps: s.qps, ms: s.ms, cpu_ms: s.cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
-    peerSha ??= c.n === n && c.q === nq && c.bits === bits && c.k === k && c.seed === seed ? s.distances_sha256 : undefined;
-    log(`peer      ${s.engine}: ${fmt(s.qps)} queries/s (${fmt(s.ms)} ms, median${s.cpu_ms ? `; CPU ${fmt(s.cpu_ms)} ms` : ''}; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
-  };
-  const runPeerNow = (when: string) => {
-    log(`peer      running ${peerPython()} bench/peers/peers.py search (${when}) …`);
-    const r = runPeer('search', peerArgs);
-    if (r.report) takePeer(r.report, when);
-    else { peerSkipped = r.reason; log(`peer      skipped: ${r.reason}`); }
-  };
-  if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
-  else if (o.peer === true) runPeerNow('before ours');
+  const peer = new SearchPeer(c, log);
+  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  else if (o.peer === true) peer.runNow('before ours');
 
-  // GPU: the database is uploaded once in segments that each fit one binding (as an index would hold it).
+  const { rows, results, uploadMs } = await timeVariants(c, db, queries, variants, log);
+  if (o.peer === true) peer.runNow('after ours');
+  // The headline (and the peer ratio) is the fastest variant timed: which one wins differs by adapter.
+  const best = rows.reduce((a, r) => (r.qps > a.qps ? r : a));
+  const gpu = { available: true, variant: best.variant, qps: best.qps, ms: best.ms, upload_ms: uploadMs };
+
+  // CPU: one pass (it is the reference of the check).
+  const tc = performance.now();
+  const ref = hammingTopKCpu(queries, db, nq, n, bits, k);
+  const cpuMs = performance.now() - tc;
+  const cpu = { qps: (1000 * nq) / cpuMs, ms: cpuMs };
+  log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/hash hammingTopKCpu: packed words, popcount, counting; one thread)`);
+  rows.forEach((row, v) => compareWithCpu(row, results[v], ref, nq, Math.min(k, n), log));
+  const check = { compared: true, mismatched_queries: rows[0].mismatched_queries, first: rows[0].first_mismatch };
+  log(`speed-up  GPU ${fmt(gpu.qps / cpu.qps)}× the CPU implementation`);
+
+  let peerReport: SearchReport['peer'] = null;
+  if (o.peer !== undefined && rows.length > 1) log(`ratio     for the fastest variant, ${best.variant}`);
+  if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[0].d);
+  else log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
+  return {
+    adapter: rt.info, loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: c,
+    gpu, variants: rows, cpu, check, peer: peerReport,
+  };
+}
+
+/** Uploads the database once in segments that each fit one binding (as an index would hold it), then times each
+ *  variant's search (first call compiles; median of the repeats); returns the rows and each variant's first result. */
+async function timeVariants(c: Config, db: Uint32Array, queries: Uint32Array, variants: ('bmin' | 'hist')[], log: (s: string) => void) {
+  const rt = runtime();
+  const { n, q: nq, bits, k, repeats } = c;
+  const W = wordsPerCode(bits);
   const t0 = performance.now();
   const maxCodes = Math.floor(Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize) / (W * 4 * 4096)) * 4096;
   const segs: Tensor[] = [];
@@ -118,7 +134,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const results: { i: Uint32Array; d: Uint32Array }[] = [];
   const rows: SearchVariantRow[] = [];
   for (const variant of variants) {
-    const knobs = { ...preset, variant };
+    const knobs = { ...HAMMING_KNOBS, variant };
     const search = async () => {
       const r = scope(() => hammingTopK(Tensor.from(queries, [nq, W], 'u32'), segs, bits, k, knobs));
       const out = { i: (await r.indices.toArray()) as Uint32Array, d: (await r.distances.toArray()) as Uint32Array };
@@ -129,9 +145,9 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
     results.push(await search()); // compiles
     const times: number[] = [], cpus: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      const t = performance.now(), c = process.cpuUsage();
+      const t = performance.now(), cu = process.cpuUsage();
       await search();
-      const dc = process.cpuUsage(c);
+      const dc = process.cpuUsage(cu);
       times.push(performance.now() - t);
       cpus.push((dc.user + dc.system) / 1000);
     }
@@ -141,57 +157,69 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   }
   for (const s of segs) s.dispose();
   log(`          database upload ${fmt(uploadMs)} ms, not counted`);
-  if (o.peer === true) runPeerNow('after ours');
-  // The headline (and the peer ratio) is the fastest variant timed: which one wins differs by adapter.
-  const best = rows.reduce((a, r) => (r.qps > a.qps ? r : a));
-  const gpu = { available: true, variant: best.variant, qps: best.qps, ms: best.ms, upload_ms: uploadMs };
+  return { rows, results, uploadMs };
+}
 
-  // CPU: one pass (it is the reference of the check).
-  const tc = performance.now();
-  const ref = hammingTopKCpu(queries, db, nq, n, bits, k);
-  const cpuMs = performance.now() - tc;
-  const cpu = { qps: (1000 * nq) / cpuMs, ms: cpuMs };
-  log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/hash hammingTopKCpu: packed words, popcount, counting; one thread)`);
-
-  const kk = Math.min(k, n);
-  rows.forEach((row, v) => {
-    const { i: gi, d: gd } = results[v];
-    for (let qi = 0; qi < nq; qi++) {
-      for (let j = 0; j < kk; j++) {
-        const p = qi * kk + j;
-        if (gi[p] !== ref.indices[p] || gd[p] !== ref.distances[p]) {
-          row.mismatched_queries++;
-          row.first_mismatch ??= `query ${qi} rank ${j}: GPU (index ${gi[p]}, distance ${gd[p]}) vs CPU (index ${ref.indices[p]}, distance ${ref.distances[p]})`;
-          break;
-        }
+/** Counts the queries whose top-kk (indices and distances) differ from the CPU reference's; logs the verdict. */
+function compareWithCpu(row: SearchVariantRow, got: { i: Uint32Array; d: Uint32Array }, ref: { indices: Uint32Array; distances: Uint32Array }, nq: number, kk: number, log: (s: string) => void): void {
+  const { i: gi, d: gd } = got;
+  for (let qi = 0; qi < nq; qi++) {
+    for (let j = 0; j < kk; j++) {
+      const p = qi * kk + j;
+      if (gi[p] !== ref.indices[p] || gd[p] !== ref.distances[p]) {
+        row.mismatched_queries++;
+        row.first_mismatch ??= `query ${qi} rank ${j}: GPU (index ${gi[p]}, distance ${gd[p]}) vs CPU (index ${ref.indices[p]}, distance ${ref.distances[p]})`;
+        break;
       }
     }
-    log(`check     ${row.variant.padEnd(5)} ${row.mismatched_queries === 0 ? `GPU and CPU agree on all ${nq} queries (indices and distances)` : `${row.mismatched_queries} of ${nq} queries differ; first: ${row.first_mismatch}`}`);
-  });
-  const check = { compared: true, mismatched_queries: rows[0].mismatched_queries, first: rows[0].first_mismatch };
-  log(`speed-up  GPU ${fmt(gpu.qps / cpu.qps)}× the CPU implementation`);
+  }
+  log(`check     ${row.variant.padEnd(5)} ${row.mismatched_queries === 0 ? `GPU and CPU agree on all ${nq} queries (indices and distances)` : `${row.mismatched_queries} of ${nq} queries differ; first: ${row.first_mismatch}`}`);
+}
 
-  let peer: SearchReport['peer'] = null;
-  if (o.peer !== undefined) {
+/** FAISS IndexBinaryFlat on the same codes (bench/peers/peers.py): its runs in this benchmark and the ratios to ours. */
+class SearchPeer {
+  readonly runs: NonNullable<SearchReport['peer']>['runs'] = [];
+  private skipped: string | undefined;
+  /** sha256 of the peer's [q, k] distances, when it searched exactly these codes. */
+  private sha: string | undefined;
+
+  constructor(private readonly c: Config, private readonly log: (s: string) => void) {}
+
+  /** Adds a peers.py report (run now or read from a file). */
+  take(r: PeerReport, when: string): void {
+    const { n, q: nq, bits, k, seed } = this.c;
+    const s = r.search!;
+    const c = s.config;
+    if (c.n !== n || c.q !== nq || c.bits !== bits || c.k !== k) this.log(`peer      WARNING: ${r.source} searched ${c.n} × ${c.bits} bits, ${c.q} queries, k ${c.k}; this run: ${n} × ${bits}, ${nq}, ${k}`);
+    this.runs.push({ when, engine: s.engine, qps: s.qps, ms: s.ms, cpu_ms: s.cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    this.sha ??= c.n === n && c.q === nq && c.bits === bits && c.k === k && c.seed === seed ? s.distances_sha256 : undefined;
+    this.log(`peer      ${s.engine}: ${fmt(s.qps)} queries/s (${fmt(s.ms)} ms, median${s.cpu_ms ? `; CPU ${fmt(s.cpu_ms)} ms` : ''}; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+  }
+
+  /** Runs peers.py search now (skipped, with the reason, when it cannot run). */
+  runNow(when: string): void {
+    const { n, q, bits, k, seed, repeats } = this.c;
+    this.log(`peer      running ${peerPython()} bench/peers/peers.py search (${when}) …`);
+    const r = runPeer('search', ['--n', `${n}`, '--q', `${q}`, '--search-bits', `${bits}`, '--k', `${k}`, '--seed', `${seed}`, '--repeats', `${repeats}`, '--threads', '2']);
+    if (r.report) this.take(r.report, when);
+    else { this.skipped = r.reason; this.log(`peer      skipped: ${r.reason}`); }
+  }
+
+  /** Ours ÷ the peer's mean queries/s, the peer's CPU time ÷ ours, and whether its distances equal ours (`d`). */
+  summary(qps: number, ourCpu: number, d: Uint32Array): NonNullable<SearchReport['peer']> {
+    const runs = this.runs;
     let same: boolean | null = null;
-    if (peerSha) {
-      same = createHash('sha256').update(new Uint8Array(results[0].d.buffer, results[0].d.byteOffset, results[0].d.byteLength)).digest('hex') === peerSha;
-      log(`check     FAISS's top-${k} distances ${same ? 'equal ours (sha256 of the [q, k] distances)' : 'DIFFER from ours (sha256 of the [q, k] distances)'}`);
+    if (this.sha) {
+      same = createHash('sha256').update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest('hex') === this.sha;
+      this.log(`check     FAISS's top-${this.c.k} distances ${same ? 'equal ours (sha256 of the [q, k] distances)' : 'DIFFER from ours (sha256 of the [q, k] distances)'}`);
     }
-    const ratio = peerRuns.length ? gpu.qps / (peerRuns.reduce((a, p) => a + p.qps, 0) / peerRuns.length) : null;
-    if (rows.length > 1) log(`ratio     for the fastest variant, ${best.variant}`);
-    log(formatPeerRatio('ratio    ', 'queries/s', gpu.qps, peerRuns.map((p) => ({ engine: p.engine, value: p.qps, when: p.when }))));
+    const ratio = runs.length ? qps / (runs.reduce((a, p) => a + p.qps, 0) / runs.length) : null;
+    this.log(formatPeerRatio('ratio    ', 'queries/s', qps, runs.map((p) => ({ engine: p.engine, value: p.qps, when: p.when }))));
     // CPU time is less distorted by other processes on a shared machine than wall time (but a peer's spinning OpenMP
     // threads count in it): the peer's CPU ms per search ÷ ours.
-    const pc = peerRuns.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
-    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / best.cpu_ms : null;
-    if (cpuRatio !== null) log(`ratio     CPU time per search: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(best.cpu_ms)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours)`);
-    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, same_distances: same, skipped: peerSkipped };
-  } else {
-    log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
+    const pc = runs.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
+    if (cpuRatio !== null) this.log(`ratio     CPU time per search: ${runs[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours)`);
+    return { runs, ratio, cpu_ratio: cpuRatio, same_distances: same, skipped: this.skipped };
   }
-  return {
-    adapter: rt.info, loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: { n, q: nq, bits, k, seed, repeats },
-    gpu, variants: rows, cpu, check, peer,
-  };
 }

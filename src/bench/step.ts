@@ -1,4 +1,4 @@
-// bench/step.js: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
+// tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
 import { Tensor, runtime, scope } from '../tensor.js';
@@ -10,7 +10,7 @@ import type { Module } from '../nn/module.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
-import { measureCeilings, median } from './harness.js';
+import { measureCeilings, median, type Ceilings } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
@@ -68,6 +68,8 @@ export interface StepReport {
   peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
 }
 
+type PeerRuns = NonNullable<StepReport['peer']>['runs'];
+
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
 export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport> {
   const rt = runtime();
@@ -81,7 +83,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const model: Module = kind === 'resnet' ? resnet({ bits, seed: 1 }) : dshNet({ bits, batchNorm: bn, seed: 1 });
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
   const x = Tensor.from(Float32Array.from(randomValues(B * 3 * 32 * 32, 1)), [B, 3, 32, 32]).keep();
-  // P×K batch of CIFAR-10 classes, as bench/train.js samples it (10 classes × B/10 images).
+  // P×K batch of CIFAR-10 classes, as tqhash train samples it (10 classes × B/10 images).
   const labels = Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
   const cfg = { model: kind === 'resnet' ? 'resnet8' : `dshNet${bn ? '+bn' : ''}`, batch: B, bits, bn, steps, loss: 'tql (asym, batch-all, m = m_q = k/4, λ = 1)' };
   log(`step      ${cfg.model} · ${bits} bits · batch ${B} · ${cfg.loss} · Adam lr 1e-3 · synthetic images (no data loading or augmentation) · one submit per step`);
@@ -98,25 +100,47 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     setPhase(undefined);
   });
   // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
-  const peerRuns: NonNullable<StepReport['peer']>['runs'] = [];
-  let peerSkipped: string | undefined;
-  const takePeer = (r: PeerReport, when: string) => {
-    const p = r.step!;
-    if (p.config.batch !== B || p.config.bits !== bits) log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${B}, ${bits} bits`);
-    peerRuns.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
-    log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
-  };
-  const runPeerNow = async (when: string) => {
-    if (kind !== 'dsh' || !bn) { peerSkipped ??= 'the peer is dshNet with batch norm only'; return; }
-    await rt.sync();
-    log(`peer      running ${peerPython()} bench/peers/peers.py step (${when}) …`);
-    const r = runPeer('step', ['--batch', `${B}`, '--bits', `${bits}`, '--steps', `${steps}`, '--threads', '2']);
-    if (r.report) takePeer(r.report, when);
-    else { peerSkipped = r.reason; log(`peer      skipped: ${r.reason}`); }
-  };
-  if (typeof o.peer === 'string') takePeer(readPeerFile(o.peer), `file ${o.peer}`);
-  else if (o.peer === true) await runPeerNow('before ours');
+  const peer = new StepPeer(B, bits, steps, kind === 'dsh' && bn, log);
+  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  else if (o.peer === true) await peer.runNow('before ours');
 
+  const { samples, cpuSamples, disp } = await timeSteps(step, steps, log);
+  const stepMs = median(samples);
+  const ips = (1000 * B) / stepMs;
+  const cpuMs = median(cpuSamples);
+  log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
+  log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
+  if (o.peer === true) await peer.runNow('after ours');
+  const peerReport = o.peer !== undefined ? peer.summary(ips, cpuMs) : null;
+
+  const bd = await breakdown(step, ceil, !o.noBreakdown, !!o.quick);
+  const fraction = bd.stepFlops / (stepMs * 1e6) / ceil.fmaGflops;
+  if (!o.noBreakdown) {
+    log(`\nper kernel: each of the step's ${bd.commands} commands replayed alone on the step's own buffers (median, empty-dispatch cost subtracted), summed per kernel`);
+    log(formatTable(
+      ['kernel', 'dispatches', 'ms', 'share', 'GFLOP', 'GFLOP/s', 'of FMA ceiling'],
+      bd.rows.map((r) => [r.kernel, r.dispatches, fmt(r.ms), `${(100 * r.share).toFixed(1)}%`, fmt(r.gflop), fmt(r.gflops), r.fraction === null ? '—' : `${(100 * r.fraction).toFixed(1)}%`]),
+    ));
+    log(`\nsum of replays ${fmt(bd.replaySum)} ms vs measured step ${fmt(stepMs)} ms (${fmt((100 * bd.replaySum!) / stepMs)}%; the rest is per-dispatch overhead inside one submit and the host's recording, the excess is cache effects of running alone)`);
+  }
+  log(`step FLOPs (GEMM + conv only) ${fmt(bd.stepFlops / 1e9)} GFLOP → ${fmt(bd.stepFlops / (stepMs * 1e6))} GFLOP/s over the whole step = ${(100 * fraction).toFixed(1)}% of the FMA ceiling`);
+  x.dispose();
+  labels.dispose();
+  opt.dispose();
+  model.dispose();
+  return {
+    adapter: rt.info,
+    ceilings: ceilingsJSON(ceil),
+    knobs: currentKnobs(),
+    loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
+    step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, peer: peerReport,
+  };
+}
+
+/** Two warm-up steps, then `steps` timed ones: wall and CPU milliseconds of each, and dispatches per step. */
+async function timeSteps(step: () => void, steps: number, log: (s: string) => void): Promise<{ samples: number[]; cpuSamples: number[]; disp: number }> {
+  const rt = runtime();
   const samples: number[] = [], cpuSamples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
@@ -135,33 +159,58 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     }
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
   }
-  const stepMs = median(samples);
-  const ips = (1000 * B) / stepMs;
-  const cpuMs = median(cpuSamples);
-  log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
-  log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
-  if (o.peer === true) await runPeerNow('after ours');
-  let peer: StepReport['peer'] = null;
-  if (o.peer !== undefined) {
-    const ratio = peerRuns.length ? ips / (peerRuns.reduce((a, p) => a + p.images_per_s, 0) / peerRuns.length) : null;
-    log(formatPeerRatio('ratio    ', 'images/s', ips, peerRuns.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
-    const pc = peerRuns.filter((p) => p.step_cpu_ms).map((p) => p.step_cpu_ms!);
-    const ourCpu = cpuMs;
-    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
-    if (cpuRatio !== null) log(`ratio     CPU time per step: ${peerRuns[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
-    peer = { runs: peerRuns, ratio, cpu_ratio: cpuRatio, step_cpu_ms: ourCpu, skipped: peerSkipped };
+  return { samples, cpuSamples, disp };
+}
+
+/** PyTorch's step of the same network (bench/peers/peers.py): its runs in this benchmark and the ratios to ours. */
+class StepPeer {
+  readonly runs: PeerRuns = [];
+  private skipped: string | undefined;
+
+  constructor(private readonly B: number, private readonly bits: number, private readonly steps: number, private readonly comparable: boolean, private readonly log: (s: string) => void) {}
+
+  /** Adds a peers.py report (run now or read from a file). */
+  take(r: PeerReport, when: string): void {
+    const p = r.step!;
+    if (p.config.batch !== this.B || p.config.bits !== this.bits) this.log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${this.B}, ${this.bits} bits`);
+    this.runs.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
+    this.log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
   }
 
-  // Breakdown: record one step with buffer releases held, then replay each command alone on the same buffers.
+  /** Runs peers.py step now (skipped, with the reason, when it cannot run or the network differs). */
+  async runNow(when: string): Promise<void> {
+    if (!this.comparable) { this.skipped ??= 'the peer is dshNet with batch norm only'; return; }
+    await runtime().sync();
+    this.log(`peer      running ${peerPython()} bench/peers/peers.py step (${when}) …`);
+    const r = runPeer('step', ['--batch', `${this.B}`, '--bits', `${this.bits}`, '--steps', `${this.steps}`, '--threads', '2']);
+    if (r.report) this.take(r.report, when);
+    else { this.skipped = r.reason; this.log(`peer      skipped: ${r.reason}`); }
+  }
+
+  /** Ours ÷ the peer's mean images/s, and the peer's CPU time per step ÷ ours; logged and returned for the report. */
+  summary(ips: number, ourCpu: number): NonNullable<StepReport['peer']> {
+    const runs = this.runs;
+    const ratio = runs.length ? ips / (runs.reduce((a, p) => a + p.images_per_s, 0) / runs.length) : null;
+    this.log(formatPeerRatio('ratio    ', 'images/s', ips, runs.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
+    const pc = runs.filter((p) => p.step_cpu_ms).map((p) => p.step_cpu_ms!);
+    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
+    if (cpuRatio !== null) this.log(`ratio     CPU time per step: ${runs[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
+    return { runs, ratio, cpu_ratio: cpuRatio, step_cpu_ms: ourCpu, skipped: this.skipped };
+  }
+}
+
+/** One step recorded with buffer releases held; with `replayEach`, each command replayed alone and summed per kernel. */
+async function breakdown(step: () => void, ceil: Ceilings, replayEach: boolean, quick: boolean): Promise<{ rows: StepKernelRow[]; replaySum: number | null; stepFlops: number; commands: number }> {
+  const rt = runtime();
   const cap = capture(step);
   await rt.sync();
   const stepFlops = cap.commands.reduce((s, c) => s + commandFlops(c), 0);
   const kernels = new Map<string, { dispatches: number; ms: number; flop: number }>();
   let replaySum: number | null = null;
-  if (!o.noBreakdown) {
+  if (replayEach) {
     replaySum = 0;
     for (const c of cap.commands) {
-      const t = await measure(() => replay([c]), c.kind === 'dispatch' ? 1 : 0, { targetMs: o.quick ? 10 : 40, repeats: 3 });
+      const t = await measure(() => replay([c]), c.kind === 'dispatch' ? 1 : 0, { targetMs: quick ? 10 : 40, repeats: 3 });
       const name = commandName(c);
       const e = kernels.get(name) ?? { dispatches: 0, ms: 0, flop: 0 };
       e.dispatches++;
@@ -171,6 +220,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
       replaySum += t.ms;
     }
   }
+  const commands = cap.commands.length;
   cap.release();
   const rows: StepKernelRow[] = [...kernels.entries()]
     .map(([kernel, e]) => ({
@@ -179,26 +229,5 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
       fraction: e.flop ? e.flop / (e.ms * 1e6) / ceil.fmaGflops : null,
     }))
     .sort((a, b) => b.ms - a.ms);
-  const fraction = stepFlops / (stepMs * 1e6) / ceil.fmaGflops;
-  if (!o.noBreakdown) {
-    log(`\nper kernel: each of the step's ${cap.commands.length} commands replayed alone on the step's own buffers (median, empty-dispatch cost subtracted), summed per kernel`);
-    log(formatTable(
-      ['kernel', 'dispatches', 'ms', 'share', 'GFLOP', 'GFLOP/s', 'of FMA ceiling'],
-      rows.map((r) => [r.kernel, r.dispatches, fmt(r.ms), `${(100 * r.share).toFixed(1)}%`, fmt(r.gflop), fmt(r.gflops), r.fraction === null ? '—' : `${(100 * r.fraction).toFixed(1)}%`]),
-    ));
-    log(`\nsum of replays ${fmt(replaySum)} ms vs measured step ${fmt(stepMs)} ms (${fmt((100 * replaySum!) / stepMs)}%; the rest is per-dispatch overhead inside one submit and the host's recording, the excess is cache effects of running alone)`);
-  }
-  log(`step FLOPs (GEMM + conv only) ${fmt(stepFlops / 1e9)} GFLOP → ${fmt(stepFlops / (stepMs * 1e6))} GFLOP/s over the whole step = ${(100 * fraction).toFixed(1)}% of the FMA ceiling`);
-  x.dispose();
-  labels.dispose();
-  opt.dispose();
-  model.dispose();
-  return {
-    adapter: rt.info,
-    ceilings: ceilingsJSON(ceil),
-    knobs: currentKnobs(),
-    loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
-    step_gflop: stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: replaySum, kernels: rows, peer,
-  };
+  return { rows, replaySum, stepFlops, commands };
 }

@@ -9,10 +9,11 @@ import { BufferPool, sizeClass, type PooledBuffer } from './pool.js';
 /** A buffer argument: a pooled buffer, a raw GPUBuffer, or a range of one. */
 export type BufferArg = PooledBuffer | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
-/** What one dispatch needs: buffers by WGSL variable name, the params struct's fields by name, the grid. */
+/** What one dispatch needs: buffers by WGSL variable name, the params struct's fields it uses by name (the others are
+ *  written as 0; a name the struct lacks is an error), the grid. */
 export interface DispatchArgs {
   bindings: Record<string, BufferArg>;
-  params?: Record<string, number>;
+  params?: Readonly<Record<string, number | undefined>>;
   workgroups: number | readonly [number, number?, number?];
 }
 
@@ -140,8 +141,8 @@ export class Runtime {
     return (this.encoder ??= this.device.createCommandEncoder({ label: 'tqhash step' }));
   }
 
-  /** Writes a params struct into the uniform ring; returns the chunk buffer and dynamic offset. */
-  private writeParams(k: Kernel, params: Record<string, number> | undefined): { buffer: GPUBuffer; offset: number; size: number } | undefined {
+  /** Writes a params struct into the uniform ring (fields not given are 0); returns the chunk buffer and dynamic offset. */
+  private writeParams(k: Kernel, params: DispatchArgs['params']): { buffer: GPUBuffer; offset: number; size: number } | undefined {
     const u = k.uniform;
     if (!u) {
       if (params && Object.keys(params).length) throw new KernelError(`${k.label}: params given (${Object.keys(params).join(', ')}) but the kernel has no uniform params struct`);
@@ -162,8 +163,8 @@ export class Runtime {
     }
     const view = new DataView(this.paramHost[this.paramChunk], this.paramOffset, u.size);
     for (const f of u.fields) {
-      const v = given[f.name];
-      if (v === undefined) throw new KernelError(`${k.label}: params.${f.name} (${f.type}) is missing`);
+      // A kernel reads only its own fields of a family's shared struct: the dispatch names those, the rest are 0.
+      const v = given[f.name] ?? 0;
       if (f.type === 'f32') {
         if (typeof v !== 'number' || Number.isNaN(v)) throw new KernelError(`${k.label}: params.${f.name} = ${v} is not a number`);
         view.setFloat32(f.offset, v, true);

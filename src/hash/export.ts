@@ -1,6 +1,6 @@
 /**
  * Exports of a code database to engines that search past one machine: FAISS, Milvus, OpenSearch/Elasticsearch,
- * and numpy. Library functions only; `bench/export.js` (later `tqhash export`) is the command around them.
+ * and numpy. Library functions only; `tqhash export` (src/cli/export.ts) is the command around them.
  *
  * Every target stores a k-bit code as D = ceil(k/8)·8 bits (`paddedDim`) in ceil(k/8) bytes; the D − k extra bits
  * are 0 in every code, so Hamming distances are unchanged. The targets differ in where code bit i (bit i mod 32 of
@@ -244,7 +244,7 @@ export function defaultExportDir(run: string, format: ExportFormat): string {
 /** Loads RUN/db.codes (the database codes a training run writes) through the validated reader; errors name the path. */
 export function loadRunCodes(run: string): CodeDB {
   const isDir = statSync(run, { throwIfNoEntry: false })?.isDirectory();
-  if (!isDir) throw new Error(`${run}: not a training run folder (${isDir === false ? 'not a folder' : 'no such folder'}; bench/train.js writes one with --out)`);
+  if (!isDir) throw new Error(`${run}: not a training run folder (${isDir === false ? 'not a folder' : 'no such folder'}; tqhash train writes one with --out)`);
   const path = join(run, 'db.codes');
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) throw new Error(`${path}: no such file (a training run writes its database codes there)`);

@@ -1,7 +1,7 @@
 // Hamming top-k on the GPU, a drop-in for hammingTopKCpu (src/hash/bits.ts): same arguments, same result, same ranking
 // (distance ascending, ties by lower database index; k > N clamps to N).
 import { Tensor, runtime, scope } from '../tensor.js';
-import type { TopK } from './codes.js';
+import { wordsPerCode, type TopK } from './codes.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
 
 /** A code database uploaded once to the GPU (in segments that each fit one buffer), searched many times. */
@@ -14,7 +14,7 @@ export class GpuHammingIndex {
 
   /** Uploads ndb packed codes of `bits` bits (ceil(bits/32) u32 words each). */
   static upload(db: Uint32Array, ndb: number, bits: number, knobs: Partial<HammingKnobs> = {}): GpuHammingIndex {
-    const W = Math.ceil(bits / 32);
+    const W = wordsPerCode(bits);
     if (!Number.isInteger(ndb) || ndb < 0 || db.length < ndb * W) throw new Error(`GpuHammingIndex: ${db.length} words for ${ndb} codes of ${W} words`);
     const rt = runtime();
     const chunk = knobs.CH ?? HAMMING_KNOBS.CH;
@@ -31,7 +31,7 @@ export class GpuHammingIndex {
 
   /** The k nearest codes of each of nq queries: { indices, distances } [nq × min(k, ndb)] and k, as hammingTopKCpu. */
   async search(queries: Uint32Array, nq: number, k: number, knobs: Partial<HammingKnobs> = {}): Promise<TopK> {
-    const W = Math.ceil(this.bits / 32);
+    const W = wordsPerCode(this.bits);
     if (!Number.isInteger(nq) || nq < 0 || queries.length < nq * W) throw new Error(`gpuHammingTopK: ${queries.length} words for ${nq} queries of ${W} words`);
     const r = scope(() => {
       const q = Tensor.from(queries.subarray(0, nq * W), [nq, W], 'u32', 'queries');
@@ -58,7 +58,7 @@ export class GpuHammingIndex {
  */
 export async function gpuHammingTopK(queries: Uint32Array, db: Uint32Array | Tensor, nq: number, ndb: number, bits: number, k: number): Promise<TopK> {
   if (db instanceof Tensor) {
-    const W = Math.ceil(bits / 32);
+    const W = wordsPerCode(bits);
     if (db.shape.length !== 2 || db.shape[0] !== ndb || db.shape[1] !== W) throw new Error(`gpuHammingTopK: db ${db.describe()} must be u32 [${ndb}, ${W}]`);
     const r = scope(() => hammingTopK(Tensor.from(queries.subarray(0, nq * W), [nq, W], 'u32', 'queries'), db, bits, k));
     try {

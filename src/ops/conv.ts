@@ -62,14 +62,8 @@ const rbFits = (KW: number, stride: number) => 3 * stride + KW <= SEG;
 const unrolledFits = (KW: number, padW: number, stride: number, rowLen: number) => stride === 1 && padW >= 0 && padW <= 4 && KW - padW <= 5 && rowLen % 4 === 0;
 
 
-const PARAM_NAMES = ['N', 'Cin', 'Hin', 'Win', 'Cout', 'Hout', 'Wout', 'KH', 'KW', 'stride', 'pad', 'padW', 'dil', 'CoutP', 'relu', 'hasBias', 'nPer', 'splits', 'total'] as const;
-type ConvParams = Partial<Record<(typeof PARAM_NAMES)[number], number>>;
-
-function params(p: ConvParams): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of PARAM_NAMES) out[k] = p[k] ?? 0;
-  return out;
-}
+// conv.wgsl's Params fields; a dispatch names the ones its kernel reads, the runtime writes the others as 0.
+type ConvParams = Partial<Record<'N' | 'Cin' | 'Hin' | 'Win' | 'Cout' | 'Hout' | 'Wout' | 'KH' | 'KW' | 'stride' | 'pad' | 'padW' | 'dil' | 'CoutP' | 'relu' | 'hasBias' | 'nPer' | 'splits' | 'total', number>>;
 
 type RbSizes = { N: number; Hout: number; Wout: number; Cout: number; KH: number; KW: number };
 
@@ -114,7 +108,7 @@ function transposedWeights(w: Tensor, g: ConvGeometry, dir: 'forward' | 'backwar
   const total = wt.size;
   runtime().dispatch(
     { file: FILE, entry: dir === 'forward' ? 'wt_forward' : 'wt_backward', overrides: { WG } },
-    { bindings: { w: w.buffer, y: wt.buffer }, params: params({ Cin: rows, Cout: cols, KH: g.KH, KW: g.KW, CoutP, total }), workgroups: grid1d(total, WG) },
+    { bindings: { w: w.buffer, y: wt.buffer }, params: { Cin: rows, Cout: cols, KH: g.KH, KW: g.KW, CoutP, total }, workgroups: grid1d(total, WG) },
   );
   return { wt, CoutP };
 }
@@ -126,7 +120,7 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
     { file: FILE, entry: 'fwd_rb', overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, KW: k.KW, STRIDE, DIL } },
     {
       bindings: { x: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
-      params: params({ ...k, hasBias: bias ? 1 : 0 }),
+      params: { ...k, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.Hout * pxBlocks) / CONV_KNOBS.WGX), k.N, Math.ceil(k.Cout / CO_B)],
     },
   );
@@ -151,13 +145,13 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> 
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
 function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & RbSizes): void {
   const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KW: k.KW, PADW: k.padW ?? 0 };
-  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn));
+  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   runtime().dispatch(
     { file, entry: 'fwd', overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH } },
     {
       bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
-      params: { N: k.N, Cin: k.Cin ?? 0, Hin: k.Hin ?? 0, Win: k.Win ?? 0, Cout: k.Cout, Hout: k.Hout, Wout: k.Wout, pad: k.pad ?? 0, CoutP: k.CoutP ?? 0, relu: k.relu ?? 0, hasBias: bias ? 1 : 0, nPer: 0 },
+      params: { N: k.N, Cin: k.Cin, Hin: k.Hin, Win: k.Win, Cout: k.Cout, Hout: k.Hout, Wout: k.Wout, pad: k.pad, CoutP: k.CoutP, relu: k.relu, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.N * nPB) / CONV_KNOBS.WGX), Math.ceil(k.Cout / kn.CO_B), 1],
     },
   );
@@ -177,7 +171,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   } else if (variant === 'naive' || !rbFits(g.KW, g.stride)) {
     runtime().dispatch(
       { file: FILE, entry: 'fwd_naive', overrides: { WG } },
-      { bindings: { x: x.buffer, w: w.buffer, bias: (b ?? w).buffer, y: y.buffer }, params: params({ ...fwdParams(g), relu: relu ? 1 : 0, hasBias: b ? 1 : 0, total: y.size }), workgroups: grid1d(y.size, WG) },
+      { bindings: { x: x.buffer, w: w.buffer, bias: (b ?? w).buffer, y: y.buffer }, params: { ...fwdParams(g), relu: relu ? 1 : 0, hasBias: b ? 1 : 0, total: y.size }, workgroups: grid1d(y.size, WG) },
     );
   } else {
     const { wt, CoutP } = transposedWeights(w, g, 'forward');
@@ -200,7 +194,7 @@ export function conv2dBackwardData(dy: Tensor, w: Tensor, g: ConvGeometry, varia
   } else if (variant === 'naive' || !rbFits(g.KW, 1)) {
     runtime().dispatch(
       { file: FILE, entry: 'dx_naive', overrides: { WG } },
-      { bindings: { dy: dy.buffer, w: w.buffer, y: dx.buffer }, params: params({ ...fwdParams(g), total: dx.size }), workgroups: grid1d(dx.size, WG) },
+      { bindings: { dy: dy.buffer, w: w.buffer, y: dx.buffer }, params: { ...fwdParams(g), total: dx.size }, workgroups: grid1d(dx.size, WG) },
     );
   } else {
     // dx = conv(dy dilated by the stride, flipped weights with Cin/Cout swapped, padding K−1−p), stride 1.
@@ -242,7 +236,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   if (variant === 'naive' || g.KW > MAX_KW_RB) {
     rt.dispatch(
       { file: FILE, entry: 'dw_naive', overrides: { WG } },
-      { bindings: { x: x.buffer, dy: dy.buffer, y: dw.buffer, db: db.buffer }, params: params({ ...fwdParams(g), total: dw.size }), workgroups: grid1d(dw.size, WG) },
+      { bindings: { x: x.buffer, dy: dy.buffer, y: dw.buffer, db: db.buffer }, params: { ...fwdParams(g), total: dw.size }, workgroups: grid1d(dw.size, WG) },
     );
     return { dw, db };
   }
@@ -252,24 +246,24 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   const part = Tensor.empty([splits * len]);
   if (unrolled) {
     const kn = { CO_B: dwCoB(g), KH: g.KH, KW: g.KW, PADW: g.padding };
-    const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn));
+    const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       { file, entry: 'dw', overrides: { WGX: CONV_KNOBS.WGX } },
       {
         bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
-        params: { N: g.N, Cin: g.Cin, Hin: g.H, Win: g.W, Cout: g.Cout, Hout: g.OH, Wout: g.OW, pad: g.padding, CoutP: 0, relu: 0, hasBias: 0, nPer },
+        params: { N: g.N, Cin: g.Cin, Hin: g.H, Win: g.W, Cout: g.Cout, Hout: g.OH, Wout: g.OW, pad: g.padding, nPer },
         workgroups: [Math.ceil((g.Cin * Math.ceil(g.Cout / kn.CO_B)) / CONV_KNOBS.WGX), splits, 1],
       },
     );
   } else {
     rt.dispatch(
       { file: FILE, entry: 'dw_rb', overrides: { WGX: CONV_KNOBS.WGX, KH: g.KH, KW: g.KW, STRIDE: g.stride } },
-      { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: params({ ...fwdParams(g), nPer, splits }), workgroups: [Math.ceil((g.Cin * g.KH) / CONV_KNOBS.WGX), Math.ceil(g.Cout / CO_B), splits] },
+      { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: { ...fwdParams(g), nPer, splits }, workgroups: [Math.ceil((g.Cin * g.KH) / CONV_KNOBS.WGX), Math.ceil(g.Cout / CO_B), splits] },
     );
   }
   rt.dispatch(
     { file: FILE, entry: 'dw_reduce', overrides: { WG } },
-    { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: params({ Cout: g.Cout, splits, total: len }), workgroups: grid1d(len, WG) },
+    { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: { Cout: g.Cout, splits, total: len }, workgroups: grid1d(len, WG) },
   );
   part.dispose();
   return { dw, db };
@@ -283,7 +277,7 @@ defineBackward('conv2d', (node, gy) => {
     dy = Tensor.empty(gy.shape);
     runtime().dispatch(
       { file: FILE, entry: 'relu_mask', overrides: { WG } },
-      { bindings: { x: node.output.buffer, dy: gy.buffer, y: dy.buffer }, params: params({ total: gy.size }), workgroups: grid1d(gy.size, WG) },
+      { bindings: { x: node.output.buffer, dy: gy.buffer, y: dy.buffer }, params: { total: gy.size }, workgroups: grid1d(gy.size, WG) },
     );
   }
   const dx = x.requiresGrad ? conv2dBackwardData(dy, w, g, variant) : null;

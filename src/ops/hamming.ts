@@ -5,7 +5,7 @@ import { Tensor, runtime } from '../tensor.js';
 import { debug } from '../config.js';
 import type { BufferArg } from '../gpu/runtime.js';
 import { grid1d } from './grid.js';
-import { codeWords } from './quantize.js';
+import { wordsPerCode } from '../hash/codes.js';
 import { knobView } from '../gpu/knobs.js';
 
 /** Knobs of the Hamming top-k (override constants of shaders/hamming.wgsl). */
@@ -82,7 +82,7 @@ const SCRATCH_BYTES = 32 * 2 ** 20;
 export function hammingTopK(queries: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number, knobs: Partial<HammingKnobs> = {}): HammingTopK {
   const kn = { ...HAMMING_KNOBS, ...knobs };
   if (!Number.isInteger(bits) || bits < 1 || bits > 256) throw new Error(`hammingTopK: bits = ${bits}; codes of 1..256 bits are supported`);
-  const W = codeWords(bits);
+  const W = wordsPerCode(bits);
   const segs = Array.isArray(db) ? (db as readonly Tensor[]) : [db as Tensor];
   if (queries.dtype !== 'u32' || queries.shape.length !== 2 || queries.shape[1] !== W) throw new Error(`hammingTopK: queries ${queries.describe()} must be u32 [nq, ${W}] (${bits}-bit codes)`);
   for (const s of segs) {
@@ -199,7 +199,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: kn.thresh === 'hist' ? 'hb_thresh_hist' : 'hb_thresh', overrides: kn.thresh === 'hist' ? ovQ : ovT }, {
       bindings: { P4: P, L, thr, cnt },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: Math.ceil(nqb / WQ),
     });
     for (const r of ranges) {
@@ -211,7 +211,7 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: 'hb_select', overrides: ovQ }, {
       bindings: { thr, C, D, cnt, outIdx: pl.indices.buffer, outDist: pl.distances.buffer },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: Math.ceil(nqb / WQ),
     });
   }
@@ -251,7 +251,7 @@ function recordHist(pl: Plan, kn: HammingKnobs): void {
     }
     rt.dispatch({ file, entry: 'ham_scan', overrides: { WG: 64 } }, {
       bindings: { H, thr },
-      params: { ...common, n: 0, chunk0: 0, base: 0 },
+      params: common,
       workgroups: grid1d(nqb, 64),
     });
     for (const r of ranges) {

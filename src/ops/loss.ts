@@ -35,7 +35,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor | Uint32Array
   if (B > 0) {
     runtime().dispatch(
       { file: 'loss.wgsl', entry: 'ce_forward', overrides: { WG: wg() } },
-      { bindings: { logits: logits.buffer, labels: lab.buffer, rowLoss: rowLoss.buffer, stats: stats.buffer }, params: { B, C, scale: 0 }, workgroups: grid1d(B, wg()) },
+      { bindings: { logits: logits.buffer, labels: lab.buffer, rowLoss: rowLoss.buffer, stats: stats.buffer }, params: { B, C }, workgroups: grid1d(B, wg()) },
     );
   }
   const loss = reduceAxis(rowLoss, 1, B, 1, B ? 1 / B : 0);

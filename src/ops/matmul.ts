@@ -169,7 +169,7 @@ function pack(rt: Runtime, op: Required<GemmOperand>, rows: number, cols: number
     const [gx, gy] = grid1d(per, wg);
     rt.dispatch({ file: 'matmul.wgsl', entry: 'pack', overrides: { WG: wg } }, {
       bindings: { a: op.buffer.buffer, c: buf },
-      params: { M: rows, N: 0, K: cols, lda: op.ld, ldb: 0, ldc: ld, offA: op.offset, offB: 0, offC: 0, offBias: 0, sA: op.batchStride, sB: 0, sC: per, alpha: 1, beta: 0, hasBias: 0, act: 0 },
+      params: { M: rows, K: cols, lda: op.ld, ldc: ld, offA: op.offset, sA: op.batchStride, sC: per, alpha: 1 },
       workgroups: [gx, gy, nb],
     });
   }
@@ -238,7 +238,7 @@ function actBackward(g: Tensor, y: Tensor, act: GemmActivation): Tensor {
   const wg = 64;
   runtime().dispatch({ file: 'matmul.wgsl', entry: 'act_backward', overrides: { WG: wg } }, {
     bindings: { a: g.buffer, b: y.buffer, c: out.buffer },
-    params: { M: g.size, N: 0, K: 0, lda: 0, ldb: 0, ldc: 0, offA: 0, offB: 0, offC: 0, offBias: 0, sA: 0, sB: 0, sC: 0, alpha: 1, beta: 0, hasBias: 0, act: ACT_CODE[act] },
+    params: { M: g.size, alpha: 1, act: ACT_CODE[act] },
     workgroups: grid1d(g.size, wg),
   });
   return out;
@@ -250,7 +250,7 @@ function colsum(g: Tensor, rows: number, n: number): Tensor {
   const wg = 64;
   runtime().dispatch({ file: 'matmul.wgsl', entry: 'colsum', overrides: { WG: wg } }, {
     bindings: { a: g.buffer, c: out.buffer },
-    params: { M: rows, N: n, K: 0, lda: n, ldb: 0, ldc: 0, offA: 0, offB: 0, offC: 0, offBias: 0, sA: 0, sB: 0, sC: 0, alpha: 1, beta: 0, hasBias: 0, act: 0 },
+    params: { M: rows, N: n, lda: n, alpha: 1 },
     workgroups: [Math.ceil(n / wg), 1, 1],
   });
   return out;

@@ -2,13 +2,11 @@
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from './grid.js';
 import { knob } from '../gpu/knobs.js';
+// The code layout (words per code, bit order) has one owner, the CPU reference's hash/codes.ts (no GPU imports).
+import { wordsPerCode } from '../hash/codes.js';
 
 const wg = (): number => knob('ops.WG');
 
-/** Number of u32 words of a code of `bits` bits. */
-export function codeWords(bits: number): number {
-  return Math.ceil(bits / 32);
-}
 
 /**
  * Sign quantisation with bit packing: f [n, k] f32 → codes [n, ceil(k/32)] u32; bit i of a row = bit (i mod 32) of word
@@ -18,7 +16,7 @@ export function signPack(f: Tensor): Tensor {
   if (f.dtype !== 'f32' || f.shape.length !== 2) throw new Error(`signPack: f ${f.describe()} must be f32 [n, k]`);
   const [n, k] = f.shape;
   if (k < 1) throw new Error(`signPack: f ${f.describe()} has no columns; codes need k ≥ 1 bits`);
-  const words = codeWords(k);
+  const words = wordsPerCode(k);
   const codes = Tensor.empty([n, words], 'u32', 'codes');
   if (n > 0) {
     runtime().dispatch({ file: 'quantize.wgsl', entry: 'sign_pack', overrides: { WG: wg() } }, {

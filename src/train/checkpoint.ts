@@ -64,7 +64,8 @@ export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, o
   for (const f of readdirSync(dir)) if (TENSOR_FILE.test(f) && f !== files.model && f !== files.optimizer) rmSync(join(dir, f), { force: true });
 }
 
-function loadCheckpointState(dir: string): LoopState | null {
+/** The validated state.json of the checkpoint in `dir`, or null when there is none (the tensors are not read). */
+export function loadCheckpointState(dir: string): LoopState | null {
   const sp = join(dir, 'state.json');
   if (!existsSync(sp)) return null;
   const bytes = readRegularFile(sp, LIMITS.checkpointStateBytes, 'checkpoint state');

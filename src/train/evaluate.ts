@@ -11,13 +11,14 @@ import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
 import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
+import { wordsPerCode } from '../hash/codes.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 
 /** Descriptors f (n × bits) and packed codes (n × words) of the images `indices`, in batches, evaluation mode. */
 export async function encode(model: Module, store: ImageStore, indices: Uint32Array, bits: number, norm: Normalisation, opts: { batch?: number; label?: string; quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ features: Float32Array; codes: Uint32Array }> {
   const batch = opts.batch ?? 500;
-  const words = Math.ceil(bits / 32);
+  const words = wordsPerCode(bits);
   const features = new Float32Array(indices.length * bits);
   const codes = new Uint32Array(indices.length * words);
   const bar = new ProgressBar(opts.label ?? 'encoding', indices.length, process.stderr, opts.quiet ?? false);
@@ -124,4 +125,13 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const queries = new CodeDB(cfg.bits);
   queries.add(qe.codes, ql, q);
   return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db, queries };
+}
+
+/** The metric lines of an evaluation: In-shop's top-k accuracy (when measured), then "TAG: mAP@all binary …, real … (drop … points)". */
+export function metricLines(tag: string, s: EvalResult['summary']): { topK?: string; map: string } {
+  const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
+  return {
+    ...(s.topK ? { topK: `${tag}: top-k accuracy binary ${acc(s.topK.binary)}; real ${acc(s.topK.real)}` } : {}),
+    map: `${tag}: mAP@all binary ${s.binary.map.toFixed(4)}, real ${s.real.map.toFixed(4)} (drop ${(100 * (s.real.map - s.binary.map)).toFixed(2)} points)`,
+  };
 }

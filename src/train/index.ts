@@ -1,14 +1,18 @@
 // The training job: options, loop, checkpoints, evaluation and report.
-export { main, resolveConfig } from './main.js';
+export { resolveConfig } from './main.js';
+// The `tqhash train` command itself (src/cli/train.ts), for callers that drive it with an argv.
+export { main } from '../cli/train.js';
 export { trainHashing, DivergedError, type TrainOutcome } from './run.js';
-export { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+export { parseArgs, usage, UsageError, type OptSpec } from '../cli/args.js';
 export { TRAIN_SPEC, runTag, defaultMargin, type TrainConfig } from './options.js';
-export { encode, evaluateAll, quickValidation } from './evaluate.js';
+export { encode, evaluateAll, quickValidation, metricLines } from './evaluate.js';
+export { buildModel } from './model.js';
+export { openRun, loadRunModel, evaluateRun, encodeImageFile } from './reopen.js';
 export { saveCheckpoint, loadCheckpoint, validateLoopState, checkResumePoint, writeFileAtomic } from './checkpoint.js';
 export { ProgressBar, formatDuration } from './progress.js';
 export { lineChart } from '../report/svg.js';
 export { loadTrainData, type TrainData } from './datasets.js';
-export { lookup, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
+export { lookup, lookupImage, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
 export { StopRequests, SAME_REQUEST_MS } from './signals.js';
 export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
 export { lambdaAt, betaAt, lossOptionsAt } from './loss-schedule.js';

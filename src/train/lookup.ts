@@ -1,15 +1,16 @@
-// `node bench/search.js --index OUT/db.codes --query IMAGE`: the top hits of one image by Hamming distance,
+// `tqhash search RUN --query ID | --image FILE` (and `node bench/search.js --index OUT/db.codes --query ID`): the top hits of one image by Hamming distance,
 // shown with their labels, from the code files a training run writes (db.codes and query.codes).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CodeDB } from '../hash/codedb.js';
-import { UsageError } from './args.js';
+import { UsageError } from '../cli/args.js';
+import { encodeImageFile } from './reopen.js';
 
 /** CIFAR-10 class names, for printing labels. */
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export interface LookupResult {
-  query: { id: number; label?: number; from: string };
+  query: { id: number | string; label?: number; from: string };
   hits: { rank: number; position: number; id?: number | string; label?: number; distance: number; relevant?: boolean }[];
   precision?: number;
 }
@@ -34,13 +35,28 @@ export async function lookup(indexPath: string, id: number, k: number, queriesPa
     }
   }
   if (!code) throw new UsageError(`image ${id} is neither in ${qPath} nor in ${indexPath}; use an image index of the run's queries or database`);
+  return nearest(db, code, k, { id, label, from });
+}
+
+/** The k nearest database codes of `code`, with labels (and whether each matches the query's label, when known). */
+async function nearest(db: CodeDB, code: Uint32Array, k: number, query: LookupResult['query']): Promise<LookupResult> {
   const r = await db.search(code, k);
   const hits = Array.from(r.indices, (pos, i) => {
     const hl = db.labels?.[pos];
-    return { rank: i + 1, position: pos, id: db.ids?.[pos], label: hl, distance: r.distances[i], relevant: label !== undefined && hl !== undefined ? hl === label : undefined };
+    return { rank: i + 1, position: pos, id: db.ids?.[pos], label: hl, distance: r.distances[i], relevant: query.label !== undefined && hl !== undefined ? hl === query.label : undefined };
   });
   const rel = hits.filter((h) => h.relevant).length;
-  return { query: { id, label, from }, hits, precision: label !== undefined ? rel / Math.max(1, hits.length) : undefined };
+  return { query, hits, precision: query.label !== undefined ? rel / Math.max(1, hits.length) : undefined };
+}
+
+/** Encodes a JPEG file with a finished run's model and searches the run's database codes (RUN/db.codes). */
+export async function lookupImage(run: string, file: string, k: number): Promise<LookupResult> {
+  const indexPath = join(run, 'db.codes');
+  if (!existsSync(indexPath)) throw new UsageError(`${indexPath}: no such file (a finished training run writes its database codes there)`);
+  const { code, cfg } = await encodeImageFile(run, file);
+  const db = CodeDB.load(indexPath);
+  if (db.bits !== cfg.bits) throw new UsageError(`${indexPath} holds ${db.bits}-bit codes but the run's model makes ${cfg.bits}-bit codes; the folder mixes two runs`);
+  return nearest(db, code, k, { id: file, from: `image file, encoded by ${join(run, 'model.safetensors')}` });
 }
 
 /** Formats a lookup for the terminal (class names when the database is CIFAR-10). */

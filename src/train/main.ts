@@ -1,20 +1,7 @@
-// `node bench/train.js <dataset> [options]`: parses options, runs one training per code length, reports.
+// The parsed options of `tqhash train` resolved into the configuration of one run per code length.
 import { join } from 'node:path';
-import { parseArgs, usage, UsageError } from './args.js';
-import { TRAIN_SPEC, defaultMargin, type TrainConfig } from './options.js';
-import { trainHashing, DivergedError } from './run.js';
-import { isDataError } from '../data/errors.js';
-import { NoAdapterError } from '../gpu/adapter.js';
-import { disposeRuntime } from '../gpu/runtime.js';
-import { handleStopSignals } from './signals.js';
-import { OutputError } from '../util/fs.js';
-import { flags, FlagError } from '../config.js';
-
-const HEAD = `usage: node bench/train.js cifar10|inshop [options]
-
-Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
-checkpoints every epoch (and every --checkpoint-minutes within one), then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
-SVG plots and the database codes into --out.`;
+import { UsageError } from '../cli/args.js';
+import { defaultMargin, type TrainConfig } from './options.js';
 
 /** Resolves the options of one run (one code length) of `dataset`. */
 export function resolveConfig(opts: Record<string, unknown>, bits: number, multi: boolean, dataset: TrainConfig['dataset'] = 'cifar10'): TrainConfig {
@@ -65,48 +52,4 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     maxSteps: opts['max-steps'] as number | undefined,
     checkpointMinutes: opts['checkpoint-minutes'] as number,
   };
-}
-
-/** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM). */
-export async function main(argv: string[]): Promise<number> {
-  // Ctrl-C and SIGTERM stop at the next safe point and save; a second signal 2 s or more later quits at once (signals.ts).
-  const stops = handleStopSignals();
-  try {
-    flags(); // a bad TQHASH_* value fails here, before anything starts
-    const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
-    if (opts.help) {
-      console.log(usage(HEAD, TRAIN_SPEC));
-      return 0;
-    }
-    const dataset = positional[0];
-    if (dataset !== 'cifar10' && dataset !== 'inshop') {
-      throw new UsageError(dataset ? `unknown dataset "${dataset}": use cifar10 or inshop` : 'name the dataset: node bench/train.js cifar10|inshop [options] (--help for the options)');
-    }
-    if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
-    if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
-    const bitsList = opts.bits as number[];
-    let interrupted = false;
-    for (const bits of bitsList) {
-      const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
-      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal });
-      if (!r.finished) {
-        interrupted = stops.requests.signal.aborted;
-        break;
-      }
-    }
-    return interrupted ? stops.requests.code : 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}`);
-      return 2;
-    }
-    if (isDataError(e) || e instanceof OutputError || e instanceof FlagError || e instanceof NoAdapterError || e instanceof DivergedError) {
-      console.error(`error: ${(e as Error).message}`);
-      return e instanceof DivergedError ? 1 : 2;
-    }
-    throw e;
-  } finally {
-    stops.dispose();
-    await disposeRuntime();
-  }
 }

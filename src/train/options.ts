@@ -1,5 +1,5 @@
-// The options of `node bench/train.js <dataset>`, in one spec: defaults, checks and --help come from here.
-import { type OptSpec } from './args.js';
+// The options of `tqhash train <dataset>`, in one spec: defaults, checks and --help come from here.
+import { type OptSpec } from '../cli/args.js';
 
 export const TRAIN_SPEC: Record<string, OptSpec> = {
   data: { type: 'string', help: 'cifar10: folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download); inshop: the folder with list_eval_partition.txt and img/' },

@@ -1,4 +1,8 @@
 // A progress bar for long work: redrawn in place on a terminal, one line every few seconds otherwise (CI logs).
+// Hand-written rather than cli-progress, measured 2026-11-30 with cli-progress 3.12.0: it adds 6 packages (296 KB)
+// and 18 ms to start-up, is silent off a terminal unless told (noTTYOutput), redraws on its own timer, and prints
+// payload fields as given (loss 6.571428571428571), so the glue to format fields and throttle log lines would be
+// about the size of this file (80 lines, no dependency).
 
 export interface ProgressFields {
   [name: string]: string | number;

@@ -37,6 +37,12 @@ function extensionLines(ext: { step: number; fromEpochs: number; toEpochs: numbe
 
 /** Writes report.md, pr.svg, precision_at_k.svg and loss.svg into the run folder. */
 export function writeReport(out: string, results: Record<string, unknown>, ev: EvalResult, lossHistory: { step: number; loss: number }[], adapterBlock: string): void {
+  writeFileSync(join(out, 'report.md'), reportMarkdown(results, ev, adapterBlock));
+  writePlots(out, String(results.tag), Number(results.bits), ev, lossHistory);
+}
+
+/** report.md: the adapter, the run, the metric tables (with DSH's published mAP where the protocol matches), per epoch. */
+function reportMarkdown(results: Record<string, unknown>, ev: EvalResult, adapterBlock: string): string {
   const b: RetrievalMetrics = ev.summary.binary, r: RetrievalMetrics = ev.summary.real;
   const tag = String(results.tag);
   const bits = Number(results.bits);
@@ -88,7 +94,12 @@ export function writeReport(out: string, results: Record<string, unknown>, ev: E
     ...((results.epochLog as Record<string, number>[]) ?? []).map((e) => `| ${e.epoch} | ${f4(e.loss)} | ${Number(e.imagesPerSecond).toFixed(0)} | ${f4(e.valMapBinary)} |`),
     '',
   ];
-  writeFileSync(join(out, 'report.md'), lines.join('\n'));
+  return lines.join('\n');
+}
+
+/** The three plots of a run: precision–recall, precision@k (binary and real-valued), training loss. */
+function writePlots(out: string, tag: string, bits: number, ev: EvalResult, lossHistory: { step: number; loss: number }[]): void {
+  const b: RetrievalMetrics = ev.summary.binary, r: RetrievalMetrics = ev.summary.real;
   const subtitle = tag;
   writeFileSync(
     join(out, 'pr.svg'),

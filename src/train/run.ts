@@ -1,23 +1,27 @@
 // The main job: train the hashing network (CIFAR-10 or In-shop) with P×K batches and the triplet(-quantization)
-// loss, checkpoint every epoch (and every --checkpoint-minutes within one), then encode queries and database and evaluate retrieval (binary and real-valued).
+// loss, checkpoint every epoch (and every --checkpoint-minutes within one), then encode queries and database and
+// evaluate retrieval (binary and real-valued). Read trainStep first: it is the algorithm; the rest is the loop around
+// it (start or resume, epochs, checkpoints, validation, results).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as data from '../data/index.js';
-import { checkDataFlags, loadTrainData } from './datasets.js';
+import { checkDataFlags, loadTrainData, type TrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
+import type { Runtime } from '../gpu/runtime.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
 import { init, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
-import { dshNet, resnet } from '../nn/models.js';
-import { stateDict, loadStateDict, saveModel } from '../nn/io.js';
+import type { Module } from '../nn/module.js';
+import { buildModel } from './model.js';
+import { loadStateDict, stateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, warmupSteps, WARMUP_CAP, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
-import { evaluateAll, quickValidation, type EvalResult } from './evaluate.js';
+import { evaluateAll, quickValidation, metricLines, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
 import { prepareOutputDir } from '../util/fs.js';
@@ -37,8 +41,34 @@ export interface TrainOutcome {
   results?: Record<string, unknown>;
 }
 
+export interface TrainOptions {
+  resume: boolean;
+  quiet: boolean;
+  stopSignal: AbortSignal;
+  /** The command that reproduces the run, for results.json (default: node bench/train.js and this process's arguments). */
+  command?: string;
+}
+
+/**
+ * One training step: a P×K batch's bytes → augmented, normalised images on the GPU → descriptors f → triplet
+ * quantization loss → gradients (the tape in reverse) → optimiser step. Returns the loss, still on the GPU.
+ */
+function trainStep(run: Run, batch: data.PKBatch, globalStep: number): Tensor {
+  const { cfg, td, model, optimizer } = run;
+  return scope(() => {
+    const x = run.store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
+    const f = model.forward(x);
+    const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
+    const { loss } = tripletQuantLoss(f, y, lossOptionsAt(cfg, globalStep, run.stepsPerEpoch));
+    backward(loss);
+    optimizer.step();
+    optimizer.zeroGrad();
+    return loss;
+  });
+}
+
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; quiet: boolean; stopSignal: AbortSignal; command?: string }): Promise<TrainOutcome> {
+export async function trainHashing(cfg: TrainConfig, opts: TrainOptions): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
   const ckptDir = join(cfg.out, 'checkpoint');
@@ -55,7 +85,53 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   log(`\n== ${runTag(cfg)} → ${cfg.out}`);
   await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
+  const run = await startOrResume(cfg, opts, ck, t0, log);
+  if (!(await trainEpochs(run))) {
+    run.store.dispose();
+    return { config: cfg, outDir: cfg.out, finished: false };
+  }
+  try {
+    return await evaluateAndReport(run, rt);
+  } finally {
+    run.store.dispose();
+  }
+}
 
+/** Where the loop stands: saved in every checkpoint, restored on --resume. */
+interface Progress {
+  epoch: number;
+  step: number;
+  globalStep: number;
+  trainSeconds: number;
+  imagesSeen: number;
+  lossHistory: { step: number; loss: number }[];
+  epochLog: Record<string, unknown>[];
+  /** The current epoch's sums before a mid-epoch checkpoint this run resumed from. */
+  epochPartial?: EpochPartial;
+  extensions: Extension[];
+}
+
+/** One training run in progress: what it trains on and with, where it stands, and its clocks. */
+interface Run {
+  cfg: TrainConfig;
+  opts: TrainOptions;
+  log: (s: string) => void;
+  ckptDir: string;
+  td: TrainData;
+  store: ImageStore;
+  sampler: data.PKSampler;
+  model: Module;
+  optimizer: TrainOptimizer;
+  stepsPerEpoch: number;
+  p: Progress;
+  /** Wall time spans every process of a resumed run (checkpoints of older versions did not record it). */
+  wall: { t0: number; before: number; known: boolean; sessions: number };
+  lastSave: number;
+}
+
+/** Reads the data (split.json written), builds model and optimiser, and restores the checkpoint when resuming. */
+async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoint | null, t0: number, log: (s: string) => void): Promise<Run> {
+  const ckptDir = join(cfg.out, 'checkpoint');
   // Data: read once, split by protocol, bytes to the GPU once.
   const td = await loadTrainData(cfg, opts.quiet);
   writeFileAtomic(join(cfg.out, 'split.json'), td.splitJSON);
@@ -63,137 +139,143 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
   const sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed);
   log(`data: ${td.source}; protocol ${cfg.protocol}: ${td.query.length} queries, ${td.train.length} training, ${td.database.length} ${cfg.dataset === 'inshop' ? 'gallery' : 'database'} images`);
 
-  // Model and optimiser.
-  const model = cfg.model === 'resnet' ? resnet({ bits: cfg.bits, seed: cfg.seed }) : dshNet({ bits: cfg.bits, batchNorm: cfg.bn, seed: cfg.seed });
+  const model = buildModel(cfg);
   const params = model.namedParameters();
-  const optimizer: TrainOptimizer = makeOptimizer(cfg, params);
+  const optimizer = makeOptimizer(cfg, params);
   const stepsPerEpoch = sampler.stepsPerEpoch;
-  const totalSteps = cfg.epochs * stepsPerEpoch;
-  let epoch = 0, step = 0, globalStep = 0, trainSeconds = 0, imagesSeen = 0;
-  // Wall time spans every process of a resumed run (checkpoints of older versions did not record it).
-  const wallBefore = ck?.state.wallSeconds ?? 0;
-  const wallKnown = !ck || ck.state.wallSeconds !== undefined;
-  const sessions = ck ? (ck.state.sessions ?? 1) + 1 : 1;
-  const wallNow = () => wallBefore + (performance.now() - t0) / 1000;
-  let lossHistory: { step: number; loss: number }[] = [];
-  let epochLog: Record<string, unknown>[] = [];
-  let epochPartial: EpochPartial | undefined;
-  let extensions: Extension[] = [];
+  let p: Progress = { epoch: 0, step: 0, globalStep: 0, trainSeconds: 0, imagesSeen: 0, lossHistory: [], epochLog: [], extensions: [] };
   if (ck) {
     checkResumePoint(ck.state, cfg.epochs, stepsPerEpoch, join(ckptDir, 'state.json'));
     loadStateDict(model, ck.model, join(ckptDir, ck.state.files.model));
     optimizer.loadState(ck.optimizer);
-    ({ epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial } = ck.state as typeof ck.state & { epochLog: Record<string, unknown>[] });
-    extensions = extensionsOf(cfg, ck.state, stepsPerEpoch, log);
-    log(epoch < cfg.epochs ? `resumed from ${ckptDir}: epoch ${epoch + 1}, step ${step}, ${globalStep} steps done` : `resumed from ${ckptDir}: training finished (${globalStep} steps done); running the final evaluation`);
+    const { epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial } = ck.state;
+    p = { epoch, step, globalStep, trainSeconds, imagesSeen, lossHistory, epochLog, epochPartial, extensions: extensionsOf(cfg, ck.state, stepsPerEpoch, log) };
+    log(p.epoch < cfg.epochs ? `resumed from ${ckptDir}: epoch ${p.epoch + 1}, step ${p.step}, ${p.globalStep} steps done` : `resumed from ${ckptDir}: training finished (${p.globalStep} steps done); running the final evaluation`);
   }
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
   log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${warmupText(cfg, stepsPerEpoch)}), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
+  const wall = { t0, before: ck?.state.wallSeconds ?? 0, known: !ck || ck.state.wallSeconds !== undefined, sessions: ck ? (ck.state.sessions ?? 1) + 1 : 1 };
+  return { cfg, opts, log, ckptDir, td, store, sampler, model, optimizer, stepsPerEpoch, p, wall, lastSave: performance.now() };
+}
 
-  let lastSave = performance.now();
-  // `partial`: the epoch so far, for a save within an epoch.
-  const save = async (partial?: EpochPartial) => {
-    const metadata = { tag: runTag(cfg), epoch: String(epoch), step: String(step) };
-    saveCheckpoint(ckptDir, await stateDict(model), await optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(), sessions, ...(partial ? { epochPartial: partial } : {}), ...(extensions.length ? { extensions } : {}) }, metadata);
-    lastSave = performance.now();
-  };
+const wallNow = (run: Run) => run.wall.before + (performance.now() - run.wall.t0) / 1000;
+
+/** Saves the checkpoint; `partial`: the epoch so far, for a save within an epoch. */
+async function saveRun(run: Run, partial?: EpochPartial): Promise<void> {
+  const { cfg, p } = run;
+  const metadata = { tag: runTag(cfg), epoch: String(p.epoch), step: String(p.step) };
+  const { epoch, step, globalStep, lossHistory, epochLog, trainSeconds, imagesSeen, extensions } = p;
+  saveCheckpoint(run.ckptDir, await stateDict(run.model), await run.optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(run), sessions: run.wall.sessions, ...(partial ? { epochPartial: partial } : {}), ...(extensions.length ? { extensions } : {}) }, metadata);
+  run.lastSave = performance.now();
+}
+
+/** Runs the remaining epochs; false when stopped early (a stop request or --max-steps), after saving a checkpoint. */
+async function trainEpochs(run: Run): Promise<boolean> {
+  const { cfg, p } = run;
+  while (p.epoch < cfg.epochs) {
+    run.model.train();
+    const e = await trainEpoch(run);
+    if (p.step >= run.stepsPerEpoch) {
+      await endEpoch(run, e);
+      continue;
+    }
+    await saveRun(run, e.partial());
+    const why = run.opts.stopSignal.aborted ? '' : `--max-steps ${cfg.maxSteps} reached, so no final evaluation; `;
+    run.log(`stopped at epoch ${p.epoch + 1}, step ${p.step} (${p.globalStep} steps done); ${why}checkpoint saved in ${run.ckptDir}; continue with --resume`);
+    return false;
+  }
+  return true;
+}
+
+/** The steps of the current epoch from p.step on, until its end, a stop request or --max-steps; its loss sum and clock. */
+async function trainEpoch(run: Run): Promise<{ loss: number; count: number; start: number; partial: () => EpochPartial }> {
+  const { cfg, p, opts } = run;
+  const bar = new ProgressBar(`epoch ${p.epoch + 1}/${cfg.epochs}`, run.stepsPerEpoch, process.stderr, opts.quiet).startFrom(p.step);
+  // A run resumed within an epoch carries that epoch's loss sum, step count and seconds so far.
+  const e = { loss: p.epochPartial?.loss ?? 0, count: p.epochPartial?.count ?? 0, start: performance.now() - 1000 * (p.epochPartial?.seconds ?? 0), partial: (): EpochPartial => ({ loss: e.loss, count: e.count, seconds: (performance.now() - e.start) / 1000 }) };
+  p.epochPartial = undefined;
   const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
-
-  const maxSteps = cfg.maxSteps ?? Infinity;
-  let stoppedEarly = false;
-  while (epoch < cfg.epochs && !stoppedEarly) {
-    model.train();
-    const bar = new ProgressBar(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, process.stderr, opts.quiet).startFrom(step);
-    // A run resumed within an epoch carries that epoch's loss sum, step count and seconds so far.
-    let epochLoss = epochPartial?.loss ?? 0, epochCount = epochPartial?.count ?? 0;
-    const epochStart = performance.now() - 1000 * (epochPartial?.seconds ?? 0);
-    epochPartial = undefined;
-    const partialNow = (): EpochPartial => ({ loss: epochLoss, count: epochCount, seconds: (performance.now() - epochStart) / 1000 });
-    let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
-    while (step < stepsPerEpoch) {
-      if (opts.stopSignal.aborted || globalStep >= maxSteps) {
-        stoppedEarly = true;
-        break;
-      }
-      const ts = performance.now();
-      const lr = lrAt(cfg, globalStep, stepsPerEpoch);
-      optimizer.setLr(lr);
-      const batch = sampler.batch(epoch, step);
-      const lossT = scope(() => {
-        const x = store.batch(batch.indices, { norm: td.norm, pad: cfg.augment === 'crop+flip' ? td.pad : 0, flip: cfg.augment !== 'none', seed: cfg.seed, step: globalStep });
-        const f = model.forward(x);
-        const y = Tensor.from(Uint32Array.from(batch.labels), [batch.labels.length], 'u32', 'labels');
-        const { loss } = tripletQuantLoss(f, y, lossOptionsAt(cfg, globalStep, stepsPerEpoch));
-        backward(loss);
-        optimizer.step();
-        optimizer.zeroGrad();
-        return loss;
-      });
-      const loss = await lossT.item();
-      lossT.dispose();
-      if (!Number.isFinite(loss)) {
-        throw new DivergedError(
-          `the loss became ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`,
-        );
-      }
-      const dt = (performance.now() - ts) / 1000;
-      trainSeconds += dt;
-      imagesSeen += batch.indices.length;
-      epochLoss += loss;
-      epochCount++;
-      lossHistory.push({ step: globalStep, loss });
-      step++;
-      globalStep++;
-      ipsWindow.n += batch.indices.length;
-      const wdt = (performance.now() - ipsWindow.t) / 1000;
-      if (wdt > 2) ipsWindow = { t: performance.now(), n: 0, ips: ipsWindow.n / wdt };
-      bar.update(step, { loss, 'img/s': ipsWindow.ips || batch.indices.length / dt, lr: lr });
-      if (step < stepsPerEpoch && performance.now() - lastSave >= saveEveryMs) await save(partialNow());
+  let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
+  while (p.step < run.stepsPerEpoch && !opts.stopSignal.aborted && p.globalStep < (cfg.maxSteps ?? Infinity)) {
+    const ts = performance.now();
+    const lr = lrAt(cfg, p.globalStep, run.stepsPerEpoch);
+    run.optimizer.setLr(lr);
+    const batch = run.sampler.batch(p.epoch, p.step);
+    const lossT = trainStep(run, batch, p.globalStep);
+    const loss = await lossT.item();
+    lossT.dispose();
+    if (!Number.isFinite(loss)) {
+      throw new DivergedError(`the loss became ${loss} at epoch ${p.epoch + 1}, step ${p.step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${run.ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`);
     }
-    bar.done();
-    if (step >= stepsPerEpoch) {
-      // Epoch complete: quick validation, then the checkpoint (which records epoch+1, step 0).
-      const secs = (performance.now() - epochStart) / 1000;
-      const val = cfg.valQueries > 0 ? await quickValidation(model, store, td, cfg) : undefined;
-      epoch++;
-      step = 0;
-      const entry = { epoch, loss: epochLoss / Math.max(1, epochCount), seconds: secs, imagesPerSecond: (epochCount * cfg.P * cfg.K) / secs, ...(val ?? {}) };
-      epochLog.push(entry);
-      log(
-        `epoch ${epoch}/${cfg.epochs}  loss ${entry.loss.toFixed(4)}  ${entry.imagesPerSecond.toFixed(0)} img/s  ${formatDuration(secs)}` +
-          (val ? `  val mAP binary ${val.valMapBinary.toFixed(4)} (${val.valQueries} queries × ${val.valDb} db, ${cfg.bits} bits, Hamming)` : ''),
-      );
-      await save();
-    } else {
-      await save(partialNow());
-      const why = opts.stopSignal.aborted ? '' : `--max-steps ${cfg.maxSteps} reached, so no final evaluation; `;
-      log(`stopped at epoch ${epoch + 1}, step ${step} (${globalStep} steps done); ${why}checkpoint saved in ${ckptDir}; continue with --resume`);
-    }
+    const dt = (performance.now() - ts) / 1000;
+    p.trainSeconds += dt;
+    p.imagesSeen += batch.indices.length;
+    e.loss += loss;
+    e.count++;
+    p.lossHistory.push({ step: p.globalStep, loss });
+    p.step++;
+    p.globalStep++;
+    ipsWindow.n += batch.indices.length;
+    const wdt = (performance.now() - ipsWindow.t) / 1000;
+    if (wdt > 2) ipsWindow = { t: performance.now(), n: 0, ips: ipsWindow.n / wdt };
+    bar.update(p.step, { loss, 'img/s': ipsWindow.ips || batch.indices.length / dt, lr: lr });
+    if (p.step < run.stepsPerEpoch && performance.now() - run.lastSave >= saveEveryMs) await saveRun(run, e.partial());
   }
-  if (stoppedEarly && epoch < cfg.epochs) {
-    store.dispose();
-    return { config: cfg, outDir: cfg.out, finished: false };
-  }
+  bar.done();
+  return e;
+}
 
+/** Epoch complete: quick validation, the log line, then the checkpoint (which records epoch+1, step 0). */
+async function endEpoch(run: Run, e: { loss: number; count: number; start: number }): Promise<void> {
+  const { cfg, p } = run;
+  const secs = (performance.now() - e.start) / 1000;
+  const val = cfg.valQueries > 0 ? await quickValidation(run.model, run.store, run.td, cfg) : undefined;
+  p.epoch++;
+  p.step = 0;
+  const entry = { epoch: p.epoch, loss: e.loss / Math.max(1, e.count), seconds: secs, imagesPerSecond: (e.count * cfg.P * cfg.K) / secs, ...(val ?? {}) };
+  p.epochLog.push(entry);
+  run.log(
+    `epoch ${p.epoch}/${cfg.epochs}  loss ${entry.loss.toFixed(4)}  ${entry.imagesPerSecond.toFixed(0)} img/s  ${formatDuration(secs)}` +
+      (val ? `  val mAP binary ${val.valMapBinary.toFixed(4)} (${val.valQueries} queries × ${val.valDb} db, ${cfg.bits} bits, Hamming)` : ''),
+  );
+  await saveRun(run);
+}
+
+/** The trained model saved, the final evaluation, results.json, report, plots and code files. A stop request ends
+ *  the evaluation at once: the model is saved, and --resume runs the evaluation alone. */
+async function evaluateAndReport(run: Run, rt: Runtime): Promise<TrainOutcome> {
+  const { cfg, log } = run;
   // The trained model at a fixed place (the checkpoint's file name carries the step).
-  await saveModel(model, join(cfg.out, 'model.safetensors'), { tag: runTag(cfg), epochs: String(cfg.epochs), steps: String(globalStep) });
-  // Final evaluation: codes and features for queries and database. A stop request ends it at once: the model is
-  // saved, and --resume runs the evaluation alone.
+  await saveModel(run.model, join(cfg.out, 'model.safetensors'), { tag: runTag(cfg), epochs: String(cfg.epochs), steps: String(run.p.globalStep) });
   let evalRes: EvalResult;
   try {
-    evalRes = await evaluateAll(model, store, td, cfg, opts.quiet, opts.stopSignal);
+    evalRes = await evaluateAll(run.model, run.store, run.td, cfg, run.opts.quiet, run.opts.stopSignal);
   } catch (e) {
     if (!(e instanceof StoppedError)) throw e;
-    store.dispose();
-    log(`stopped during the final evaluation; the trained model is saved (${join(cfg.out, 'model.safetensors')}, checkpoint in ${ckptDir}); --resume runs the evaluation alone`);
+    log(`stopped during the final evaluation; the trained model is saved (${join(cfg.out, 'model.safetensors')}, checkpoint in ${run.ckptDir}); --resume runs the evaluation alone`);
     return { config: cfg, outDir: cfg.out, finished: false };
   }
-  const wall = wallNow();
-  const results = {
+  const wall = wallNow(run);
+  const results = resultsOf(run, rt, evalRes, wall);
+  writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
+  writeReport(cfg.out, results, evalRes, run.p.lossHistory, formatAdapterInfo(rt.info));
+  evalRes.db.save(join(cfg.out, 'db.codes'), { tag: runTag(cfg), role: 'database' });
+  evalRes.queries.save(join(cfg.out, 'query.codes'), { tag: runTag(cfg), role: 'queries' });
+  log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}, model: ${join(cfg.out, 'model.safetensors')}`);
+  const lines = metricLines(runTag(cfg), evalRes.summary);
+  if (lines.topK) log(lines.topK);
+  log(`${lines.map}; ${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`);
+  return { config: cfg, outDir: cfg.out, finished: true, results };
+}
+
+/** results.json: the run's protocol and settings, its clocks, where it ran, and the evaluation's metrics. */
+function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
+  const { cfg, p } = run;
+  return {
     tag: runTag(cfg),
     dataset: cfg.dataset,
     protocol: cfg.protocol,
-    split: td.description,
+    split: run.td.description,
     model: cfg.model + (cfg.bn || cfg.model === 'resnet' ? '+bn' : ''),
     loss: cfg.loss,
     tqForm: cfg.tqForm,
@@ -206,44 +288,27 @@ export async function trainHashing(cfg: TrainConfig, opts: { resume: boolean; qu
     bits: cfg.bits,
     seed: cfg.seed,
     epochs: cfg.epochs,
-    steps: globalStep,
+    steps: p.globalStep,
     batch: { P: cfg.P, K: cfg.K },
-    optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs, warmupSteps: warmupSteps(cfg, stepsPerEpoch) },
-    ...(extensions.length ? { extensions } : {}),
+    optimizer: { name: cfg.optimizer, lr: cfg.lr, weightDecay: cfg.weightDecay, schedule: cfg.schedule, warmupEpochs: cfg.warmupEpochs, warmupSteps: warmupSteps(cfg, run.stepsPerEpoch) },
+    ...(p.extensions.length ? { extensions: p.extensions } : {}),
     augment: cfg.augment,
-    imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9),
-    trainSeconds,
+    imagesPerSecond: p.imagesSeen / Math.max(p.trainSeconds, 1e-9),
+    trainSeconds: p.trainSeconds,
     wallSeconds: wall,
-    sessions,
-    ...(wallKnown ? {} : { wallNote: `wall time of the last of ${sessions} processes only (resumed from a checkpoint that did not record wall time)` }),
+    sessions: run.wall.sessions,
+    ...(run.wall.known ? {} : { wallNote: `wall time of the last of ${run.wall.sessions} processes only (resumed from a checkpoint that did not record wall time)` }),
     date: new Date().toISOString(),
     adapter: rt.info,
     flags: flagsSet(),
-    // The command that reproduces this run (a study passes the one of its cell).
-    command: opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
+    command: run.opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),
-    epochLog,
+    epochLog: p.epochLog,
     // Every setting, under the names RESUME_KEYS compares (a study checks a finished cell with them).
     config: { ...cfg },
     ...evalRes.summary,
   };
-  writeFileAtomic(join(cfg.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-  writeReport(cfg.out, results, evalRes, lossHistory, formatAdapterInfo(rt.info));
-  evalRes.db.save(join(cfg.out, 'db.codes'), { tag: runTag(cfg), role: 'database' });
-  evalRes.queries.save(join(cfg.out, 'query.codes'), { tag: runTag(cfg), role: 'queries' });
-  log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}, model: ${join(cfg.out, 'model.safetensors')}`);
-  if (evalRes.summary.topK) {
-    const acc = (a: { accuracy: { k: number; accuracy: number }[] }) => a.accuracy.map((p) => `@${p.k} ${p.accuracy.toFixed(3)}`).join(' ');
-    log(`${runTag(cfg)}: top-k accuracy binary ${acc(evalRes.summary.topK.binary)}; real ${acc(evalRes.summary.topK.real)}`);
-  }
-  log(
-    `${runTag(cfg)}: mAP@all binary ${evalRes.summary.binary.map.toFixed(4)}, real ${evalRes.summary.real.map.toFixed(4)} (drop ${(100 * (evalRes.summary.real.map - evalRes.summary.binary.map)).toFixed(2)} points); ` +
-      `${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`,
-  );
-  store.dispose();
-  return { config: cfg, outDir: cfg.out, finished: true, results };
 }
-
 
 /** The checkpoint to continue (null for a fresh run); refuses a fresh run over a checkpoint and options that differ. */
 function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log: (s: string) => void): Checkpoint | null {

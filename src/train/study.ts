@@ -9,7 +9,7 @@
 // the trainer does; `bench/train.js --bits 12,24` already trains several models in one process the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../cli/args.js';
 import { TRAIN_SPEC, RESUME_KEYS, type TrainConfig } from './options.js';
 import { resolveConfig } from './main.js';
 import { trainHashing, DivergedError } from './run.js';
@@ -72,6 +72,13 @@ and real-valued mAP@all and their drop, and paired differences per seed between 
 /** The train options a study passes on: all but those NOT_IN_GRID. */
 const CELL_SPEC: Record<string, OptSpec> = Object.fromEntries(Object.entries(TRAIN_SPEC).filter(([k]) => !NOT_IN_GRID.has(k)));
 
+/** The train argument of a grid value: `--key=value`, or for a switch `--key` / `--no-key` (true / false). */
+function gridArg(key: string, v: string): string {
+  if (CELL_SPEC[key]?.type !== 'bool') return `--${key}=${v}`;
+  if (v === 'true' || v === 'false') return v === 'true' ? `--${key}` : `--no-${key}`;
+  throw new UsageError(`--grid ${key}=${v}: ${key} is a switch; its values are true and false`);
+}
+
 /** Parses `loss=tql,triplet bits=12,24` into axes, each value checked as its train option would be. */
 export function parseGrid(text: string): GridAxis[] {
   const axes: GridAxis[] = [];
@@ -86,7 +93,7 @@ export function parseGrid(text: string): GridAxis[] {
       if (v === '') throw new UsageError(`--grid: ${key} has an empty value in "${word}"`);
       let parsed: unknown;
       try {
-        parsed = parseArgs([`--${key}=${v}`], CELL_SPEC).opts[key];
+        parsed = parseArgs([gridArg(key, v)], CELL_SPEC).opts[key];
       } catch (e) {
         throw new UsageError(`--grid ${key}=${v}: ${(e as Error).message.replace(/^--\S+ \S+: /, '')}`);
       }
@@ -110,7 +117,7 @@ export function studyCells(plan: StudyPlan): StudyCell[] {
   for (const { key, values } of plan.grid) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   const cells = combos.map((values) => {
     const name = plan.grid.map(({ key }) => `${key}-${slug(values[key])}`).join('_');
-    const argv = [...plan.train, ...plan.grid.map(({ key }) => `--${key}=${values[key]}`)];
+    const argv = [...plan.train, ...plan.grid.map(({ key }) => gridArg(key, values[key]))];
     return { name, values, argv, dir: join(plan.out, name) };
   });
   const names = new Set<string>();

@@ -1,4 +1,7 @@
-// Command-line options from one declarative spec: parsing, validation with messages that say the fix, and --help.
+// Command-line options from one declarative spec: Node's util.parseArgs does the splitting (--name value,
+// --name=value, --flag, --no-flag); this file adds the spec's types, ranges and choices, defaults, messages that say
+// the fix (a did-you-mean for unknown options) and the --help text.
+import { parseArgs as nodeParseArgs } from 'node:util';
 
 export type OptType = 'int' | 'float' | 'string' | 'bool' | 'intlist';
 
@@ -16,7 +19,8 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function closest(name: string, names: string[]): string | undefined {
+/** The spec's name nearest to `name` by edit distance (at most 2), for "did you mean". */
+export function closest(name: string, names: string[]): string | undefined {
   const dist = (a: string, b: string): number => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0][j] = j;
@@ -57,53 +61,39 @@ function convert(name: string, spec: OptSpec, raw: string): unknown {
       if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${name} ${raw}: choose one of ${spec.choices.join(', ')}`);
       return raw;
     }
-    case 'bool': {
-      if (raw === 'true' || raw === '1') return true;
-      if (raw === 'false' || raw === '0') return false;
-      throw new UsageError(`--${name} ${raw}: expected true or false`);
-    }
+    case 'bool':
+      return raw; // util.parseArgs hands booleans over as booleans
   }
+}
+
+/** util.parseArgs's error (ERR_PARSE_ARGS_*) as a one-line UsageError in the words of the spec. */
+function translate(e: { code?: string; message: string }, spec: Record<string, OptSpec>): UsageError {
+  const flag = /'(-[^' ]*)/.exec(e.message)?.[1] ?? '';
+  const name = flag.replace(/^-+/, '');
+  const s = spec[name];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || !s) {
+    const guess = closest(name.replace(/^no-/, ''), Object.keys(spec));
+    return new UsageError(`unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ''}; see --help`);
+  }
+  if (s.type === 'bool') return new UsageError(`--${name} takes no value: write --${name} or --no-${name}`);
+  if (/ambiguous/.test(e.message)) return new UsageError(`--${name} needs a value (${s.help}); a value starting with - goes as --${name}=VALUE`);
+  return new UsageError(`--${name} needs a value (${s.help})`);
 }
 
 /** Parses argv against the spec: `--name value`, `--name=value`, `--flag`, `--no-flag`; returns values and positionals. */
 export function parseArgs(argv: string[], spec: Record<string, OptSpec>): { opts: Record<string, unknown>; positional: string[] } {
+  const options: Record<string, { type: 'boolean' | 'string' }> = {};
+  for (const [k, s] of Object.entries(spec)) options[k] = { type: s.type === 'bool' ? 'boolean' : 'string' };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = nodeParseArgs({ args: argv, options, allowPositionals: true, allowNegative: true, strict: true } as Parameters<typeof nodeParseArgs>[0]) as typeof parsed;
+  } catch (e) {
+    throw translate(e as { code?: string; message: string }, spec);
+  }
   const opts: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) opts[k] = s.default;
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    let name = a.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    let s = spec[name];
-    if (!s && name.startsWith('no-') && spec[name.slice(3)]?.type === 'bool') {
-      opts[name.slice(3)] = false;
-      continue;
-    }
-    if (!s) {
-      const guess = closest(name, Object.keys(spec));
-      throw new UsageError(`unknown option --${name}${guess ? ` (did you mean --${guess}?)` : ''}; see --help`);
-    }
-    if (s.type === 'bool' && value === undefined) {
-      opts[name] = true;
-      continue;
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value (${s.help})`);
-    }
-    opts[name] = convert(name, s, value);
-    void s;
-  }
-  return { opts, positional };
+  for (const [k, v] of Object.entries(parsed.values)) if (v !== undefined) opts[k] = typeof v === 'boolean' ? v : convert(k, spec[k], v);
+  return { opts, positional: parsed.positionals };
 }
 
 /** The --help text of a spec. */

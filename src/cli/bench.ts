@@ -1,0 +1,107 @@
+// `tqhash bench kernels|step|search [options]`: the three benchmarks (src/bench/), each with its options and help.
+import { writeFileSync } from 'node:fs';
+import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { runKernelBench } from '../bench/kernels.js';
+import { runStepBench } from '../bench/step.js';
+import { runSearchBench, checkSearchOptions } from '../bench/search.js';
+import { takePeerArg } from '../bench/peers.js';
+import { init } from '../tensor.js';
+import { disposeRuntime } from '../gpu/runtime.js';
+import { commandLine, reportError } from './command.js';
+
+export const summary = 'benchmarks: kernels (every kernel family vs the ceilings), step (training step), search (Hamming top-k)';
+
+const help = { type: 'bool', default: false, help: 'this text' } as const;
+const json = { type: 'string', help: 'also write the report as JSON to FILE' } as const;
+const PEER = `  --peer [FILE]                          run the peer (bench/peers/peers.py, TQHASH_PYTHON or /usr/bin/python3) before and after ours: the ratio of one run; with FILE, a saved peers.py JSON`;
+
+interface Bench {
+  head: string;
+  spec: Record<string, OptSpec>;
+  peer?: boolean;
+  /** Runs the benchmark with the parsed options; true when it found a mismatch (exit 1). */
+  run(o: Record<string, unknown>, peer: string | true | undefined): Promise<{ report: object; failed?: boolean }>;
+}
+
+const BENCHES = new Map<string, Bench>([
+  ['kernels', {
+    head: 'usage: tqhash bench kernels [options]     (also: node bench/kernels.js)\n\nAdapter block and ceilings measured in this process, then every kernel family at the network\'s shapes, variants side by side,\nwith GFLOP/s or GB/s, the fraction of the ceiling and the float64 CPU reference\'s time.',
+    spec: {
+      json, filter: { type: 'string', help: 'only rows whose family/name/variant/shape contains NAME (e.g. gemm, conv2, adam, vec4)' },
+      quick: { type: 'bool', default: false, help: 'CI-sized shapes and short timings' }, batch: { type: 'int', min: 1, help: 'network batch (default: 128 and 256)' },
+      'cpu-budget': { type: 'float', min: 0, help: 'a float64 CPU reference projected over S seconds is timed on a slice and scaled (default 20)' }, help,
+    },
+    run: async (o) => ({ report: await runKernelBench({ filter: o.filter as string | undefined, quick: o.quick as boolean, batches: o.batch ? [o.batch as number] : undefined, cpuBudgetS: o['cpu-budget'] as number | undefined }) }),
+  }],
+  ['step', {
+    head: 'usage: tqhash bench step [options]     (also: node bench/step.js)\n\nTraining-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per step) and a\nper-kernel breakdown; with --peer, PyTorch\'s step of the same network, loss and optimiser.',
+    spec: {
+      batch: { type: 'int', min: 1, help: 'images per step (default 128)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
+      bits: { type: 'int', min: 1, help: 'code length (default 48)' }, steps: { type: 'int', min: 1, help: 'timed steps after 2 warm-up steps (default 10)' },
+      bn: { type: 'bool', help: 'batch norm after each conv (default on; --no-bn)' }, breakdown: { type: 'bool', help: 'the per-kernel replay breakdown (default on; --no-breakdown)' },
+      quick: { type: 'bool', default: false, help: 'CI-sized' }, json, help,
+    },
+    peer: true,
+    run: async (o, peer) => ({
+      report: await runStepBench({ batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean, peer }),
+    }),
+  }],
+  ['search', {
+    head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.',
+    // Whole numbers ≥ 1 are checked by checkSearchOptions, the library's own check, so both say the same.
+    spec: {
+      n: { type: 'float', help: 'database codes (default 1000000)' }, q: { type: 'float', help: 'queries (default 1000)' }, bits: { type: 'float', help: 'code length (default 64)' },
+      k: { type: 'float', help: 'neighbours (default 100)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes (default 1)' }, repeats: { type: 'float', help: 'timed repeats, median (default 5)' },
+      variants: { type: 'string', help: 'kernel variants, comma-separated: bmin,hist (default the adapter preset\'s)' }, json, help,
+    },
+    peer: true,
+    run: async (o, peer) => {
+      const report = await runSearchBench({ ...(o as object), variants: (o.variants as string | undefined)?.split(',') as ('bmin' | 'hist')[] | undefined, peer });
+      return { report, failed: report.variants.some((v) => v.mismatched_queries > 0) };
+    },
+  }],
+]);
+
+const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
+
+/** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    (name ? console.log : console.error)(`${HEAD}\n\n${summary}`);
+    return name ? 0 : 2;
+  }
+  const bench = BENCHES.get(name);
+  if (!bench) return reportError(new UsageError(`unknown benchmark "${name}": use ${[...BENCHES.keys()].join(', ')}`));
+  let opts: Record<string, unknown>, peer: string | true | undefined;
+  try {
+    const split = bench.peer ? takePeerArg(rest) : { argv: rest, peer: undefined };
+    peer = split.peer;
+    let positional: string[];
+    ({ opts, positional } = parseArgs(split.argv, bench.spec));
+    if (opts.help) {
+      console.log(usage(bench.head, bench.spec) + (bench.peer ? `\n${PEER}` : ''));
+      return 0;
+    }
+    if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
+    if (name === 'search') {
+      checkSearchOptions(opts);
+      for (const v of (opts.variants as string | undefined)?.split(',') ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
+    }
+  } catch (e) {
+    return reportError(e instanceof UsageError ? e : new UsageError((e as Error).message));
+  }
+  try {
+    await init();
+    const { report, failed } = await bench.run(opts, peer);
+    if (opts.json) {
+      writeFileSync(opts.json as string, JSON.stringify({ command: commandLine(), ...report }, null, 2));
+      console.log(`wrote ${opts.json as string}`);
+    }
+    return failed ? 1 : 0;
+  } catch (e) {
+    return reportError(e);
+  } finally {
+    await disposeRuntime();
+  }
+}

@@ -1,0 +1,48 @@
+// `tqhash search RUN --query ID | --image FILE`: the top hits of one image in a run's database, with labels.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { lookup, lookupImage, formatLookup } from '../train/lookup.js';
+import { disposeRuntime } from '../gpu/runtime.js';
+import { reportError } from './command.js';
+
+export const summary = 'the nearest database images of a query image (by its index, or a JPEG file) in a run\'s codes';
+
+const SPEC: Record<string, OptSpec> = {
+  query: { type: 'int', min: 0, help: 'image index of the run\'s queries or database' },
+  image: { type: 'string', help: 'a JPEG file (at least the run\'s image side, 32×32), encoded by the run\'s model (cifar10 runs)' },
+  k: { type: 'int', default: 10, min: 1, help: 'hits' },
+  queries: { type: 'string', help: 'query.codes to look --query up in (default RUN/query.codes)' },
+  index: { type: 'string', help: 'a db.codes file instead of RUN (node bench/search.js --index FILE --query ID)' },
+  help: { type: 'bool', default: false, help: 'this text' },
+};
+
+const HEAD = `usage: tqhash search RUN --query ID [--k 10]
+       tqhash search RUN --image FILE.jpg [--k 10]
+
+Searches RUN/db.codes (the database codes a finished run wrote) by Hamming distance and prints the top hits with
+their labels; --query takes the code the run stored for that image, --image encodes a JPEG with RUN/model.safetensors.`;
+
+/** Runs the command; returns the exit code (0 done, 2 bad arguments or files, 1 failed). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { opts, positional } = parseArgs(argv, SPEC);
+    if (opts.help) {
+      console.log(usage(HEAD, SPEC));
+      return 0;
+    }
+    const index = opts.index as string | undefined, image = opts.image as string | undefined, query = opts.query as number | undefined;
+    if (positional.length > 1 || (index !== undefined && positional.length)) throw new UsageError(`one RUN folder expected, got ${positional.join(' ')}${index ? ` beside --index ${index}` : ''}`);
+    if (index === undefined && !positional.length) throw new UsageError('RUN folder missing: tqhash search RUN --query ID | --image FILE');
+    if ((query === undefined) === (image === undefined)) throw new UsageError(`${query === undefined ? '--query ID or --image FILE is required' : 'give --query or --image, not both'} (an image index of the run's queries or database, or a JPEG file)`);
+    if (image !== undefined && index !== undefined) throw new UsageError('--image needs the RUN folder (its model encodes the image), not --index');
+    if (index === undefined && !existsSync(join(positional[0], 'db.codes'))) throw new UsageError(`${join(positional[0], 'db.codes')}: no such file; RUN is a folder a finished tqhash train run wrote`);
+    const r = image !== undefined ? await lookupImage(positional[0], image, opts.k as number) : await lookup(index ?? join(positional[0], 'db.codes'), query!, opts.k as number, opts.queries as string | undefined);
+    console.log(formatLookup(r));
+    return 0;
+  } catch (e) {
+    return reportError(e);
+  } finally {
+    await disposeRuntime();
+  }
+}

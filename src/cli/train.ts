@@ -1,0 +1,49 @@
+// `tqhash train cifar10|inshop [options]`: one training run per code length (the options are TRAIN_SPEC).
+import { parseArgs, usage, UsageError } from './args.js';
+import { TRAIN_SPEC } from '../train/options.js';
+import { resolveConfig } from '../train/main.js';
+import { trainHashing } from '../train/run.js';
+import { disposeRuntime } from '../gpu/runtime.js';
+import { handleStopSignals } from '../train/signals.js';
+import { flags } from '../config.js';
+import { commandLine, reportError } from './command.js';
+
+export const summary = 'train the hashing network on cifar10 or inshop (checkpoints, resume, final evaluation)';
+
+const HEAD = `usage: tqhash train cifar10|inshop [options]     (also: node bench/train.js cifar10|inshop [options])
+
+Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
+checkpoints every epoch (and every --checkpoint-minutes within one), then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
+SVG plots and the database codes into --out.`;
+
+/** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM). */
+export async function main(argv: string[]): Promise<number> {
+  // Ctrl-C and SIGTERM stop at the next safe point and save; a second signal 2 s or more later quits at once (signals.ts).
+  const stops = handleStopSignals();
+  try {
+    flags(); // a bad TQHASH_* value fails here, before anything starts
+    const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
+    if (opts.help) {
+      console.log(usage(HEAD, TRAIN_SPEC));
+      return 0;
+    }
+    const dataset = positional[0];
+    if (dataset !== 'cifar10' && dataset !== 'inshop') {
+      throw new UsageError(dataset ? `unknown dataset "${dataset}": use cifar10 or inshop` : 'name the dataset: tqhash train cifar10|inshop [options] (--help for the options)');
+    }
+    if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
+    if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
+    const bitsList = opts.bits as number[];
+    for (const bits of bitsList) {
+      const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
+      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal, command: commandLine() });
+      if (!r.finished) return stops.requests.signal.aborted ? stops.requests.code : 0;
+    }
+    return 0;
+  } catch (e) {
+    return reportError(e); // a diverged run (DivergedError) is a failure: exit 1; its message says what to change
+  } finally {
+    stops.dispose();
+    await disposeRuntime();
+  }
+}

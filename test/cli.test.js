@@ -1,0 +1,143 @@
+// The `tqhash` command (bin/tqhash.js, src/cli/): `npx tqhash --help` lists the subcommands; each subcommand's --help,
+// its one-line errors (exit 2, no stack trace), and a tiny run taken through train → eval → search → export as child processes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { cli, data, hash } from '../dist/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = mkdtempSync(join(tmpdir(), 'tqhash-cli-'));
+const tqhash = (...args) => spawnSync(process.execPath, [join(root, 'bin/tqhash.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+
+/** Asserts exit code 2 and exactly one stderr line `error: …` matching `re`. */
+function oneError(r, re) {
+  assert.is(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], re);
+}
+
+test('npx tqhash --help lists every subcommand; no command or an unknown one exits 2', () => {
+  const r = spawnSync('npx', ['--no-install', 'tqhash', '--help'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  for (const name of cli.COMMANDS.keys()) assert.match(r.stdout, new RegExp(`^  ${name} +\\S`, 'm'), `lists ${name}`);
+  assert.equal([...cli.COMMANDS.keys()], ['train', 'study', 'eval', 'search', 'export', 'info', 'bench']);
+  const none = tqhash();
+  assert.is(none.status, 2);
+  assert.match(none.stderr, /usage: tqhash <command>/);
+  oneError(tqhash('trian'), /unknown command "trian" \(did you mean train\?\)/);
+});
+
+test('every subcommand has --help: usage line and its options with defaults', () => {
+  for (const args of [['train'], ['eval'], ['search'], ['export'], ['info'], ['bench', 'kernels'], ['bench', 'step'], ['bench', 'search']]) {
+    const r = tqhash(...args, '--help');
+    assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^usage: tqhash ${args.join(' ')}`), args.join(' '));
+    assert.match(r.stdout, /\n  --help /);
+  }
+  assert.match(tqhash('train', '--help').stdout, /--epochs <int> .*\(default 10\)/);
+  assert.match(tqhash('bench', '--help').stdout, /usage: tqhash bench kernels\|step\|search/);
+});
+
+test('user mistakes: one error line, exit 2, before any GPU work', () => {
+  oneError(tqhash('train', 'cifar10', '--epoch', '3'), /unknown option --epoch \(did you mean --epochs\?\)/);
+  oneError(tqhash('train', 'cifar10', '--bits', '12,x'), /--bits 12,x: expected comma-separated whole numbers/);
+  oneError(tqhash('train', 'cifar10', '--lr', 'fast'), /--lr fast: expected a number/);
+  oneError(tqhash('train', 'cifar10', '--side', '300'), /--side 300: must be ≤ 256/);
+  oneError(tqhash('train', 'cifar10', '--schedule', 'linear'), /--schedule linear: choose one of cosine, step, constant/);
+  oneError(tqhash('train', 'cifar10', '--quiet=yes'), /--quiet takes no value/);
+  oneError(tqhash('train', 'cifar10', '--epochs'), /--epochs needs a value/);
+  oneError(tqhash('train', 'mnist'), /unknown dataset "mnist": use cifar10 or inshop/);
+  oneError(tqhash('eval'), /RUN folder missing/);
+  oneError(tqhash('eval', join(dir, 'nope')), /nope: not a training run folder \(no such folder/);
+  oneError(tqhash('search', join(dir, 'nope')), /--query ID or --image FILE is required/);
+  oneError(tqhash('search', dir, '--query', '1', '--image', 'x.jpg'), /give --query or --image, not both/);
+  oneError(tqhash('search', dir, '--query', '-1'), /--query needs a value/);
+  oneError(tqhash('search', dir, '--query', '1'), /db\.codes: no such file; RUN is a folder a finished tqhash train run wrote/);
+  oneError(tqhash('export', dir, '--format', 'parquet'), /unknown format "parquet"/);
+  oneError(tqhash('info', 'extra'), /unexpected argument "extra"/);
+  oneError(tqhash('bench', 'conv'), /unknown benchmark "conv": use kernels, step, search/);
+  oneError(tqhash('bench', 'step', '--model', 'vgg'), /--model vgg: choose one of dsh, resnet/);
+  oneError(tqhash('bench', 'search', '--variants', 'fast'), /--variants fast: use bmin and\/or hist/);
+});
+
+test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
+  const spec = {
+    bn: { type: 'bool', default: true, help: '' }, bits: { type: 'intlist', default: [48], min: 4, help: '' },
+    lr: { type: 'float', help: '' }, mode: { type: 'string', choices: ['a', 'b'], help: '' },
+  };
+  const { opts, positional } = cli.parseArgs(['x', '--no-bn', '--bits=12,32', '--lr=-0.5e-3', '--mode', 'b', 'y'], spec);
+  assert.equal(opts, { bn: false, bits: [12, 32], lr: -0.5e-3, mode: 'b' });
+  assert.equal(positional, ['x', 'y']);
+  assert.equal(cli.parseArgs([], spec).opts, { bn: true, bits: [48] });
+  assert.throws(() => cli.parseArgs(['--bits', '2'], spec), /--bits 2: must be ≥ 4/);
+  assert.throws(() => cli.parseArgs(['--mdoe', 'a'], spec), /unknown option --mdoe \(did you mean --mode\?\)/);
+  // util.parseArgs takes a value starting with - only after =; the message says so.
+  assert.throws(() => cli.parseArgs(['--lr', '-1'], spec), /--lr needs a value \(\); a value starting with - goes as --lr=VALUE/);
+});
+
+const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
+const run = join(dir, 'run');
+const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
+  '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '0', '--quiet'];
+
+test('train → eval → search (--query, --image) → export on one tiny run, each a child process', () => {
+  const t = tqhash('train', ...common, '--out', run);
+  assert.is(t.status, 0, t.stderr);
+  const results = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8'));
+  assert.match(results.command, /^tqhash train cifar10 /);
+
+  const e = tqhash('eval', run, '--quiet');
+  assert.is(e.status, 0, e.stderr);
+  assert.match(e.stdout, /cifar10 · dsh · 16 bits .*: mAP@all binary \d\.\d{4}, real \d\.\d{4}/);
+  const ev = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
+  assert.is(ev.tag, results.tag);
+  assert.is(ev.queries, results.queries);
+  assert.ok(Math.abs(ev.binary.map - results.binary.map) < 1e-9, `eval ${ev.binary.map} vs the trainer's ${results.binary.map}`);
+  assert.ok(Math.abs(ev.real.map - results.real.map) < 1e-6, `eval ${ev.real.map} vs the trainer's ${results.real.map}`);
+
+  const q = hash.CodeDB.load(join(run, 'query.codes'));
+  const s = tqhash('search', run, '--query', String(q.ids[0]), '--k', '5');
+  assert.is(s.status, 0, s.stderr);
+  assert.match(s.stdout, new RegExp(`query image ${q.ids[0]} \\(${q.labels[0]} `));
+  assert.is(s.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+\s+\d/.test(l)).length, 5, s.stdout);
+
+  const rgb = new Uint8Array(40 * 36 * 3).map((_, i) => (i * 37) % 256);
+  const jpg = join(dir, 'photo.jpg');
+  writeFileSync(jpg, data.encodeJpeg(rgb, 40, 36));
+  const si = tqhash('search', run, '--image', jpg, '--k', '3');
+  assert.is(si.status, 0, si.stderr);
+  assert.match(si.stdout, /query image .*photo\.jpg \(\?\) from the image file, encoded by .*model\.safetensors/);
+  assert.is(si.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+\s+\d/.test(l)).length, 3, si.stdout);
+  const small = join(dir, 'small.jpg');
+  writeFileSync(small, data.encodeJpeg(rgb.subarray(0, 16 * 16 * 3), 16, 16));
+  oneError(tqhash('search', run, '--image', small), /small\.jpg: 16×16 pixels; the model needs at least 32×32/);
+  oneError(tqhash('search', run, '--image', join(dir, 'photo.png')), /only JPEG files are read/);
+
+  const x = tqhash('export', run, '--format', 'npy');
+  assert.is(x.status, 0, x.stderr);
+  assert.ok(existsSync(join(run, 'export-npy', 'codes.npy')));
+});
+
+test('eval of a run stopped before its end says how to finish it', () => {
+  const out = join(dir, 'stopped');
+  const t = tqhash('train', ...common, '--out', out, '--max-steps', '1');
+  assert.is(t.status, 0, t.stderr);
+  oneError(tqhash('eval', out), /no trained model yet \(the run stopped at epoch 1 of 1\); finish it with tqhash train … --out .* --resume/);
+});
+
+test('tqhash info prints the adapter block', () => {
+  const r = tqhash('info');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /adapter/);
+  assert.match(r.stdout, /^flags /m);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
