@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The training step of two or more builds of tqhash, alternated in one session: wall and CPU time per step (all
+// threads) of each, medians, so a change's speed-up is measured against its base on the same machine and minutes.
+// Usage: node bench/step-ab.js DIST [DIST …] [--steps 10] [--rounds 2]   (DIST: a checkout's dist/ folder, e.g. ../base/dist)
+// Each build runs in its own child process (one WebGPU device each): dshNet+BN, 48 bits, batch 128, TQL, Adam, as bench/step.js.
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i < 0 ? dflt : Number(argv.splice(i, 2)[1]); };
+const steps = opt('steps', 10), rounds = opt('rounds', 2);
+if (process.env.STEP_AB_CHILD) {
+  const tq = await import(resolve(argv[0], 'index.js'));
+  await tq.init();
+  const B = 128;
+  const model = tq.nn.dshNet({ bits: 48, batchNorm: true, seed: 1 });
+  const opt2 = new tq.optim.Adam(model.namedParameters(), { lr: 1e-3 });
+  const x = tq.Tensor.from(Float32Array.from({ length: B * 3072 }, (_, i) => Math.sin(i * 0.37)), [B, 3, 32, 32]).keep();
+  const labels = tq.Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
+  const step = () => tq.scope(() => { const { loss } = tq.ops.tripletQuantLoss(model.forward(x), labels); tq.backward(loss); opt2.step(); opt2.zeroGrad(); });
+  const rt = tq.runtime(), wall = [], cpu = [];
+  for (let i = 0; i < steps + 2; i++) {
+    await rt.sync();
+    const c0 = process.cpuUsage(), t0 = performance.now();
+    step();
+    await rt.sync();
+    const c = process.cpuUsage(c0);
+    if (i >= 2) { wall.push(performance.now() - t0); cpu.push((c.user + c.system) / 1000); }
+  }
+  const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+  console.log(JSON.stringify({ wall: med(wall), cpu: med(cpu) }));
+  await tq.gpu.disposeRuntime();
+} else {
+  if (!argv.length || argv.includes('--help')) {
+    console.log('node bench/step-ab.js DIST [DIST …] [--steps 10] [--rounds 2]');
+    process.exit(argv.length ? 0 : 2);
+  }
+  const me = fileURLToPath(import.meta.url);
+  for (let r = 1; r <= rounds; r++) {
+    for (const dist of argv) {
+      const out = execFileSync(process.execPath, [me, dist, '--steps', String(steps)], { env: { ...process.env, STEP_AB_CHILD: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const { wall, cpu } = JSON.parse(out.trim().split('\n').pop());
+      console.log(`round ${r}  ${dist}: ${wall.toFixed(0)} ms/step wall (${(128000 / wall).toFixed(0)} images/s), ${cpu.toFixed(0)} ms CPU`);
+    }
+  }
+}
