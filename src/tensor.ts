@@ -2,7 +2,7 @@
 import { getRuntime, type Runtime } from './gpu/runtime.js';
 import type { PooledBuffer } from './gpu/pool.js';
 import type { TapeNode } from './autograd.js';
-import { grid1d } from './ops/grid.js';
+import { grid1d } from './gpu/grid.js';
 
 export type DType = 'f32' | 'u32';
 export type TypedArrayOf<D extends DType> = D extends 'u32' ? Uint32Array : Float32Array;

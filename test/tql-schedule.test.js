@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 
 const cfg = (o) => ({ lambda: 2, lambdaWarmup: 0, betaGrowth: 2, loss: 'tql', tqForm: 'smooth', select: 'all', margin: 6, marginQ: 6, ...o });
 
@@ -32,7 +32,7 @@ test('end to end: with a λ warm-up the first step of a tql run has the triplet 
     const { log } = console;
     console.log = () => {};
     try {
-      assert.is(await train.main([...common, ...extra, '--out', out]), 0);
+      assert.is(await cli.run('train', [...common, ...extra, '--out', out]), 0);
     } finally {
       console.log = log;
     }

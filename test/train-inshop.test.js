@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-inshop-'));
 
@@ -14,7 +14,7 @@ async function run(args) {
   console.log = (...a) => lines.push(a.join(' '));
   console.error = (...a) => lines.push(a.join(' '));
   try {
-    return { code: await train.main(args), lines };
+    return { code: await cli.run('train', args), lines };
   } finally {
     console.log = log;
     console.error = err;

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-output-'));
@@ -16,7 +16,7 @@ const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, 
 
 /** Runs the job; asserts exit 2 with one error line matching `re`, printed before the adapter and the data. */
 async function failsEarly(args, re) {
-  const r = await quietly(() => train.main(args));
+  const r = await quietly(() => cli.run('train', args));
   assert.is(r.code, 2, r.out + r.errs);
   assert.is(r.errs.split('\n').length, 1, r.errs);
   assert.match(r.errs, /^error: /);
@@ -55,7 +55,7 @@ test('each write fault gets its fix: EACCES, EPERM, EROFS, ENOSPC', () => {
 
 test('an unreadable checkpoint on --resume: state.json not JSON, a missing model file', async () => {
   const out = join(dir, 'ck');
-  let r = await quietly(() => train.main([...common, '--out', out, '--max-steps', '2']));
+  let r = await quietly(() => cli.run('train', [...common, '--out', out, '--max-steps', '2']));
   assert.is(r.code, 0, r.errs);
   const sp = join(out, 'checkpoint', 'state.json');
   const good = readFileSync(sp, 'utf8');

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeJpeg } from './jpeg.js';
 import { INSHOP_HEADER, INSHOP_PARTITION_FILE, type InshopStatus } from './inshop.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 /** Options of `writeInshopFixture`; every count is per item. */
 export interface InshopFixtureOptions {

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ARCHIVE_NAME, BIN_DIR, IMAGE_BYTES, META_FILE, NUM_CLASSES, RECORD_BYTES, TEST_FILE, TRAIN_FILES } from './cifar10.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { writeTar } from './tar.js';
 
 export const SYNTHETIC_CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];

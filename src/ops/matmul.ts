@@ -4,7 +4,7 @@ import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import type { PooledBuffer } from '../gpu/pool.js';
 import type { Runtime } from '../gpu/runtime.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { genGemmSource, gemmGenFile } from './gemm-gen.js';
 import { useGenerated } from './generated.js';
 import { GEMM_VARIANTS, knobView } from '../gpu/knobs.js';

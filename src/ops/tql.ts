@@ -2,7 +2,7 @@
 // the backward rule only scales the saved gradient. Semantics (selection, averaging, edge cases): src/cpu/tql.ts.
 import { defineBackward, isGradEnabled, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
 import { tqlDefaults, type TqlOptions, type TqlLossKind, type TqlForm, type TripletSelect } from '../cpu/tql.js';
 

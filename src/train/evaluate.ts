@@ -3,7 +3,7 @@
 import { noGrad } from '../autograd.js';
 import { scope, type Tensor } from '../tensor.js';
 import type { ImageStore, Normalisation } from '../ops/augment.js';
-import { topKAccuracy, type TopKAccuracy } from '../data/inshop-eval.js';
+import { topKAccuracy, type TopKAccuracy } from '../hash/inshop-eval.js';
 import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';

@@ -1,5 +1,5 @@
 // The options of `tqhash train <dataset>`, in one spec: defaults, checks and --help come from here.
-import { type OptSpec } from '../cli/args.js';
+import { type OptSpec } from '../util/args.js';
 import { defaultMargin, type TqlLossKind, type TqlForm, type TripletSelect } from '../cpu/tql.js';
 
 export const TRAIN_SPEC: Record<string, OptSpec> = {
