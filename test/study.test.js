@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-study-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 7, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 7, learnable: true });
 const study = join(dir, 'study');
 // 80 training images in P×K = 10×4 batches: 2 steps per epoch, one epoch; 60 queries × 60 database images.
 const opts = ['--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16', '--batch', '40',

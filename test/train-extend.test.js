@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-extend-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 4, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 4, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { data, train, cli } from '../dist/index.js';
 import { spawnTrain, sleep } from './train-child.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-signals-'));
 // 12,000 images: reading them takes long enough for signals to land during the load, and the final evaluation of
 // 2,000 × 2,000 images long enough for one to land during it, on any machine.
-const syn = data.writeSyntheticCifar(dir, { perFile: 2000, tarGz: true, seed: 7, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 2000, tarGz: true, seed: 7, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '2000', '--bits', '16',
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '2000', '--val-queries', '20', '--val-db', '60'];
 const state = (out) => readFileSync(join(out, 'checkpoint/state.json'), 'utf8');

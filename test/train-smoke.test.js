@@ -9,9 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { spawnTrain } from './train-child.js';
 import { data, train, cli, nn, hash } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '2', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 

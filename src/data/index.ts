@@ -38,9 +38,7 @@ export {
 } from './locate.js';
 export { makeSplit, pooledLabels, imageAt, gatherImages, sha256U32, splitToJSON, splitFromJSON, PROTOCOLS, type Protocol, type Split, type SplitDescription } from './protocols.js';
 export { PKSampler, type PKBatch } from './sampler.js';
-export { writeSyntheticCifar, SYNTHETIC_CLASS_NAMES, type SyntheticOptions, type SyntheticCifar } from './synthetic.js';
 export { repoRoot } from './paths.js';
 export { readInshop, locateInshop, parseInshopPartition, inshopCachePath, inshopTrainForK, inshopNormalisation, INSHOP_PARTITION_FILE, INSHOP_HEADER, INSHOP_STATUSES, type Inshop, type InshopOptions, type InshopDescription, type InshopEntry, type InshopSkip, type InshopPartition, type InshopStatus } from './inshop.js';
-export { writeInshopFixture, type InshopFixtureOptions, type InshopFixture, type InshopFixtureEntry } from './inshop-fixture.js';
 export { decodeJpeg, checkJpegStructure, encodeJpeg, resizeToChw, JPEG_PIPELINE, type RgbImage, type Fit } from './jpeg.js';
 export { LIMITS } from '../util/untrusted.js';
