@@ -13,3 +13,4 @@ export { sgdStep, adamStep, adamwStep, type SgdOptions, type AdamOptions } from 
 export { tqlLoss, signCodes, tqlDefaults, defaultMargin, type TqlOptions, type TqlResult, type TqlLossKind, type TqlForm, type TripletSelect } from './tql.js';
 export { numericalGrad } from './grad.js';
 export { philox4x32, mulhi32, philoxUniform, philoxNormal, PHILOX } from './philox.js';
+export { wordsPerCode, checkCodes, signPack, unpack, popcount32, hammingDistance, hammingRow, hammingTopK, topKFromRow, rankRow, packedBytes, type TopK } from './codes.js';

@@ -30,7 +30,7 @@
 import { writeFileAtomic } from '../util/fs.js';
 import { DataError } from '../util/errors.js';
 import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
-import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from './codes.js';
+import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from '../cpu/codes.js';
 
 const MAGIC = 'TQHC';
 const VERSION = 1;

@@ -6,7 +6,7 @@
  * index ascending. Only the rank of the first relevant image matters, so no ranking is built: per query one pass
  * finds the nearest relevant image (d*, j*) and its rank = #{d < d*} + #{d = d*, index < j*} + 1.
  */
-import { checkCodes, hammingRow, wordsPerCode } from './codes.js';
+import { checkCodes, hammingRow, wordsPerCode } from '../cpu/codes.js';
 import { euclideanRow, rowNorms } from './metrics.js';
 
 /** The k values of the paper. */

@@ -23,7 +23,7 @@
  * - Precision within Hamming radius 2: (relevant within r ≤ 2)/(items within r ≤ 2), averaged over all queries; a
  *   query with no item within radius 2 counts as precision 0.
  */
-import { hammingRow, rankRow, wordsPerCode, checkCodes } from './codes.js';
+import { hammingRow, rankRow, wordsPerCode, checkCodes } from '../cpu/codes.js';
 import { Rng } from '../util/rng.js';
 
 /** Options shared by every evaluation entry point. */

@@ -11,7 +11,7 @@ import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
 import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
-import { wordsPerCode } from '../hash/codes.js';
+import { wordsPerCode } from '../cpu/codes.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 
