@@ -6,7 +6,7 @@ import { train, hash } from '../dist/index.js';
 const SPEC = {
   codes: { type: 'string', help: "a run's db.codes (codes with labels); default: uniformly random codes at each --bits" },
   bits: { type: 'intlist', default: [12, 24, 32, 48], min: 4, max: 256, help: 'code lengths of the random codes' },
-  'margin-q': { type: 'float', help: 'm_q (default the trainer\'s: bits/4, at least 6)' },
+  'margin-q': { type: 'float', help: 'm_q (default tqlDefaults: max(bits/4, 6))' },
   classes: { type: 'int', default: 10, min: 2, help: 'P: classes per batch' },
   batch: { type: 'int', default: 130, min: 4, help: 'images per batch, P×K' },
   batches: { type: 'int', default: 20, min: 1, help: 'batches measured' },

@@ -1,7 +1,7 @@
 // Reverse-mode autograd: ops record nodes on a tape; backward() walks it in reverse topological order and
 // accumulates gradients (grad += g). One registry names every differentiable op's backward rule.
 import { Tensor, runtime } from './tensor.js';
-import { grid1d } from './ops/grid.js';
+import { grid1d } from './gpu/grid.js';
 
 /** One recorded op: its inputs, its output and whatever the backward rule needs (saved tensors, sizes). */
 export interface TapeNode {

@@ -1,8 +1,8 @@
 // Tensors: a shape, a dtype and a pooled GPU buffer; plus the engine handle and memory scopes.
 import { getRuntime, type Runtime } from './gpu/runtime.js';
-import type { PooledBuffer } from './gpu/pool.js';
+import type { PooledBuffer } from './gpu/buffers.js';
 import type { TapeNode } from './autograd.js';
-import { grid1d } from './ops/grid.js';
+import { grid1d } from './gpu/grid.js';
 
 export type DType = 'f32' | 'u32';
 export type TypedArrayOf<D extends DType> = D extends 'u32' ? Uint32Array : Float32Array;

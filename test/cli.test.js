@@ -8,6 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { cli, data, hash } from '../dist/index.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-cli-'));
@@ -81,7 +82,7 @@ test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
   assert.throws(() => cli.parseArgs(['--lr', '-1'], spec), /--lr needs a value \(\); a value starting with - goes as --lr=VALUE/);
 });
 
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
 const run = join(dir, 'run');
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '0', '--quiet'];

@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, existsSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data } from '../dist/index.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tqhash-dl-'));
 let n = 0;
@@ -16,7 +17,7 @@ const fresh = () => {
   return d;
 };
 const PER = 40;
-const syn = data.writeSyntheticCifar(join(root, 'src'), { perFile: PER, tarGz: true, seed: 8 });
+const syn = writeSyntheticCifar(join(root, 'src'), { perFile: PER, tarGz: true, seed: 8 });
 const archive = readFileSync(syn.path);
 const md5 = createHash('md5').update(archive).digest('hex');
 
@@ -115,8 +116,8 @@ test('loadCifar10: downloads into the first search folder, then reads it', async
 test('locate: --data, then CIFAR10_DIR, then search folders (extracted folder before archive); bad paths are errors', () => {
   const a = fresh();
   const b = fresh();
-  const folder = data.writeSyntheticCifar(b, { perFile: 10 }).path;
-  data.writeSyntheticCifar(b, { perFile: 10, tarGz: true });
+  const folder = writeSyntheticCifar(b, { perFile: 10 }).path;
+  writeSyntheticCifar(b, { perFile: 10, tarGz: true });
   assert.equal(data.locateCifar10({ env: {}, searchDirs: [a, b] }), { path: folder, from: 'search' });
   assert.equal(data.locateCifar10({ env: { CIFAR10_DIR: a }, searchDirs: [b] }), { path: a, from: 'CIFAR10_DIR' });
   assert.equal(data.locateCifar10({ data: syn.path, env: { CIFAR10_DIR: a }, searchDirs: [b] }), { path: syn.path, from: '--data' });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { data } from '../dist/index.js';
+import { writeSyntheticCifar, SYNTHETIC_CLASS_NAMES } from './fixtures/synthetic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tqhash-data-'));
 let n = 0;
@@ -34,12 +35,12 @@ function assertSame(got, syn) {
   assert.ok(Buffer.from(got.train.labels).equals(Buffer.from(syn.expected.train.labels)), 'train labels');
   assert.ok(Buffer.from(got.test.images).equals(Buffer.from(syn.expected.test.images)), 'test images');
   assert.ok(Buffer.from(got.test.labels).equals(Buffer.from(syn.expected.test.labels)), 'test labels');
-  assert.equal(got.classNames, data.SYNTHETIC_CLASS_NAMES);
+  assert.equal(got.classNames, SYNTHETIC_CLASS_NAMES);
 }
 
 test('folder: read back exactly, from the bin folder and from its parent, checksums verified', async () => {
   const dir = fresh();
-  const syn = data.writeSyntheticCifar(dir, { perFile: PER, seed: 3 });
+  const syn = writeSyntheticCifar(dir, { perFile: PER, seed: 3 });
   const opts = { checksums: syn.checksums, recordsPerFile: PER };
   const a = await data.readCifar10(syn.path, opts);
   assertSame(a, syn);
@@ -55,14 +56,14 @@ test('folder: read back exactly, from the bin folder and from its parent, checks
 
 test('tar.gz: read back exactly, identical to the folder version', async () => {
   const dir = fresh();
-  const syn = data.writeSyntheticCifar(dir, { perFile: PER, seed: 3, tarGz: true });
+  const syn = writeSyntheticCifar(dir, { perFile: PER, seed: 3, tarGz: true });
   assert.ok(syn.path.endsWith('cifar-10-binary.tar.gz'));
   const a = await data.readCifar10(syn.path, { checksums: syn.checksums, recordsPerFile: PER });
   assertSame(a, syn);
   // A folder holding only the archive is read through the archive.
   assertSame(await data.readCifar10(dir, { checksums: syn.checksums, recordsPerFile: PER }), syn);
   // Same seed, same bytes as the folder writer.
-  const folder = data.writeSyntheticCifar(fresh(), { perFile: PER, seed: 3 });
+  const folder = writeSyntheticCifar(fresh(), { perFile: PER, seed: 3 });
   assert.equal(folder.checksums, syn.checksums);
 });
 
@@ -108,14 +109,14 @@ test('tar reader: chunk boundaries anywhere, GNU long names and pax paths', () =
 });
 
 test('missing file in a folder: names the file and the fix', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER });
   rmSync(join(syn.path, 'data_batch_4.bin'));
   await rejects(() => data.readCifar10(syn.path, { checksums: false, recordsPerFile: PER }), 'missing', /data_batch_4\.bin/, /tar xzf/);
   await rejects(() => data.readCifar10(join(root, 'nope'), { checksums: false }), 'missing', /nope does not exist/, /--data/);
 });
 
 test('truncated file: not a multiple of 3073, or the wrong record count', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER });
   const f = join(syn.path, 'data_batch_2.bin');
   truncateSync(f, PER * 3073 - 100);
   await rejects(() => data.readCifar10(syn.path, { checksums: false, recordsPerFile: PER }), 'truncated', /data_batch_2\.bin/, /3073-byte records/, /cut after 2973 bytes/);
@@ -126,7 +127,7 @@ test('truncated file: not a multiple of 3073, or the wrong record count', async 
 });
 
 test('truncated entry inside a tar.gz', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER });
   const tar = data.writeTar([
     { path: 'cifar-10-batches-bin/batches.meta.txt', data: syn.files['batches.meta.txt'] },
     { path: 'cifar-10-batches-bin/data_batch_1.bin', data: syn.files['data_batch_1.bin'] },
@@ -140,7 +141,7 @@ test('truncated entry inside a tar.gz', async () => {
 });
 
 test('label 11 → named error with file and record', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER });
   const f = join(syn.path, 'test_batch.bin');
   const b = readFileSync(f);
   b[37 * 3073] = 11;
@@ -149,7 +150,7 @@ test('label 11 → named error with file and record', async () => {
 });
 
 test('checksum mismatch → named error; missing checksum entry too', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER, tarGz: true });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER, tarGz: true });
   const bad = { ...syn.checksums, 'data_batch_3.bin': '0'.repeat(64) };
   await rejects(() => data.readCifar10(syn.path, { checksums: bad, recordsPerFile: PER }), 'checksum', /data_batch_3\.bin: sha256 [0-9a-f]{64} does not match 0{64}/, /download/);
   const partial = { ...syn.checksums };
@@ -158,7 +159,7 @@ test('checksum mismatch → named error; missing checksum entry too', async () =
   // The default list is the repo's data/CIFAR10.sha256 (the real data set's), which synthetic data cannot match.
   await rejects(() => data.readCifar10(syn.path, { recordsPerFile: PER }), 'checksum', /CIFAR10\.sha256/);
   // A flipped pixel in one .bin file is caught.
-  const syn2 = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn2 = writeSyntheticCifar(fresh(), { perFile: PER });
   const f = join(syn2.path, 'data_batch_5.bin');
   const b = readFileSync(f);
   b[5000] ^= 1;
@@ -175,7 +176,7 @@ test('checksum file format: the repo list parses to the six .bin names and batch
 });
 
 test('corrupt gzip, truncated gzip, not an archive, bad tar header → named errors', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER, tarGz: true });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER, tarGz: true });
   const gz = readFileSync(syn.path);
   const opts = { checksums: false, recordsPerFile: PER };
   const flipped = Buffer.from(gz);
@@ -194,7 +195,7 @@ test('corrupt gzip, truncated gzip, not an archive, bad tar header → named err
 });
 
 test('uncompressed .tar is read too', async () => {
-  const syn = data.writeSyntheticCifar(fresh(), { perFile: PER });
+  const syn = writeSyntheticCifar(fresh(), { perFile: PER });
   const names = ['batches.meta.txt', ...data.TRAIN_FILES, data.TEST_FILE];
   const f = join(fresh() + '.tar');
   writeFileSync(f, data.writeTar(names.map((nm) => ({ path: `cifar-10-batches-bin/${nm}`, data: syn.files[nm] }))));

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { data, nn, hash, train } from '../dist/index.js';
 import { FUZZ_SEED, SPECIAL, assertAllHandled, fuzzCases, makeRng, makeSpecial, mutate, patchTarHeader, runCases, tarHeaderOffsets } from './fuzz-util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
+import { writeInshopFixture } from './fixtures/inshop.js';
 
 const N = fuzzCases(150);
 const root = mkdtempSync(join(tmpdir(), 'tqhash-fuzz-'));
@@ -124,7 +126,7 @@ test(`JPEG: ${N} mutated files + special files`, async () => {
 
 test(`CIFAR-10: ${N} mutated archives (tar and tar.gz) + special files and path tricks in folders`, async () => {
   const r = makeRng(FUZZ_SEED * 101 + 4);
-  const syn = data.writeSyntheticCifar(join(root, 'cifar'), { perFile: 4, seed: 7 });
+  const syn = writeSyntheticCifar(join(root, 'cifar'), { perFile: 4, seed: 7 });
   const order = ['batches.meta.txt', 'data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
   const tar = data.writeTar([{ path: 'cifar-10-batches-bin/' }, ...order.map((f) => ({ path: `cifar-10-batches-bin/${f}`, data: syn.files[f] }))]);
   const heads = tarHeaderOffsets(tar);
@@ -165,7 +167,7 @@ test(`CIFAR-10: ${N} mutated archives (tar and tar.gz) + special files and path 
 
 test(`In-shop: ${N} mutated partition files and caches (raw and with a recomputed checksum) + special files`, async () => {
   const r = makeRng(FUZZ_SEED * 101 + 5);
-  const fix = data.writeInshopFixture(join(root, 'inshop'), { seed: 9, trainItems: 3, testItems: 2, trainPerItem: 3, galleryPerItem: 2, width: 32, height: 32 });
+  const fix = writeInshopFixture(join(root, 'inshop'), { seed: 9, trainItems: 3, testItems: 2, trainPerItem: 3, galleryPerItem: 2, width: 32, height: 32 });
   const good = await data.readInshop(fix.root, { log: () => {} });
   const exact = { images: sha(good.images), itemIndex: sha(good.itemIndex) };
   const part = readFileSync(fix.partitionFile);

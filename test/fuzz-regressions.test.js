@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { data, nn, hash, train } from '../dist/index.js';
 import { makeSpecial, patchTarHeader, runCases } from './fuzz-util.js';
+import { writeSyntheticCifar, SYNTHETIC_CLASS_NAMES } from './fixtures/synthetic.js';
+import { writeInshopFixture } from './fixtures/inshop.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tqhash-fuzzreg-'));
 const GiB10 = 10 * 2 ** 30;
@@ -38,7 +40,7 @@ function check(cases, results) {
 }
 
 test('1. CIFAR tar: 10 GiB long-name, pax and meta entries; folder meta as /dev/zero, FIFO, directory; class names checksummed', async () => {
-  const syn = data.writeSyntheticCifar(join(root, 'cifar'), { perFile: 20, seed: 2 });
+  const syn = writeSyntheticCifar(join(root, 'cifar'), { perFile: 20, seed: 2 });
   const common = { parser: 'cifar', checksums: syn.checksums, recordsPerFile: 20 };
   // An entry header declaring 10 GiB, then 10 MB of zeros (10 KB gzipped) and no end.
   const bomb = (type, name) => {
@@ -62,7 +64,7 @@ test('1. CIFAR tar: 10 GiB long-name, pax and meta entries; folder meta as /dev/
   }
   const renamed = join(root, 'cifar-renamed');
   cpSync(syn.path, renamed, { recursive: true });
-  writeFileSync(join(renamed, 'batches.meta.txt'), data.SYNTHETIC_CLASS_NAMES.slice().reverse().join('\n') + '\n');
+  writeFileSync(join(renamed, 'batches.meta.txt'), SYNTHETIC_CLASS_NAMES.slice().reverse().join('\n') + '\n');
   cases.push({ id: 'class names changed', path: renamed, expect: /batches\.meta\.txt: sha256 [0-9a-f]{64} does not match/ });
   cases.push({ id: 'untouched', path: syn.path, expect: 'ok' });
   await run(cases.map((c) => ({ ...common, ...c })));
@@ -164,7 +166,7 @@ test('3. JPEG: 3,000 repeated scans, a 7000×7000 frame in 1 KB, header only, a 
 });
 
 test('4. In-shop: edited caches with recomputed checksums, 1.4 M images, a 1e6-digit count, /dev/zero and FIFO images, img/./X.jpg', async () => {
-  const fix = data.writeInshopFixture(join(root, 'inshop'), { seed: 5, trainItems: 3, testItems: 2 });
+  const fix = writeInshopFixture(join(root, 'inshop'), { seed: 5, trainItems: 3, testItems: 2 });
   const good = await data.readInshop(fix.root, { log: () => {} });
   const sha = (a) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
   const expect = { images: sha(good.images), itemIndex: sha(good.itemIndex) };

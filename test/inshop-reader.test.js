@@ -6,13 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, cpSync, t
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInshopModule } from './inshop-util.js';
+import { writeInshopFixture } from './fixtures/inshop.js';
 
 const m = await loadInshopModule();
 const root = mkdtempSync(join(tmpdir(), 'tqhash-inshop-'));
 let n = 0;
 const fresh = () => join(root, `d${n++}`);
 // One fixture, written once; tests that damage it work on copies.
-const FIX = m.writeInshopFixture(join(root, 'fixture'), { seed: 3 });
+const FIX = writeInshopFixture(join(root, 'fixture'), { seed: 3 });
 const quiet = () => {
   const lines = [];
   return { log: (s) => lines.push(s), lines };

@@ -9,7 +9,7 @@ const { Tensor, ops, scope } = tq;
 test.before(async () => { await tq.init(); });
 test.after(async () => { await tq.gpu.disposeRuntime(); });
 
-// The CPU packing (src/hash/bits.ts signPackCpu once src/hash/index.ts exports it; the same convention written out until then).
+// The CPU packing (src/cpu/codes.ts signPack, exported as hash.signPackCpu; the same convention written out where it is not).
 function cpuPack(f, n, k) {
   if (tq.hash.signPackCpu) return tq.hash.signPackCpu(f, n, k);
   const W = Math.ceil(k / 32), out = new Uint32Array(n * W);

@@ -6,11 +6,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-study-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 7, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 7, learnable: true });
 const study = join(dir, 'study');
 // 80 training images in P×K = 10×4 batches: 2 steps per epoch, one epoch; 60 queries × 60 database images.
 const opts = ['--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16', '--batch', '40',
@@ -40,8 +41,8 @@ test('the grid and the options are checked up front, with one-line messages', ()
     [['--aggregate'], /--aggregate needs --out/],
     [['--aggregate', '--out', join(dir, 'nothing-here')], /study.json does not exist: .* is not a study folder/],
   ];
-  for (const [argv, re] of bad) assert.throws(() => train.parseStudyArgs(argv), re, argv.join(' '));
-  const a = train.parseStudyArgs(['inshop', '--grid', 'loss=tql,triplet+quant bn=true,false tq-form=smooth', '--lambda', '0.5', '--out', 'x']);
+  for (const [argv, re] of bad) assert.throws(() => cli.parseStudyArgs(argv), re, argv.join(' '));
+  const a = cli.parseStudyArgs(['inshop', '--grid', 'loss=tql,triplet+quant bn=true,false tq-form=smooth', '--lambda', '0.5', '--out', 'x']);
   assert.is(a.plan.dataset, 'inshop');
   assert.equal(a.plan.train, ['--lambda', '0.5']);
   assert.equal(train.studyCells(a.plan).map((c) => c.name), ['loss-tql_bn-true_tq-form-smooth', 'loss-tql_bn-false_tq-form-smooth', 'loss-triplet-quant_bn-true_tq-form-smooth', 'loss-triplet-quant_bn-false_tq-form-smooth']);
@@ -55,7 +56,7 @@ test('sample standard deviation: n − 1 in the denominator, none below two valu
 });
 
 test('an interrupted study (--max-steps) resumes every cell from its checkpoint to the end', async () => {
-  let r = await quietly(() => train.studyMain([...args, '--max-steps', '1']));
+  let r = await quietly(() => cli.studyMain([...args, '--max-steps', '1']));
   assert.is(r.code, 0, r.errs);
   assert.equal(readdirSync(study).filter((f) => !f.includes('.')).sort(), CELLS);
   for (const c of CELLS) {
@@ -63,7 +64,7 @@ test('an interrupted study (--max-steps) resumes every cell from its checkpoint 
     assert.not.ok(existsSync(join(study, c, 'results.json')));
   }
   assert.ok(JSON.parse(readFileSync(join(study, 'study.json'), 'utf8')).cells.every((c) => c.status === 'not finished'));
-  r = await quietly(() => train.studyMain(args));
+  r = await quietly(() => cli.studyMain(args));
   assert.is(r.code, 0, r.errs);
   for (const c of CELLS) {
     const res = results(c);
@@ -79,11 +80,11 @@ test('an interrupted study (--max-steps) resumes every cell from its checkpoint 
 
 test('a rerun skips the finished cells (results.json untouched); other options in the same folder are refused', async () => {
   const before = CELLS.map((c) => statSync(join(study, c, 'results.json')).mtimeMs);
-  const r = await quietly(() => train.studyMain(args));
+  const r = await quietly(() => cli.studyMain(args));
   assert.is(r.code, 0, r.errs);
   assert.is(r.lines.filter((l) => /finished before .*; skipped$/.test(l)).length, 4, r.lines.join('\n'));
   assert.equal(CELLS.map((c) => statSync(join(study, c, 'results.json')).mtimeMs), before);
-  const other = await quietly(() => train.studyMain([...args, '--lr', '0.002']));
+  const other = await quietly(() => cli.studyMain([...args, '--lr', '0.002']));
   assert.is(other.code, 2);
   assert.match(other.errs, /results.json was made with other options than this cell's:\n {2}lr: 0.001, now 0.002/);
 });
@@ -120,7 +121,7 @@ test('the aggregate matches hand computation from the cells\' results.json', () 
 
 test('--aggregate alone rewrites README.md and the SVGs: command, adapter, commit, tables, error bars', async () => {
   for (const f of ['README.md', 'map.svg', 'drop.svg']) rmSync(join(study, f));
-  const r = await quietly(() => train.studyMain(['--aggregate', '--out', study]));
+  const r = await quietly(() => cli.studyMain(['--aggregate', '--out', study]));
   assert.is(r.code, 0, r.errs);
   const md = readFileSync(join(study, 'README.md'), 'utf8');
   const s = JSON.parse(readFileSync(join(study, 'study.json'), 'utf8'));
@@ -143,7 +144,7 @@ test('--aggregate alone rewrites README.md and the SVGs: command, adapter, commi
 
 test('a stop request ends the study after the running cell saved its checkpoint', async () => {
   const out = join(dir, 'stopped');
-  const a = train.parseStudyArgs(['--grid', 'seed=3,4', ...opts, '--out', out]);
+  const a = cli.parseStudyArgs(['--grid', 'seed=3,4', ...opts, '--out', out]);
   const ctl = new AbortController();
   // The request arrives as the first cell starts: it stops before its first step and saves.
   const log = (s) => { if (s.includes('study cell 1/2')) ctl.abort(); };

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const cfg = (o) => ({ lambda: 2, lambdaWarmup: 0, betaGrowth: 2, loss: 'tql', tqForm: 'smooth', select: 'all', margin: 6, marginQ: 6, ...o });
 
@@ -24,7 +25,7 @@ test('β of the smooth code: 1 in the first epoch, ×--beta-growth at each epoch
 
 test('end to end: with a λ warm-up the first step of a tql run has the triplet loss (λ = 0 reached the kernel)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tqhash-lw-'));
-  const syn = data.writeSyntheticCifar(dir, { perFile: 40, tarGz: true, seed: 3, learnable: true });
+  const syn = writeSyntheticCifar(dir, { perFile: 40, tarGz: true, seed: 3, learnable: true });
   const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '40', '--bits', '16',
     '--batch', '40', '--epochs', '1', '--train-limit', '80', '--max-steps', '1', '--val-queries', '0', '--quiet'];
   const firstLoss = async (name, extra) => {
@@ -32,7 +33,7 @@ test('end to end: with a λ warm-up the first step of a tql run has the triplet 
     const { log } = console;
     console.log = () => {};
     try {
-      assert.is(await train.main([...common, ...extra, '--out', out]), 0);
+      assert.is(await cli.run('train', [...common, ...extra, '--out', out]), 0);
     } finally {
       console.log = log;
     }

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as tq from '../dist/index.js';
 import { rand, assertClose } from './util.js';
 
-const { Tensor, ops, cpu, scope } = tq;
+const { Tensor, ops, cpu, train, scope } = tq;
 
 test.before(async () => { await tq.init(); });
 test.after(async () => { await tq.gpu.disposeRuntime(); });
@@ -109,9 +109,12 @@ test('a NaN or infinite descriptor makes the loss NaN for every loss and selecti
   l.dispose();
 });
 
-test('defaults live in tqlDefaults and match the reference defaults (m = m_q = k/4, λ = 1, tql/asym/all)', async () => {
+test('defaults live in tqlDefaults, one function for library, reference and trainer (m = m_q = max(k/4, 6), λ = 1, tql/asym/all)', async () => {
   const d = ops.tqlDefaults(48);
   assert.equal(d, { loss: 'tql', form: 'asym', select: 'all', margin: 12, marginQ: 12, lambda: 1, beta: 1 });
+  assert.is(ops.tqlDefaults(12).margin, 6);
+  assert.is(ops.tqlDefaults, cpu.tqlDefaults);
+  assert.is(train.defaultMargin, cpu.defaultMargin);
   const B = 12, k = 48, labels = pk(3, 4), fs = descriptors(B, k, 77);
   const explicit = await runGpu(fs, labels, B, k, d);
   const implicit = await runGpu(fs, labels, B, k, {});

@@ -5,20 +5,21 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-extend-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 4, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 4, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
 
 test('a finished run is extended by --resume --epochs N: schedule re-planned, results and report say so', async () => {
   const out = join(dir, 'ext');
-  let r = await quietly(() => train.main([...common, '--epochs', '1', '--out', out]));
+  let r = await quietly(() => cli.run('train', [...common, '--epochs', '1', '--out', out]));
   assert.is(r.code, 0, r.errs);
-  r = await quietly(() => train.main([...common, '--epochs', '2', '--out', out, '--resume']));
+  r = await quietly(() => cli.run('train', [...common, '--epochs', '2', '--out', out, '--resume']));
   assert.is(r.code, 0, r.errs);
   assert.match(r.out, /extending the run from 1 to 2 epochs at step 4: the learning-rate schedule is re-planned for 2 epochs/);
   assert.match(r.out, /resumed from .*epoch 2, step 0, 4 steps done/);
@@ -26,10 +27,10 @@ test('a finished run is extended by --resume --epochs N: schedule re-planned, re
   assert.equal([res.epochs, res.steps, res.epochLog.length], [2, 8, 2]);
   assert.equal(res.extensions, [{ step: 4, fromEpochs: 1, toEpochs: 2 }]);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /Extended with --resume --epochs: from 1 to 2 epochs at step 4; the learning-rate schedule was re-planned/);
-  r = await quietly(() => train.main([...common, '--epochs', '1', '--out', out, '--resume']));
+  r = await quietly(() => cli.run('train', [...common, '--epochs', '1', '--out', out, '--resume']));
   assert.is(r.code, 2);
   assert.match(r.errs, /--resume --epochs 1: the run in .* was planned for 2 epochs; it can be extended \(--epochs 3 or more\) but not shortened/);
-  r = await quietly(() => train.main([...common, '--epochs', '2', '--out', out]));
+  r = await quietly(() => cli.run('train', [...common, '--epochs', '2', '--out', out]));
   assert.is(r.code, 2);
   assert.match(r.errs, /already holds a checkpoint; pass --resume/);
 });

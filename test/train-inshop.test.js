@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
+import { writeInshopFixture } from './fixtures/inshop.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-inshop-'));
 
@@ -14,7 +15,7 @@ async function run(args) {
   console.log = (...a) => lines.push(a.join(' '));
   console.error = (...a) => lines.push(a.join(' '));
   try {
-    return { code: await train.main(args), lines };
+    return { code: await cli.run('train', args), lines };
   } finally {
     console.log = log;
     console.error = err;
@@ -22,7 +23,7 @@ async function run(args) {
 }
 
 test('trains and evaluates In-shop with top-k accuracy and mAP, binary and real-valued', async () => {
-  const fx = data.writeInshopFixture(join(dir, 'shop'), { trainItems: 10, testItems: 6 });
+  const fx = writeInshopFixture(join(dir, 'shop'), { trainItems: 10, testItems: 6 });
   const out = join(dir, 'run');
   const r = await run(['inshop', '--data', fx.root ?? join(dir, 'shop'), '--bits', '16', '--classes', '5', '--batch', '10', '--epochs', '2', '--val-queries', '10', '--val-db', '20', '--quiet', '--out', out]);
   assert.is(r.code, 0, r.lines.join('\n'));
@@ -41,7 +42,7 @@ test('trains and evaluates In-shop with top-k accuracy and mAP, binary and real-
 
 test('a bad partition line is named with its line; --skip-bad counts it instead', async () => {
   const root = join(dir, 'shop2');
-  data.writeInshopFixture(root, { trainItems: 10, testItems: 6 });
+  writeInshopFixture(root, { trainItems: 10, testItems: 6 });
   const part = join(root, data.INSHOP_PARTITION_FILE);
   // Line 6 of the file (a training image) loses its fields.
   const lines = readFileSync(part, 'utf8').split('\n');

@@ -5,18 +5,19 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-output-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 3, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 3, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
 
 /** Runs the job; asserts exit 2 with one error line matching `re`, printed before the adapter and the data. */
 async function failsEarly(args, re) {
-  const r = await quietly(() => train.main(args));
+  const r = await quietly(() => cli.run('train', args));
   assert.is(r.code, 2, r.out + r.errs);
   assert.is(r.errs.split('\n').length, 1, r.errs);
   assert.match(r.errs, /^error: /);
@@ -55,7 +56,7 @@ test('each write fault gets its fix: EACCES, EPERM, EROFS, ENOSPC', () => {
 
 test('an unreadable checkpoint on --resume: state.json not JSON, a missing model file', async () => {
   const out = join(dir, 'ck');
-  let r = await quietly(() => train.main([...common, '--out', out, '--max-steps', '2']));
+  let r = await quietly(() => cli.run('train', [...common, '--out', out, '--max-steps', '2']));
   assert.is(r.code, 0, r.errs);
   const sp = join(out, 'checkpoint', 'state.json');
   const good = readFileSync(sp, 'utf8');

@@ -6,14 +6,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train } from '../dist/index.js';
+import { data, train, cli } from '../dist/index.js';
 import { spawnTrain, sleep } from './train-child.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-signals-'));
 // 12,000 images: reading them takes long enough for signals to land during the load, and the final evaluation of
 // 2,000 × 2,000 images long enough for one to land during it, on any machine.
-const syn = data.writeSyntheticCifar(dir, { perFile: 2000, tarGz: true, seed: 7, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 2000, tarGz: true, seed: 7, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '2000', '--bits', '16',
   '--batch', '40', '--epochs', '1', '--train-limit', '160', '--eval-limit', '2000', '--val-queries', '20', '--val-db', '60'];
 const state = (out) => readFileSync(join(out, 'checkpoint/state.json'), 'utf8');
@@ -33,7 +34,7 @@ test('the policy: the first signal stops, repeats within 2 s are the same reques
 
 /** A run stopped by --max-steps 3 in `out` (a checkpoint to resume). */
 async function threeSteps(out) {
-  const r = await quietly(() => train.main([...common, '--quiet', '--out', out, '--max-steps', '3']));
+  const r = await quietly(() => cli.run('train', [...common, '--quiet', '--out', out, '--max-steps', '3']));
   assert.is(r.code, 0, r.errs);
   assert.match(r.out, /--max-steps 3 reached, so no final evaluation; checkpoint saved/);
   return state(out);
@@ -86,13 +87,13 @@ test('a signal during the final evaluation stops it promptly; --resume evaluates
   assert.not.ok(existsSync(join(out, 'results.json')));
   assert.ok(existsSync(join(out, 'model.safetensors')));
   const steps = JSON.parse(state(out)).globalStep;
-  let r = await quietly(() => train.main([...common, '--quiet', '--out', out, '--resume']));
+  let r = await quietly(() => cli.run('train', [...common, '--quiet', '--out', out, '--resume']));
   assert.is(r.code, 0, r.errs);
   assert.match(r.out, new RegExp(`training finished \\(${steps} steps done\\); running the final evaluation`));
   assert.not.match(r.out, /epoch 2/);
   const results = readFileSync(join(out, 'results.json'), 'utf8');
   assert.is(JSON.parse(results).steps, steps);
-  r = await quietly(() => train.main([...common, '--quiet', '--out', out, '--resume']));
+  r = await quietly(() => cli.run('train', [...common, '--quiet', '--out', out, '--resume']));
   assert.is(r.code, 0, r.errs);
   assert.match(r.out, /the run in .* is finished \(1 epochs, 4 steps\); its results are in .*results\.json\. Nothing to do; to train it longer, pass --resume with a larger --epochs/);
   assert.is(readFileSync(join(out, 'results.json'), 'utf8'), results, 'not evaluated again');

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { spawnTrain } from './train-child.js';
-import { data, train, nn, hash } from '../dist/index.js';
+import { data, train, cli, nn, hash } from '../dist/index.js';
 import { quietly } from './util.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-smoke-'));
-const syn = data.writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
+const syn = writeSyntheticCifar(dir, { perFile: 60, tarGz: true, seed: 5, learnable: true });
 const common = ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '60', '--bits', '16',
   '--batch', '40', '--epochs', '2', '--train-limit', '160', '--eval-limit', '60', '--val-queries', '20', '--val-db', '60', '--quiet'];
 
@@ -36,7 +37,7 @@ function worstRelDiff(pa, pb) {
 
 test('trains on a synthetic archive: mAP above chance, results.json complete, report and plots written', async () => {
   const out = join(dir, 'full');
-  const { code, lines } = await quietly(() => train.main([...common, '--out', out]));
+  const { code, lines } = await quietly(() => cli.run('train', [...common, '--out', out]));
   assert.is(code, 0, lines.join('\n'));
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   for (const key of ['dataset', 'protocol', 'split', 'model', 'loss', 'bits', 'seed', 'epochs', 'imagesPerSecond', 'wallSeconds', 'adapter', 'binary', 'real', 'epochLog', 'date', 'command', 'augment']) {
@@ -86,15 +87,15 @@ test('bench/search.js --index shows the top hits of a query image with labels', 
 
 test('an interrupted run resumed with --resume ends with the same weights as the uninterrupted one', async () => {
   const out = join(dir, 'resumed');
-  let res = await quietly(() => train.main([...common, '--out', out, '--max-steps', '3']));
+  let res = await quietly(() => cli.run('train', [...common, '--out', out, '--max-steps', '3']));
   assert.is(res.code, 0, res.lines.join('\n'));
   assert.ok(!existsSync(join(out, 'results.json')), 'stopped early: no results yet');
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.globalStep, 3);
   // Without --resume an existing checkpoint is not overwritten.
-  res = await quietly(() => train.main([...common, '--out', out]));
+  res = await quietly(() => cli.run('train', [...common, '--out', out]));
   assert.is(res.code, 2);
-  res = await quietly(() => train.main([...common, '--out', out, '--resume']));
+  res = await quietly(() => cli.run('train', [...common, '--out', out, '--resume']));
   assert.is(res.code, 0, res.lines.join('\n'));
   const worst = worstRelDiff(join(dir, 'full', 'model.safetensors'), join(out, 'model.safetensors'));
   // The kernels are deterministic (no float atomics), so the resumed run reproduces the weights to float tolerance.
@@ -137,7 +138,7 @@ test('--checkpoint-minutes: a run killed outright (SIGKILL) within an epoch resu
   assert.is(await exited, 'SIGKILL');
   assert.is(seen.epochPartial.count, seen.step, 'the saved partial epoch counts the steps done in it');
   assert.not.ok(existsSync(join(out, 'results.json')));
-  const r = await quietly(() => train.main([...common, '--out', out, '--resume']));
+  const r = await quietly(() => cli.run('train', [...common, '--out', out, '--resume']));
   assert.is(r.code, 0, r.errs);
   assert.match(r.lines.join('\n'), /resumed from .*epoch \d+, step [1-9]/);
   const worst = worstRelDiff(join(dir, 'full', 'model.safetensors'), join(out, 'model.safetensors'));
@@ -171,7 +172,7 @@ test('a save killed half-way leaves the previous checkpoint whole; the next save
 
 test('--model resnet trains (the larger network for real GPUs)', async () => {
   const out = join(dir, 'resnet');
-  const { code, lines } = await quietly(() => train.main([...common, '--out', out, '--model', 'resnet', '--max-steps', '2']));
+  const { code, lines } = await quietly(() => cli.run('train', [...common, '--out', out, '--model', 'resnet', '--max-steps', '2']));
   assert.is(code, 0, lines.join('\n'));
   assert.match(lines.join('\n'), /model: resnet\+BN, [\d,]+ parameters/);
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
@@ -181,16 +182,16 @@ test('--model resnet trains (the larger network for real GPUs)', async () => {
 
 test('--augment and a fractional --warmup are recorded and must match on --resume', async () => {
   const out = join(dir, 'noaug');
-  const { code, lines } = await quietly(() => train.main([...common, '--out', out, '--augment', 'none', '--warmup', '0.5', '--max-steps', '2']));
+  const { code, lines } = await quietly(() => cli.run('train', [...common, '--out', out, '--augment', 'none', '--warmup', '0.5', '--max-steps', '2']));
   assert.is(code, 0, lines.join('\n'));
   assert.match(lines.join('\n'), /0\.5 warm-up epochs\), wd [\d.e-]+; augmentation none/);
   const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.config.augment, 'none');
   assert.is(st.config.warmupEpochs, 0.5);
-  const r = await quietly(() => train.main([...common, '--out', out, '--warmup', '0.5', '--augment', 'flip', '--resume']));
+  const r = await quietly(() => cli.run('train', [...common, '--out', out, '--warmup', '0.5', '--augment', 'flip', '--resume']));
   assert.is(r.code, 2);
   assert.match(r.errs, /augment: checkpoint "none", now "flip"/);
-  const bad = await quietly(() => train.main([...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
+  const bad = await quietly(() => cli.run('train', [...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
   assert.is(bad.code, 2);
   assert.match(bad.errs, /--augment/);
 });
@@ -208,7 +209,7 @@ for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'C
     const st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
     assert.ok(st.globalStep > 0 && st.globalStep < 4000, `steps done: ${st.globalStep}`);
     assert.not.ok(existsSync(join(out, 'results.json')));
-    const r = await quietly(() => train.main([...common, '--epochs', '1000', '--out', out, '--resume', '--max-steps', String(st.globalStep + 1)]));
+    const r = await quietly(() => cli.run('train', [...common, '--epochs', '1000', '--out', out, '--resume', '--max-steps', String(st.globalStep + 1)]));
     assert.is(r.code, 0, r.errs);
     assert.match(r.lines.join('\n'), new RegExp(`resumed from .*${st.globalStep} steps done`));
   });
@@ -216,7 +217,7 @@ for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'C
 
 test('a NaN loss stops the run with a message, exit code 1, and keeps the last checkpoint', async () => {
   const out = join(dir, 'nan');
-  let r = await quietly(() => train.main([...common, '--out', out, '--max-steps', '2']));
+  let r = await quietly(() => cli.run('train', [...common, '--out', out, '--max-steps', '2']));
   assert.is(r.code, 0, r.lines.join('\n'));
   // Poison the saved weights (a ReLU's max(NaN, 0) may swallow a NaN, the hash layer's cannot): the resumed
   // run's first loss is NaN.
@@ -225,7 +226,7 @@ test('a NaN loss stops the run with a message, exit code 1, and keeps the last c
   for (const [k, t] of Object.entries(m.tensors)) if (k.endsWith('weight')) t.data[0] = NaN;
   nn.writeSafetensors(mp, m.tensors, m.metadata);
   const before = readFileSync(join(out, 'checkpoint/state.json'), 'utf8');
-  r = await quietly(() => train.main([...common, '--out', out, '--resume']));
+  r = await quietly(() => cli.run('train', [...common, '--out', out, '--resume']));
   assert.is(r.code, 1);
   assert.match(r.errs, /the loss became NaN at epoch 1, step 2 .*last good checkpoint .* is kept/);
   assert.is(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'), before, 'the checkpoint is not overwritten');
@@ -245,20 +246,20 @@ test('a truncated or corrupt archive gives the named error, exit code 2', async 
   const bytes = readFileSync(syn.path);
   const cut = join(dir, 'truncated.tar.gz');
   writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-  let r = await quietly(() => train.main(['cifar10', '--data', cut, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad1'), '--quiet']));
+  let r = await quietly(() => cli.run('train', ['cifar10', '--data', cut, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad1'), '--quiet']));
   assert.is(r.code, 2);
   assert.match(r.errs, /truncated\.tar\.gz/);
   const bad = Buffer.from(bytes);
   bad[Math.floor(bad.length / 2)] ^= 0xff;
   const corrupt = join(dir, 'corrupt.tar.gz');
   writeFileSync(corrupt, bad);
-  r = await quietly(() => train.main(['cifar10', '--data', corrupt, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad2'), '--quiet']));
+  r = await quietly(() => cli.run('train', ['cifar10', '--data', corrupt, '--checksums', syn.checksumFile, '--records-per-file', '60', '--out', join(dir, 'bad2'), '--quiet']));
   assert.is(r.code, 2);
   assert.match(r.errs, /corrupt\.tar\.gz/);
-  r = await quietly(() => train.main(['cifar10', '--bits', '12,x']));
+  r = await quietly(() => cli.run('train', ['cifar10', '--bits', '12,x']));
   assert.is(r.code, 2);
   assert.match(r.errs, /--bits 12,x: expected comma-separated whole numbers/);
-  r = await quietly(() => train.main(['cifar10', '--epoch', '3']));
+  r = await quietly(() => cli.run('train', ['cifar10', '--epoch', '3']));
   assert.is(r.code, 2);
   assert.match(r.errs, /unknown option --epoch \(did you mean --epochs\?\)/);
 });

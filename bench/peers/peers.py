@@ -3,7 +3,7 @@
 
   step    PyTorch: one training step of DSH's CIFAR-10 network exactly as src/nn/models.ts dshNet with batch norm
           (conv 5x5 pad 2, 32/32/64 channels, no conv bias, BN, ReLU, pools 3x3/2 pad 1 max/avg/avg, FC 1024->500 ReLU
-          ->bits, tanh), batch-all TQL loss as src/cpu/tql.ts (form 'asym', m = m_q = bits/4, lambda = 1), Adam lr 1e-3;
+          ->bits, tanh), batch-all TQL loss as src/cpu/tql.ts (form 'asym', m = m_q = max(bits/4, 6) as tqlDefaults, lambda = 1), Adam lr 1e-3;
           the same synthetic batch as bench/step.js (uniform [-1, 1) images, labels i % 10).
   search  FAISS IndexBinaryFlat: exact Hamming top-k of the same random codes as bench/search.js (its randomWords
           generator, reimplemented below), queries/s; with a digest of the distances so the caller can check that both
@@ -102,7 +102,7 @@ def run_step(a):
     B = a.batch
     x = torch.from_numpy(lcg_values(B * 3 * 32 * 32, 1)).float().reshape(B, 3, 32, 32).to(dev)
     labels = (torch.arange(B) % 10).to(dev)
-    m = a.bits / 4
+    m = max(a.bits / 4, 6)  # tqlDefaults (src/cpu/tql.ts)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -116,7 +116,7 @@ def run_step(a):
     where = f'CUDA, {torch.cuda.get_device_name()}, fp32, TF32 off' if dev == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
     return {
         'engine': f'PyTorch {torch.__version__} ({where})',
-        'config': {'model': 'dshNet+bn', 'batch': B, 'bits': a.bits, 'loss': 'tql (asym, batch-all, m = m_q = k/4, λ = 1)',
+        'config': {'model': 'dshNet+bn', 'batch': B, 'bits': a.bits, 'loss': f'tql (asym, batch-all, m = m_q = max(k/4, 6) = {m:g}, λ = 1)',
                    'optimizer': 'Adam lr 1e-3', 'threads': torch.get_num_threads(), 'steps': a.steps},
         'step_ms': ms, 'step_ms_samples': samples, 'images_per_s': 1000 * B / ms, 'step_cpu_ms': cpu_ms,
     }

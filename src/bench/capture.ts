@@ -3,7 +3,7 @@
 import { runtime } from '../tensor.js';
 import type { Kernel, KernelRef } from '../gpu/kernels.js';
 import type { BufferArg, DispatchArgs, Runtime } from '../gpu/runtime.js';
-import type { PooledBuffer } from '../gpu/pool.js';
+import type { PooledBuffer } from '../gpu/buffers.js';
 
 /** One recorded command: a dispatch (kernel + arguments), a buffer copy or a clear. */
 export type Command = (

@@ -1,7 +1,7 @@
 // Timing without timestamp queries: many dispatches in one submit, then wait, minus the same count of empty
 // dispatches; the median of repeats after warm-up (DESIGN.md). Also the adapter's own ceilings.
 import { runtime, Tensor } from '../tensor.js';
-import { grid1d } from '../ops/grid.js';
+import { grid1d } from '../gpu/grid.js';
 
 export interface Timing {
   /** Median milliseconds per call of `record`, dispatch overhead subtracted. */

@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
-import { hammingTopKCpu, wordsPerCode } from '../hash/index.js';
+import { hammingTopK as hammingTopKCpu, wordsPerCode } from '../cpu/codes.js';
 import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
@@ -101,7 +101,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const ref = hammingTopKCpu(queries, db, nq, n, bits, k);
   const cpuMs = performance.now() - tc;
   const cpu = { qps: (1000 * nq) / cpuMs, ms: cpuMs };
-  log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/hash hammingTopKCpu: packed words, popcount, counting; one thread)`);
+  log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/cpu/codes.ts hammingTopK: packed words, popcount, counting; one thread)`);
   rows.forEach((row, v) => compareWithCpu(row, results[v], ref, nq, Math.min(k, n), log));
   const check = { compared: true, mismatched_queries: rows[0].mismatched_queries, first: rows[0].first_mismatch };
   log(`speed-up  GPU ${fmt(gpu.qps / cpu.qps)}× the CPU implementation`);

@@ -3,7 +3,7 @@
 import { cpus, loadavg } from 'node:os';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
-import { tripletQuantLoss } from '../ops/tql.js';
+import { tripletQuantLoss, tqlDefaults } from '../ops/tql.js';
 import { Adam } from '../optim/index.js';
 import { dshNet, resnet } from '../nn/models.js';
 import type { Module } from '../nn/module.js';
@@ -85,13 +85,16 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const x = Tensor.from(Float32Array.from(randomValues(B * 3 * 32 * 32, 1)), [B, 3, 32, 32]).keep();
   // P×K batch of CIFAR-10 classes, as tqhash train samples it (10 classes × B/10 images).
   const labels = Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
-  const cfg = { model: kind === 'resnet' ? 'resnet8' : `dshNet${bn ? '+bn' : ''}`, batch: B, bits, bn, steps, loss: 'tql (asym, batch-all, m = m_q = k/4, λ = 1)' };
+  // The loss at the library's defaults, the same function the trainer and the CPU reference use.
+  const lossOpts = tqlDefaults(bits);
+  const lossLabel = `tql (asym, batch-all, m = m_q = max(k/4, 6) = ${lossOpts.margin}, λ = ${lossOpts.lambda})`;
+  const cfg = { model: kind === 'resnet' ? 'resnet8' : `dshNet${bn ? '+bn' : ''}`, batch: B, bits, bn, steps, loss: lossLabel };
   log(`step      ${cfg.model} · ${bits} bits · batch ${B} · ${cfg.loss} · Adam lr 1e-3 · synthetic images (no data loading or augmentation) · one submit per step`);
   const step = () => scope(() => {
     setPhase('fwd');
     const f = model.forward(x);
     setPhase('loss');
-    const { loss } = tripletQuantLoss(f, labels);
+    const { loss } = tripletQuantLoss(f, labels, lossOpts);
     setPhase('bwd');
     backward(loss);
     setPhase('adam');

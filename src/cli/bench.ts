@@ -1,6 +1,6 @@
 // `tqhash bench kernels|step|search [options]`: the three benchmarks (src/bench/), each with its options and help.
 import { writeFileSync } from 'node:fs';
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { runKernelBench } from '../bench/kernels.js';
 import { runStepBench } from '../bench/step.js';
 import { runSearchBench, checkSearchOptions } from '../bench/search.js';

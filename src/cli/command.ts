@@ -1,8 +1,8 @@
 // What every subcommand shares: its shape in the command table, how an error becomes one line and an exit code,
 // and the command line that reproduces a run.
 import { basename, relative } from 'node:path';
-import { UsageError } from './args.js';
-import { isDataError } from '../data/errors.js';
+import { UsageError } from '../util/args.js';
+import { isDataError } from '../util/errors.js';
 import { NoAdapterError } from '../gpu/adapter.js';
 import { OutputError } from '../util/fs.js';
 import { flags, FlagError } from '../config.js';

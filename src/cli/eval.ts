@@ -1,5 +1,5 @@
 // `tqhash eval RUN`: the final evaluation of a finished run again, from its model.safetensors and split.
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { evaluateRun } from '../train/reopen.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { handleStopSignals } from '../train/signals.js';

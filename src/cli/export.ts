@@ -1,6 +1,6 @@
 // `tqhash export RUN --format F [--out DIR]`: a run's database codes in a vector engine's format
 // (the formats and their bit orders: src/hash/export.ts and docs/exports.md).
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { EXPORT_FORMATS, EXPORT_TARGETS, defaultExportDir, loadRunCodes, writeExport, type ExportFormat } from '../hash/export.js';
 import type { CodeDB } from '../hash/codedb.js';
 

@@ -1,6 +1,6 @@
 // The `tqhash` command: one table of subcommands, each a small file of this folder holding its help text, options and
 // the call into the library (STYLE.md 17). A new subcommand is one line of COMMANDS.
-import { closest } from './args.js';
+import { closest } from '../util/args.js';
 import type { Command } from './command.js';
 import * as train from './train.js';
 import * as study from './study.js';
@@ -59,6 +59,7 @@ export function run(name: string, argv: string[]): Promise<number> | number {
   return COMMANDS.get(name)!.main(argv);
 }
 
+export { parseStudyArgs, studyMain } from './study.js';
 export { parseExportArgs, HELP as EXPORT_HELP } from './export.js';
-export { parseArgs, usage, UsageError, closest, type OptSpec, type OptType } from './args.js';
+export { parseArgs, usage, UsageError, closest, type OptSpec, type OptType } from '../util/args.js';
 export { reportError, commandLine, type Command } from './command.js';

@@ -1,6 +1,6 @@
 // `tqhash info`: the WebGPU adapter the engine chooses, the limits it requested against what the adapter offers,
 // the features, the versions and the TQHASH_* flags: the block that heads every report.
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { getRuntime, disposeRuntime } from '../gpu/runtime.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { flagsSet } from '../config.js';

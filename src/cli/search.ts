@@ -1,7 +1,7 @@
 // `tqhash search RUN --query ID | --image FILE`: the top hits of one image in a run's database, with labels.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { lookup, lookupImage, formatLookup } from '../train/lookup.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { reportError } from './command.js';

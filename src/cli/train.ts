@@ -1,5 +1,5 @@
 // `tqhash train cifar10|inshop [options]`: one training run per code length (the options are TRAIN_SPEC).
-import { parseArgs, usage, UsageError } from './args.js';
+import { parseArgs, usage, UsageError } from '../util/args.js';
 import { TRAIN_SPEC } from '../train/options.js';
 import { resolveConfig } from '../train/main.js';
 import { trainHashing } from '../train/run.js';

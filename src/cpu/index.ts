@@ -10,6 +10,7 @@ export {
 export { batchNorm2dTrain, batchNorm2dUpdateRunning, batchNorm2dEval, batchNorm2dBackward, type BatchNorm2dShape } from './norm.js';
 export { softmax, softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 export { sgdStep, adamStep, adamwStep, type SgdOptions, type AdamOptions } from './optim.js';
-export { tqlLoss, signCodes, type TqlOptions, type TqlResult, type TqlLossKind, type TqlForm, type TripletSelect } from './tql.js';
+export { tqlLoss, signCodes, tqlDefaults, defaultMargin, type TqlOptions, type TqlResult, type TqlLossKind, type TqlForm, type TripletSelect } from './tql.js';
 export { numericalGrad } from './grad.js';
 export { philox4x32, mulhi32, philoxUniform, philoxNormal, PHILOX } from './philox.js';
+export { wordsPerCode, checkCodes, signPack, unpack, popcount32, hammingDistance, hammingRow, hammingTopK, topKFromRow, rankRow, packedBytes, type TopK } from './codes.js';

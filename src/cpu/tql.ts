@@ -32,18 +32,37 @@ export type TqlForm = 'asym' | 'ste' | 'asym-ste' | 'smooth';
 /** Triplet selection: batch-all, semi-hard, batch-hard. */
 export type TripletSelect = 'all' | 'semihard' | 'hard';
 
-/** Options of tqlLoss; defaults: loss 'tql', form 'asym', select 'all', margin = marginQ = k/4, lambda 1, beta 1. */
+/**
+ * Options of the TQL loss, one type for cpu.tqlLoss, ops.tripletQuantLoss, the trainer (src/train/loss-schedule.ts) and
+ * the benchmarks; an omitted field takes its value from tqlDefaults.
+ */
 export interface TqlOptions {
   loss?: TqlLossKind;
   form?: TqlForm;
   select?: TripletSelect;
+  /** Margin m of the real-valued triplet term (also the semi-hard window). */
   margin?: number;
+  /** Margin m_q of the triplet quantisation term. */
   marginQ?: number;
+  /** Weight λ of the quantisation term. */
   lambda?: number;
-  /** β of the 'smooth' form's code tanh(β·f) (default 1). */
+  /** β of the 'smooth' form's code tanh(β·f). */
   beta?: number;
-  /** B×k codes to use as b instead of sign(f) (held constant like b; the STE mask still comes from f; ignored by 'smooth'). For tests and callers that binarise elsewhere. */
-  codes?: Float64Array;
+}
+
+/**
+ * Default margins m and m_q: k/4, at least 6. At 12 bits, k/4 = 3 asks the negative's code to be less than one
+ * bit farther than the positive's; 6 measured better in the 12-bit 1-epoch proxies (binary mAP +0.5 points,
+ * quantization drop 3.8 → 2.5 points; results/tuning-12b-1epoch.md), and the 12-epoch 12-bit run used it.
+ */
+export function defaultMargin(k: number): number {
+  return Math.max(k / 4, 6);
+}
+
+/** The one place of the loss defaults for k bits: loss 'tql', form 'asym', select 'all', m = m_q = defaultMargin(k) = max(k/4, 6), λ = 1, β = 1. */
+export function tqlDefaults(k: number): Required<TqlOptions> {
+  const m = defaultMargin(k);
+  return { loss: 'tql', form: 'asym', select: 'all', margin: m, marginQ: m, lambda: 1, beta: 1 };
 }
 
 /** Result of tqlLoss: the scalar loss, its gradient w.r.t. f (B×k), #active and #valid (selected) triplets, and (loss 'tql') #kinks: selected triplets whose quantisation hinge argument is exactly 0. */
@@ -92,14 +111,19 @@ function selectTriplets(f: Float64Array, labels: ArrayLike<number>, B: number, k
   return out;
 }
 
-/** The paper's hash losses (definitions at the top of src/cpu/tql.ts): f [B, k] descriptors, labels [B] → { loss, grad [B, k], active, valid }. */
-export function tqlLoss(f: Float64Array, labels: ArrayLike<number>, B: number, k: number, o: TqlOptions = {}): TqlResult {
+/** The paper's hash losses (definitions at the top of src/cpu/tql.ts): f [B, k] descriptors, labels [B] → { loss, grad [B, k], active, valid }.
+ * o.codes: B×k codes to use as b instead of sign(f) (held constant like b; the STE mask still comes from f; ignored by 'smooth'), for tests and callers that binarise elsewhere. */
+export function tqlLoss(
+  f: Float64Array, labels: ArrayLike<number>, B: number, k: number,
+  o: TqlOptions & { codes?: Float64Array } = {},
+): TqlResult {
   expectInt(B, 'tqlLoss B'); expectInt(k, 'tqlLoss k');
   expectLength(f, B * k, 'tqlLoss f', '[B, k]');
   expectLength(labels, B, 'tqlLoss labels', '[B]');
   if (o.codes) expectLength(o.codes, B * k, 'tqlLoss codes', '[B, k]');
-  const kind = o.loss ?? 'tql', form = o.form ?? 'asym', select = o.select ?? 'all';
-  const m = o.margin ?? k / 4, mq = o.marginQ ?? k / 4, lambda = o.lambda ?? 1, beta = o.beta ?? 1;
+  const d = tqlDefaults(k);
+  const kind = o.loss ?? d.loss, form = o.form ?? d.form, select = o.select ?? d.select;
+  const m = o.margin ?? d.margin, mq = o.marginQ ?? d.marginQ, lambda = o.lambda ?? d.lambda, beta = o.beta ?? d.beta;
   const smooth = form === 'smooth';
   // b: the codes of the quantisation term (sign(f), the `codes` option, or tanh(β·f)); db(i, c) = ∂b/∂f at that entry:
   // the straight-through 1 where |f| ≤ 1 (else 0), or β·(1 − tanh²(β·f)) = β / cosh²(β·f) for 'smooth'.

@@ -11,7 +11,7 @@ import { closeSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DataError } from './errors.js';
+import { DataError } from '../util/errors.js';
 import { TarReader, type TarSink } from './tar.js';
 import { repoRoot } from './paths.js';
 import { LIMITS, openRegular, readExactly, readRegularFile } from '../util/untrusted.js';

@@ -1,6 +1,6 @@
 // The CIFAR-10 data layer: reader (folder or .tar.gz), locating + download, protocol splits, P×K sampler.
-export { DataError, isDataError, type DataErrorCode } from './errors.js';
-export { Rng } from './rng.js';
+export { DataError, isDataError, type DataErrorCode } from '../util/errors.js';
+export { Rng } from '../util/rng.js';
 export { TarReader, writeTar, type TarEntry, type TarSink } from './tar.js';
 export {
   readCifar10,
@@ -38,10 +38,7 @@ export {
 } from './locate.js';
 export { makeSplit, pooledLabels, imageAt, gatherImages, sha256U32, splitToJSON, splitFromJSON, PROTOCOLS, type Protocol, type Split, type SplitDescription } from './protocols.js';
 export { PKSampler, type PKBatch } from './sampler.js';
-export { writeSyntheticCifar, SYNTHETIC_CLASS_NAMES, type SyntheticOptions, type SyntheticCifar } from './synthetic.js';
 export { repoRoot } from './paths.js';
 export { readInshop, locateInshop, parseInshopPartition, inshopCachePath, inshopTrainForK, inshopNormalisation, INSHOP_PARTITION_FILE, INSHOP_HEADER, INSHOP_STATUSES, type Inshop, type InshopOptions, type InshopDescription, type InshopEntry, type InshopSkip, type InshopPartition, type InshopStatus } from './inshop.js';
-export { topKAccuracy, INSHOP_TOPK, type TopKAccuracyInput, type TopKAccuracy } from './inshop-eval.js';
-export { writeInshopFixture, type InshopFixtureOptions, type InshopFixture, type InshopFixtureEntry } from './inshop-fixture.js';
 export { decodeJpeg, checkJpegStructure, encodeJpeg, resizeToChw, JPEG_PIPELINE, type RgbImage, type Fit } from './jpeg.js';
 export { LIMITS } from '../util/untrusted.js';

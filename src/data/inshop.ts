@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
 import { join, posix, resolve } from 'node:path';
-import { DataError, isDataError, type DataErrorCode } from './errors.js';
+import { DataError, isDataError, type DataErrorCode } from '../util/errors.js';
 import { decodeJpeg, resizeToChw, JPEG_PIPELINE, type Fit } from './jpeg.js';
 import { sha256U32 } from './protocols.js';
 import { LIMITS, checkJsonDepth, openRegular, readExactly, readRegularFile } from '../util/untrusted.js';

@@ -17,7 +17,7 @@
  * its own pixel and memory caps; any failure is a DataError naming the file.
  */
 import { decode as jpegDecode, encode as jpegEncode } from 'jpeg-js';
-import { DataError } from './errors.js';
+import { DataError } from '../util/errors.js';
 import { LIMITS } from '../util/untrusted.js';
 
 /** Names the decoder and the resize algorithm; part of the cache key, so a change here rebuilds caches. */

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, renameSync, rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { DataError, isDataError } from './errors.js';
+import { DataError, isDataError } from '../util/errors.js';
 import { ARCHIVE_NAME, BIN_DIR, TRAIN_FILES, readCifar10, type Cifar10, type ReadOptions } from './cifar10.js';
 import { repoRoot } from './paths.js';
 

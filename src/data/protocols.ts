@@ -8,9 +8,9 @@
  * All returned index lists are sorted ascending.
  */
 import { createHash } from 'node:crypto';
-import { DataError } from './errors.js';
+import { DataError } from '../util/errors.js';
 import { NUM_CLASSES, type Cifar10, type ImageSet } from './cifar10.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export const PROTOCOLS = ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

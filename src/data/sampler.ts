@@ -13,8 +13,8 @@
  * from `Rng.derive(seed, …, epoch, …)` — so `batch(epoch, step)` is random access and resuming at
  * (epoch, step) gives exactly the batches an uninterrupted run would have seen.
  */
-import { DataError } from './errors.js';
-import { Rng } from './rng.js';
+import { DataError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 
 /** One batch: P·K pooled image indices (class-major) and their labels. */
 export interface PKBatch {

@@ -13,7 +13,7 @@
  * needs the same checks on top; it would add four packages (streamx, fast-fifo, b4a, bare-fs) and an event-stream
  * API to a 250-line reader that handles every archive CIFAR-10 ships and that the fuzzer in test/ exercises.
  */
-import { DataError } from './errors.js';
+import { DataError } from '../util/errors.js';
 import { LIMITS } from '../util/untrusted.js';
 
 const BLOCK = 512;

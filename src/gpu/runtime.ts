@@ -4,7 +4,7 @@ import { debug } from '../config.js';
 import { initKnobs, knobOverrides } from './autotune.js';
 import { selectAdapter, type AdapterInfo } from './adapter.js';
 import { KernelCache, KernelError, kernelKey, type Kernel, type KernelRef } from './kernels.js';
-import { BufferPool, sizeClass, type PooledBuffer } from './pool.js';
+import { BufferPool, sizeClass, type PooledBuffer } from './buffers.js';
 
 /** A buffer argument: a pooled buffer, a raw GPUBuffer, or a range of one. */
 export type BufferArg = PooledBuffer | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };

@@ -28,9 +28,9 @@
  * Which order each engine takes (Milvus 'little', OpenSearch/Elasticsearch 'big'): export.ts.
  */
 import { writeFileAtomic } from '../util/fs.js';
-import { DataError } from '../data/errors.js';
+import { DataError } from '../util/errors.js';
 import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
-import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from './codes.js';
+import { checkCodes, hammingTopK, packedBytes, wordsPerCode, type TopK } from '../cpu/codes.js';
 
 const MAGIC = 'TQHC';
 const VERSION = 1;

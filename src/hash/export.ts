@@ -30,7 +30,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { CodeDB } from './codedb.js';
-import { packedBytes } from './codes.js';
+import { packedBytes } from '../cpu/codes.js';
 
 /** Export formats, in the order the command lists them. */
 export const EXPORT_FORMATS = ['faiss', 'milvus', 'opensearch', 'npy'] as const;

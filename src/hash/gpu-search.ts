@@ -1,7 +1,7 @@
-// Hamming top-k on the GPU, a drop-in for hammingTopKCpu (src/hash/bits.ts): same arguments, same result, same ranking
+// Hamming top-k on the GPU, a drop-in for hammingTopKCpu (src/cpu/codes.ts): same arguments, same result, same ranking
 // (distance ascending, ties by lower database index; k > N clamps to N).
 import { Tensor, runtime, scope } from '../tensor.js';
-import { wordsPerCode, type TopK } from './codes.js';
+import { wordsPerCode, type TopK } from '../cpu/codes.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
 
 /** A code database uploaded once to the GPU (in segments that each fit one buffer), searched many times. */

@@ -23,8 +23,8 @@
  * - Precision within Hamming radius 2: (relevant within r ≤ 2)/(items within r ≤ 2), averaged over all queries; a
  *   query with no item within radius 2 counts as precision 0.
  */
-import { hammingRow, rankRow, wordsPerCode, checkCodes } from './codes.js';
-import { Rng } from '../data/rng.js';
+import { hammingRow, rankRow, wordsPerCode, checkCodes } from '../cpu/codes.js';
+import { Rng } from '../util/rng.js';
 
 /** Options shared by every evaluation entry point. */
 export interface MetricOptions {
@@ -587,7 +587,7 @@ export function finishRetrieval(prep: PreparedRetrieval, partials: RankingPartia
   const acc = new RetrievalAccumulator(input.dbLabels, input);
   for (const p of partials) acc.merge(p);
   const out = acc.result();
-  if (prep.pick) out.subsample = { of: input.queryLabels.length, seed: input.seed ?? 0, rule: 'Rng(seed).shuffle of 0..n-1 (xoshiro128** via SplitMix64, src/data/rng.ts), first `queries` indices, ascending' };
+  if (prep.pick) out.subsample = { of: input.queryLabels.length, seed: input.seed ?? 0, rule: 'Rng(seed).shuffle of 0..n-1 (xoshiro128** via SplitMix64, src/util/rng.ts), first `queries` indices, ascending' };
   out.seconds = (performance.now() - t0) / 1000;
   return out;
 }

@@ -5,7 +5,7 @@
 // names are keys of null-prototype objects, so a tensor called "__proto__" or "constructor" is just a name.
 import { writeFileAtomic } from '../util/fs.js';
 import { endianness } from 'node:os';
-import { DataError } from '../data/errors.js';
+import { DataError } from '../util/errors.js';
 import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 
 /** Element types we read and write (safetensors names). */

@@ -1,6 +1,6 @@
 // Batch assembly on the GPU: image bytes uploaded once, then per step a gather + random crop/flip + normalisation.
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
 
 /** Per-channel normalisation (mean and std of pixel/255). */

@@ -18,7 +18,7 @@
 //             constraints fail (stride ≠ 1, row lengths not multiples of 4, wide padding) it runs 'rb'.
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
 import { CONV_VARIANTS, knobView } from '../gpu/knobs.js';

@@ -3,7 +3,7 @@
 // is a multiple of 4; memory-bound, so one vec4 per invocation moves 4× the bytes per lane).
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { sumAxesKeep } from './reduce.js';
 import { knob, setKnobs, type KnobValues } from '../gpu/knobs.js';
 

@@ -4,8 +4,8 @@
 import { Tensor, runtime } from '../tensor.js';
 import { debug } from '../config.js';
 import type { BufferArg } from '../gpu/runtime.js';
-import { grid1d } from './grid.js';
-import { wordsPerCode } from '../hash/codes.js';
+import { grid1d } from '../gpu/grid.js';
+import { wordsPerCode } from '../cpu/codes.js';
 import { knobView } from '../gpu/knobs.js';
 
 /** Knobs of the Hamming top-k (override constants of shaders/hamming.wgsl). */

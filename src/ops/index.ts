@@ -1,6 +1,6 @@
 // Every op family: forward dispatch beside its backward rule (registered with defineBackward).
 // Names must be unique across families (they are re-exported flat).
-export * from './grid.js';
+export * from '../gpu/grid.js';
 export * from './shape.js';
 export * from './matmul.js';
 export * from './elementwise.js';

@@ -2,7 +2,7 @@
 // Kernels in shaders/loss.wgsl; the mean over rows is the deterministic reduction of reduce.ts.
 import { defineBackward, isGradEnabled, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { reduceAxis } from './reduce.js';
 import { knob } from '../gpu/knobs.js';
 

@@ -2,9 +2,9 @@
 // and gemmInto, the strided low-level entry other op families (im2col + GEMM convolution) build on.
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import type { PooledBuffer } from '../gpu/pool.js';
+import type { PooledBuffer } from '../gpu/buffers.js';
 import type { Runtime } from '../gpu/runtime.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { genGemmSource, gemmGenFile } from './gemm-gen.js';
 import { useGenerated } from './generated.js';
 import { GEMM_VARIANTS, knobView } from '../gpu/knobs.js';

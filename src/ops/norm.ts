@@ -4,7 +4,7 @@
 // at N·H·W = 262,144 (test/norm.test.js) the relative errors of mean and variance stay below 1e-5.
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob, knobView } from '../gpu/knobs.js';
 
 /** BatchNorm2d options (PyTorch defaults): training (batch statistics + running-stat update) or eval (running statistics). */

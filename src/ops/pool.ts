@@ -4,7 +4,7 @@
 // Both backward kernels gather per input pixel (deterministic, no float atomics).
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob, knobView } from '../gpu/knobs.js';
 
 /** Pool options: square window `k`, `stride` (default k), zero padding (default 0, at most k/2). */

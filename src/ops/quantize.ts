@@ -1,9 +1,9 @@
 // Op family quantize: sign + bit packing of descriptors into binary codes (not differentiable: evaluation only).
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
-// The code layout (words per code, bit order) has one owner, the CPU reference's hash/codes.ts (no GPU imports).
-import { wordsPerCode } from '../hash/codes.js';
+// The code layout (words per code, bit order) has one owner, the CPU reference's src/cpu/codes.ts (no GPU imports).
+import { wordsPerCode } from '../cpu/codes.js';
 
 const wg = (): number => knob('ops.WG');
 

@@ -3,7 +3,7 @@
 // Not differentiable. A (seed, offset) pair names a position in the stream, so element k of a draw is the same
 // number whatever the tensor's shape, batch or adapter: callers advance `offset` by the count they drew.
 import { Tensor, numel, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
 
 const wg = (): number => knob('ops.WG');

@@ -8,7 +8,7 @@
 // |error| ≤ 252·u·Σ|x| ≈ 1.5e-5·Σ|x|. Measured errors are far smaller (random rounding: ~1e-7·Σ|x|; test/reduce.test.js).
 import { defineBackward, full, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
 
 const wg = (): number => knob('ops.WG');

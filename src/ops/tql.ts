@@ -2,35 +2,12 @@
 // the backward rule only scales the saved gradient. Semantics (selection, averaging, edge cases): src/cpu/tql.ts.
 import { defineBackward, isGradEnabled, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
-import { grid1d } from './grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
+import { tqlDefaults, type TqlOptions, type TqlLossKind, type TqlForm, type TripletSelect } from '../cpu/tql.js';
 
-/** Which objective: the paper's TQL, the plain triplet loss, or the triplet loss plus the classic quantisation loss. */
-export type TqlLoss = 'tql' | 'triplet' | 'triplet+quant';
-/** Quantisation term (src/cpu/tql.ts): asymmetric (codes on the positive and negative), symmetric with a straight-through estimator, asymmetric with the straight-through also to p and n, or symmetric on smooth codes tanh(β·f). */
-export type TqlLossForm = 'asym' | 'ste' | 'asym-ste' | 'smooth';
-/** Triplet selection: batch-all, semi-hard, batch-hard. */
-export type TqlSelect = 'all' | 'semihard' | 'hard';
-
-/** Options of tripletQuantLoss (defaults: tqlDefaults). */
-export interface TripletQuantLossOptions {
-  loss?: TqlLoss;
-  form?: TqlLossForm;
-  select?: TqlSelect;
-  /** Margin m of the real-valued triplet term (also the semi-hard window). */
-  margin?: number;
-  /** Margin m_q of the triplet quantisation term. */
-  marginQ?: number;
-  /** Weight λ of the quantisation term. */
-  lambda?: number;
-  /** β of the 'smooth' form's code tanh(β·f). */
-  beta?: number;
-}
-
-/** The one place of the loss defaults (PAPER.md): loss 'tql', form 'asym', select 'all', m = m_q = k/4, λ = 1, β = 1. */
-export function tqlDefaults(k: number): Required<TripletQuantLossOptions> {
-  return { loss: 'tql', form: 'asym', select: 'all', margin: k / 4, marginQ: k / 4, lambda: 1, beta: 1 };
-}
+// One options type and one defaults function for every TQL caller; they live beside the float64 reference.
+export { tqlDefaults, defaultMargin, type TqlOptions, type TqlLossKind, type TqlForm, type TripletSelect } from '../cpu/tql.js';
 
 /** What tripletQuantLoss returns: the loss [1] (on the tape) and stats [2] u32 = [#active, #valid] triplets. */
 export interface TripletQuantLossResult {
@@ -38,9 +15,9 @@ export interface TripletQuantLossResult {
   stats: Tensor;
 }
 
-const LOSS_CODE: Record<TqlLoss, number> = { tql: 0, triplet: 1, 'triplet+quant': 2 };
-const FORM_CODE: Record<TqlLossForm, number> = { asym: 0, ste: 1, 'asym-ste': 2, smooth: 3 };
-const SELECT_CODE: Record<TqlSelect, number> = { all: 0, semihard: 1, hard: 2 };
+const LOSS_CODE: Record<TqlLossKind, number> = { tql: 0, triplet: 1, 'triplet+quant': 2 };
+const FORM_CODE: Record<TqlForm, number> = { asym: 0, ste: 1, 'asym-ste': 2, smooth: 3 };
+const SELECT_CODE: Record<TripletSelect, number> = { all: 0, semihard: 1, hard: 2 };
 
 const FILE = 'tql.wgsl';
 
@@ -56,7 +33,7 @@ function pick<T extends string>(v: T | undefined, table: Record<T, number>, what
  * stats [2] u32 }. Edge cases as src/cpu/tql.ts: no valid or no active triplet → triplet part 0 with gradient 0.
  * The gradient is computed in the same submit when f requires grad; backward only scales it.
  */
-export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | readonly number[], opts: TripletQuantLossOptions = {}): TripletQuantLossResult {
+export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | readonly number[], opts: TqlOptions = {}): TripletQuantLossResult {
   if (f.dtype !== 'f32' || f.shape.length !== 2) throw new Error(`tripletQuantLoss: f ${f.describe()} must be f32 [B, k]`);
   const [B, k] = f.shape;
   if (B < 1 || k < 1) throw new Error(`tripletQuantLoss: f ${f.describe()} needs B ≥ 1 and k ≥ 1`);

@@ -1,6 +1,6 @@
 // Adam and AdamW (decoupled weight decay), bias-corrected, PyTorch semantics; one kernel per parameter per step.
 import { runtime, type Tensor } from '../tensor.js';
-import { grid1d } from '../ops/grid.js';
+import { grid1d } from '../gpu/grid.js';
 import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
 import { knob } from '../gpu/knobs.js';
 

@@ -1,7 +1,7 @@
 // SGD with momentum, L2 weight decay and Nesterov (PyTorch's torch.optim.SGD with dampening 0), one kernel per parameter.
 import { runtime, type Tensor } from '../tensor.js';
-import { grid1d } from '../ops/grid.js';
-import type { PooledBuffer } from '../gpu/pool.js';
+import { grid1d } from '../gpu/grid.js';
+import type { PooledBuffer } from '../gpu/buffers.js';
 import { Optimizer, stateZeros, stepKernel, type ParamList } from './optimizer.js';
 import { knob } from '../gpu/knobs.js';
 

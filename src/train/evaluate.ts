@@ -3,7 +3,7 @@
 import { noGrad } from '../autograd.js';
 import { scope, type Tensor } from '../tensor.js';
 import type { ImageStore, Normalisation } from '../ops/augment.js';
-import { topKAccuracy, type TopKAccuracy } from '../data/inshop-eval.js';
+import { topKAccuracy, type TopKAccuracy } from '../hash/inshop-eval.js';
 import { signPack } from '../ops/quantize.js';
 import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';
@@ -11,7 +11,7 @@ import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
 import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
-import { wordsPerCode } from '../hash/codes.js';
+import { wordsPerCode } from '../cpu/codes.js';
 import { ProgressBar } from './progress.js';
 import type { TrainConfig } from './options.js';
 

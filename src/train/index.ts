@@ -1,9 +1,7 @@
 // The training job: options, loop, checkpoints, evaluation and report.
 export { resolveConfig } from './main.js';
-// The `tqhash train` command itself (src/cli/train.ts), for callers that drive it with an argv.
-export { main } from '../cli/train.js';
 export { trainHashing, DivergedError, type TrainOutcome } from './run.js';
-export { parseArgs, usage, UsageError, type OptSpec } from '../cli/args.js';
+export { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 export { TRAIN_SPEC, runTag, defaultMargin, type TrainConfig } from './options.js';
 export { encode, evaluateAll, quickValidation, metricLines } from './evaluate.js';
 export { buildModel } from './model.js';
@@ -17,5 +15,5 @@ export { StopRequests, SAME_REQUEST_MS } from './signals.js';
 export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
 export { lambdaAt, betaAt, lossOptionsAt } from './loss-schedule.js';
 export { measureKinks, randomCodes, randomKinkShare, type KinkCount } from './kinks.js';
-export { studyMain, runStudy, aggregateStudy, parseStudyArgs, parseGrid, studyCells, cellConfig, meanSd, type StudyPlan, type StudyCell, type StudyOutcome, type GridAxis } from './study.js';
+export { runStudy, aggregateStudy, parseGrid, studyCells, cellConfig, meanSd, type StudyPlan, type StudyCell, type StudyOutcome, type GridAxis } from './study.js';
 export { OutputError, outputError, prepareOutputDir } from '../util/fs.js';

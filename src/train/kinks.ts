@@ -3,7 +3,7 @@
 // as not firing (src/cpu/tql.ts says why). Counted by the float64 reference itself (cpu.tqlLoss's `kinks`) on P×K
 // batches of ±1 codes: a run's database codes (the training images under the dsh protocol), or random codes.
 import { tqlLoss } from '../cpu/tql.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 
 /** Triplets of the measured batches: valid ones, those exactly on the kink (z_q = 0), those firing (z_q > 0). */
 export interface KinkCount {

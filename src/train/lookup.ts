@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CodeDB } from '../hash/codedb.js';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../util/args.js';
 import { encodeImageFile } from './reopen.js';
 
 /** CIFAR-10 class names, for printing labels. */

@@ -1,5 +1,5 @@
 // The loss options of each training step: λ's linear warm-up and the smooth form's β continuation.
-import type { TripletQuantLossOptions } from '../ops/tql.js';
+import type { TqlOptions } from '../cpu/tql.js';
 import type { TrainConfig } from './options.js';
 
 /** λ at global step s: ramps linearly from 0 to cfg.lambda over the first cfg.lambdaWarmup epochs (fractions allowed), then stays. */
@@ -17,7 +17,7 @@ export function betaAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): numb
 }
 
 /** The options of the loss at global step s. */
-export function lossOptionsAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): TripletQuantLossOptions {
+export function lossOptionsAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): TqlOptions {
   return {
     loss: cfg.loss, form: cfg.tqForm, select: cfg.select, margin: cfg.margin, marginQ: cfg.marginQ,
     lambda: lambdaAt(cfg, s, stepsPerEpoch), beta: betaAt(cfg, s, stepsPerEpoch),

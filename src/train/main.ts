@@ -1,6 +1,6 @@
 // The parsed options of `tqhash train` resolved into the configuration of one run per code length.
 import { join } from 'node:path';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../util/args.js';
 import { defaultMargin, type TrainConfig } from './options.js';
 
 /** Resolves the options of one run (one code length) of `dataset`. */

@@ -1,5 +1,6 @@
 // The options of `tqhash train <dataset>`, in one spec: defaults, checks and --help come from here.
-import { type OptSpec } from '../cli/args.js';
+import { type OptSpec } from '../util/args.js';
+import { defaultMargin, type TqlLossKind, type TqlForm, type TripletSelect } from '../cpu/tql.js';
 
 export const TRAIN_SPEC: Record<string, OptSpec> = {
   data: { type: 'string', help: 'cifar10: folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download); inshop: the folder with list_eval_partition.txt and img/' },
@@ -12,8 +13,8 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   loss: { type: 'string', default: 'tql', choices: ['tql', 'triplet', 'triplet+quant'], help: 'tql: triplet + triplet quantization loss; ablations: triplet alone, triplet + ‖f − sign f‖²' },
   'tq-form': { type: 'string', default: 'asym', choices: ['asym', 'ste', 'asym-ste', 'smooth'], help: 'triplet quantization form: asym [d(f_a,b_p) − d(f_a,b_n) + m_q]₊ (gradient to the anchor), ste [d(b_a,b_p) − d(b_a,b_n) + m_q]₊ straight-through, asym-ste asym with the straight-through also to p and n, smooth ste\'s hinge on tanh(β·f) with β raised each epoch (--beta-growth)' },
   select: { type: 'string', default: 'all', choices: ['all', 'semihard', 'hard'], help: 'in-batch triplets: batch-all, semi-hard, batch-hard' },
-  margin: { type: 'float', min: 0, help: 'triplet margin m (default bits/4, at least 6)' },
-  'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default bits/4, at least 6)' },
+  margin: { type: 'float', min: 0, help: 'triplet margin m (default max(bits/4, 6): tqlDefaults)' },
+  'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default max(bits/4, 6): tqlDefaults)' },
   lambda: { type: 'float', default: 1, min: 0, help: 'weight λ of the quantization term' },
   'lambda-warmup': { type: 'float', default: 0, min: 0, help: 'λ ramps linearly from 0 over this many epochs (fractions allowed; 0: full λ from the start)' },
   'beta-growth': { type: 'float', default: 2, min: 1, help: '--tq-form smooth: β of the code tanh(β·f) starts at 1 and is multiplied by this at the start of every epoch' },
@@ -51,9 +52,9 @@ export interface TrainConfig {
   recordsPerFile?: number;
   protocol: string;
   bits: number;
-  loss: 'tql' | 'triplet' | 'triplet+quant';
-  tqForm: 'asym' | 'ste' | 'asym-ste' | 'smooth';
-  select: 'all' | 'semihard' | 'hard';
+  loss: TqlLossKind;
+  tqForm: TqlForm;
+  select: TripletSelect;
   margin: number;
   marginQ: number;
   lambda: number;
@@ -80,14 +81,8 @@ export interface TrainConfig {
   checkpointMinutes: number;
 }
 
-/**
- * Default margins m and m_q: bits/4, at least 6. At 12 bits, bits/4 = 3 asks the negative's code to be less than one
- * bit farther than the positive's; 6 measured better in the 12-bit 1-epoch proxies (binary mAP +0.5 points,
- * quantization drop 3.8 → 2.5 points; results/tuning-12b-1epoch.md), and the 12-epoch 12-bit run used it.
- */
-export function defaultMargin(bits: number): number {
-  return Math.max(bits / 4, 6);
-}
+// The default margins live with the loss's other defaults (src/cpu/tql.ts: tqlDefaults); re-exported for train callers.
+export { defaultMargin };
 
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
 export const RESUME_KEYS: (keyof TrainConfig)[] = [

@@ -3,8 +3,8 @@
 // with it — through the trainer's own functions (buildModel, loadTrainData, encode, evaluateAll).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { UsageError } from '../cli/args.js';
-import { DataError } from '../data/errors.js';
+import { UsageError } from '../util/args.js';
+import { DataError } from '../util/errors.js';
 import { decodeJpeg, resizeToChw } from '../data/jpeg.js';
 import { LIMITS, readRegularFile } from '../util/untrusted.js';
 import { init } from '../tensor.js';

@@ -6,7 +6,7 @@
  * docs/limits.md lists the same numbers for users.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { DataError } from '../data/errors.js';
+import { DataError } from './errors.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

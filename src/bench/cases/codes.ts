@@ -1,7 +1,7 @@
 // Binary codes: sign + pack of a database's descriptors, and Hamming top-k of queries against a database.
 import { scope, type Tensor } from '../../tensor.js';
 import * as ops from '../../ops/index.js';
-import { signPackCpu, hammingTopKCpu } from '../../hash/index.js';
+import { signPack as signPackCpu, hammingTopK as hammingTopKCpu } from '../../cpu/codes.js';
 import { randomValues, randomWords } from '../util.js';
 import { cpuTime, f32, withTensors, type BenchContext } from './case.js';
 

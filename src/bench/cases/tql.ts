@@ -16,11 +16,12 @@ export async function tqlCases(ctx: BenchContext): Promise<void> {
       const f = from(f32(f64), [B, k]);
       const lab = from(labels, [B], 'u32');
       f.requiresGrad = true;
+      const o = cpu.tqlDefaults(k);
       await ctx.run({
         family: 'tql', name: 'tripletQuantLoss fwd+bwd', shape: `B${B} k${k} batch-all`, flop: 8 * B * B * k, bound: 'fma',
-        note: 'FLOP ≈ 8·B²·k (pair distances real + quantised, W·F gradient); the B³ triplet hinge counts are not counted',
-        cpu: () => cpuTime((m) => cpu.tqlLoss(f64.subarray(0, m * k), labels.subarray(0, m), m, k), B, ctx.budgetMs, { slice: 2, power: 3, unit: 'rows' }),
-        variants: [{ variant: 'fused', record: () => scope(() => { const { loss } = ops.tripletQuantLoss(f, lab); backward(loss); }) }],
+        note: 'loss at tqlDefaults (m = m_q = max(k/4, 6)); FLOP ≈ 8·B²·k (pair distances real + quantised, W·F gradient); the B³ triplet hinge counts are not counted',
+        cpu: () => cpuTime((m) => cpu.tqlLoss(f64.subarray(0, m * k), labels.subarray(0, m), m, k, o), B, ctx.budgetMs, { slice: 2, power: 3, unit: 'rows' }),
+        variants: [{ variant: 'fused', record: () => scope(() => { const { loss } = ops.tripletQuantLoss(f, lab, o); backward(loss); }) }],
       });
       f.grad?.dispose();
       f.grad = null;

@@ -6,8 +6,8 @@
  * index ascending. Only the rank of the first relevant image matters, so no ranking is built: per query one pass
  * finds the nearest relevant image (d*, j*) and its rank = #{d < d*} + #{d = d*, index < j*} + 1.
  */
-import { checkCodes, hammingRow, wordsPerCode } from '../hash/codes.js';
-import { euclideanRow, rowNorms } from '../hash/metrics.js';
+import { checkCodes, hammingRow, wordsPerCode } from '../cpu/codes.js';
+import { euclideanRow, rowNorms } from './metrics.js';
 
 /** The k values of the paper. */
 export const INSHOP_TOPK = [1, 10, 20, 30, 40, 50];

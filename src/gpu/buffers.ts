@@ -1,4 +1,4 @@
-// Storage-buffer pool: size classes, reuse after release, and counters (allocated, in use, peaks).
+// The storage-buffer pool (the file is buffers.ts: "pool" in src/ops, src/cpu and shaders/ means pooling): size classes, reuse after release, and counters (allocated, in use, peaks).
 import { debug } from '../config.js';
 
 /** A buffer lent by the pool; `bytes` is what was asked for, `buffer.size` its size class. */
