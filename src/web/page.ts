@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const engine = await DemoEngine.open(meta, model, codes);
   const info = engine.rt.info;
-  $('adapter').textContent = `${info.vendor || '?'} / ${info.name}${info.software ? ` — SOFTWARE (${info.softwareReason}); no GPU in use` : ' — hardware'}`;
+  const named = [info.vendor, info.architecture].filter(Boolean).join(' / ') || info.name;
+  $('adapter').textContent = `adapter: ${named}${info.description && info.description !== named ? ` (${info.description})` : ''}${info.software ? ` — SOFTWARE (${info.softwareReason}); no GPU in use` : ' — hardware'}`;
   $('adapter').dataset.software = String(info.software);
   const per = 3 * meta.side * meta.side;
   const queries = new Uint8Array(qrgb), database = new Uint8Array(dbrgb);
