@@ -43,7 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     const { server, url } = await serveSite(out, opts.port as number);
     console.log(`serving ${out} at ${url}  (Ctrl-C stops)`);
     await new Promise<void>((done) => {
-      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => server.close(() => done()));
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
     });
     return 0;
   } catch (e) {
