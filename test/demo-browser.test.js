@@ -1,7 +1,7 @@
 // `tqhash demo` in a real browser: a tiny run trained here on synthetic data becomes a site, chromium (headless, its
 // SwiftShader WebGPU adapter) loads it, query i is clicked, and the ids and distances the page shows must equal the
 // Node engine's Hamming top-k for the same query; bad input (a non-image file, codes of another length) must show a
-// message in the page. Skipped, with how to install it, where no chromium is installed.
+// message in the page (also no WebGPU, or no adapter). Skipped, with how to install it, where no chromium is installed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,6 +70,8 @@ if (!CHROMIUM) {
       assert.is(s.state, 'ready', `page did not load: ${s.error} ${s.status}\n${consoleLines.join('\n')}`);
       const adapter = await page.$eval('#adapter', (e) => ({ text: e.textContent, software: e.dataset.software }));
       console.log(`demo-browser: ${adapter.text}`);
+      assert.is(adapter.software, 'true', `SwiftShader is a software adapter: ${adapter.text}`);
+      assert.match(await page.$eval('#knobs', (e) => e.textContent), /^knobs\s+software preset/, 'the page runs the software knob preset');
       await page.click(`button[data-query="${QUERY}"]`);
       s = await settled(page, 'searching');
       assert.is(s.state, 'done', `search failed: ${s.error}\n${consoleLines.join('\n')}`);
@@ -96,6 +98,25 @@ if (!CHROMIUM) {
       s = await settled(page, 'loading');
       assert.is(s.state, 'error');
       assert.match(s.error, /16-bit codes but db\.codes holds 32-bit codes/, s.error);
+
+      // A browser without navigator.gpu, and one whose WebGPU offers no adapter (chromium without the flag on Linux).
+      const plain = await browser.newPage();
+      await plain.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+      await plain.goto(`${url}site/`);
+      s = await settled(plain, 'loading');
+      assert.is(s.state, 'error');
+      assert.match(s.error, /offers no WebGPU/, s.error);
+      const noFlag = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: join(dir, 'profile-2'), args: ['--no-sandbox', '--no-first-run', '--disable-background-networking'] });
+      try {
+        const p2 = await noFlag.newPage();
+        await p2.goto(`${url}site/`);
+        s = await settled(p2, 'loading');
+        // Where this chromium enables WebGPU by default the page loads instead: that is no failure of the page.
+        if (s.state === 'error') assert.match(s.error, /found no adapter/, s.error);
+        else assert.is(s.state, 'ready', s.status);
+      } finally {
+        await noFlag.close();
+      }
       console.log(`demo-browser: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       await browser.close();

@@ -3,6 +3,8 @@
 // a drop zone for one's own, and the top-k database images of the chosen query with distances, classes, the query's
 // precision and each stage's time. Plain DOM. Every failure is shown in #error, never only in the console.
 // The test (test/demo-browser.test.js) reads the hits from li[data-position][data-distance] once body[data-state] is 'done'.
+import { init } from '../tensor.js';
+import { formatKnobs } from '../gpu/knobs.js';
 import { DemoEngine, type QueryResult } from './engine.js';
 import type { DemoMeta } from './meta.js';
 
@@ -75,14 +77,17 @@ async function main(): Promise<void> {
   setState('loading');
   const meta = (await (await fetchOk('site.json')).json()) as DemoMeta;
   $('tag').textContent = meta.tag;
+  // The adapter first: a browser without WebGPU is told so before the database images are downloaded.
+  status('asking navigator.gpu for an adapter…');
+  const info = (await init()).info;
+  const named = [info.vendor, info.architecture].filter(Boolean).join(' / ') || info.name;
+  $('adapter').textContent = `adapter: ${named}${info.description && info.description !== named ? ` (${info.description})` : ''}${info.software ? ` — SOFTWARE (${info.softwareReason}); no GPU in use` : ' — hardware'}`;
+  $('adapter').dataset.software = String(info.software);
+  $('knobs').textContent = formatKnobs();
   status('loading the model, codes and images…');
   const [model, codes, qrgb, dbrgb] = await Promise.all(['model.safetensors', 'db.codes', 'queries.rgb', 'database.rgb'].map(async (f) => (await fetchOk(f)).arrayBuffer()));
   const t0 = performance.now();
   const engine = await DemoEngine.open(meta, model, codes);
-  const info = engine.rt.info;
-  const named = [info.vendor, info.architecture].filter(Boolean).join(' / ') || info.name;
-  $('adapter').textContent = `adapter: ${named}${info.description && info.description !== named ? ` (${info.description})` : ''}${info.software ? ` — SOFTWARE (${info.softwareReason}); no GPU in use` : ' — hardware'}`;
-  $('adapter').dataset.software = String(info.software);
   const per = 3 * meta.side * meta.side;
   const queries = new Uint8Array(qrgb), database = new Uint8Array(dbrgb);
   if (queries.length !== meta.queries.count * per || database.length !== meta.database.count * per) {

@@ -125,6 +125,7 @@ const INDEX_HTML = `<!doctype html>
   #hits li canvas { width: 96px; height: 96px; }
   #hits li.same { border-color: #2e7d32; }
   #hits li.other { border-color: #c62828; }
+  #knobs { font-size: 0.75em; white-space: pre-wrap; }
   #code, #times { font-family: ui-monospace, monospace; font-size: 0.8em; word-break: break-all; }
 </style>
 </head>
@@ -132,6 +133,7 @@ const INDEX_HTML = `<!doctype html>
 <h1>tqhash · retrieval in the browser</h1>
 <div id="tag"></div>
 <div id="adapter">asking navigator.gpu for an adapter…</div>
+<details><summary>kernel knobs</summary><pre id="knobs"></pre></details>
 <div id="status" role="status">loading…</div>
 <div id="error" role="alert" hidden></div>
 <h2>Pick a query</h2>
