@@ -118,7 +118,7 @@ const INDEX_HTML = `<!doctype html>
   #queries button:hover { border-color: #1565c0; }
   canvas { width: 48px; height: 48px; image-rendering: pixelated; display: block; }
   #query canvas { width: 96px; height: 96px; }
-  #drop { border: 2px dashed #999; padding: 12px; text-align: center; margin-top: 8px; }
+  #drop { display: block; border: 2px dashed #999; padding: 12px; text-align: center; margin-top: 8px; }
   #drop.over { border-color: #1565c0; background: #e3f2fd; }
   #hits { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); gap: 6px; }
   #hits li { border: 2px solid #ccc; padding: 4px; font-size: 0.8em; }
