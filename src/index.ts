@@ -12,3 +12,4 @@ export * as hash from './hash/index.js';
 export * as bench from './bench/index.js';
 export * as train from './train/index.js';
 export * as cli from './cli/index.js';
+export * as web from './web/site.js';

@@ -27,7 +27,7 @@ test('npx tqhash --help lists every subcommand; no command or an unknown one exi
   const r = spawnSync('npx', ['--no-install', 'tqhash', '--help'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.is(r.status, 0, r.stderr);
   for (const name of cli.COMMANDS.keys()) assert.match(r.stdout, new RegExp(`^  ${name} +\\S`, 'm'), `lists ${name}`);
-  assert.equal([...cli.COMMANDS.keys()], ['train', 'study', 'eval', 'search', 'export', 'info', 'bench']);
+  assert.equal([...cli.COMMANDS.keys()], ['train', 'study', 'eval', 'search', 'export', 'info', 'bench', 'demo']);
   const none = tqhash();
   assert.is(none.status, 2);
   assert.match(none.stderr, /usage: tqhash <command>/);
@@ -35,7 +35,7 @@ test('npx tqhash --help lists every subcommand; no command or an unknown one exi
 });
 
 test('every subcommand has --help: usage line and its options with defaults', () => {
-  for (const args of [['train'], ['eval'], ['search'], ['export'], ['info'], ['bench', 'kernels'], ['bench', 'step'], ['bench', 'search']]) {
+  for (const args of [['train'], ['eval'], ['search'], ['export'], ['info'], ['demo'], ['bench', 'kernels'], ['bench', 'step'], ['bench', 'search']]) {
     const r = tqhash(...args, '--help');
     assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^usage: tqhash ${args.join(' ')}`), args.join(' '));

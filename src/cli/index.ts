@@ -9,6 +9,7 @@ import * as search from './search.js';
 import * as exporter from './export.js';
 import * as info from './info.js';
 import * as bench from './bench.js';
+import * as demo from './demo.js';
 import { codeVersion } from '../util/version.js';
 
 export const COMMANDS = new Map<string, Command>([
@@ -19,6 +20,7 @@ export const COMMANDS = new Map<string, Command>([
   ['export', exporter],
   ['info', info],
   ['bench', bench],
+  ['demo', demo],
 ]);
 
 /** `tqhash --help`: the subcommands with one line each. */

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
+import { softwareReason } from './software.js';
 import { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
 
 /** Limits the engine asks for, at the adapter's own value (the WebGPU defaults are far lower). */
@@ -50,8 +51,6 @@ export interface Selected {
 export class NoAdapterError extends Error {
   override name = 'NoAdapterError';
 }
-
-const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software|warp|basic render/i;
 
 let globalsInstalled = false;
 function installGlobals(): void {
@@ -108,11 +107,7 @@ function attempts(): Attempt[] {
 }
 
 function isSoftware(adapter: GPUAdapter): string | undefined {
-  const i = adapter.info;
-  const text = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`;
-  if ((i as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) return 'the adapter reports itself as a fallback adapter';
-  const m = text.match(SOFTWARE_NAMES);
-  return m ? `the adapter is ${m[0]}, a CPU rasterizer` : undefined;
+  return softwareReason(adapter.info);
 }
 
 const FIX = `No WebGPU adapter could be found. On a machine without a GPU, tqhash runs on Mesa's llvmpipe through Dawn's OpenGL ES backend.

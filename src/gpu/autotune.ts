@@ -154,7 +154,8 @@ export function knobOverrides(): Partial<KnobValues> {
 
 /** Selects the knobs when the runtime opens a device: the class preset, cached autotune winners (TQHASH_AUTOTUNE=1), overrides. */
 export function initKnobs(info: AdapterInfo, overrides: Partial<KnobValues>): void {
-  const file = defaultTuneCache();
-  const hit = flags().autotune ? readTuneCache(file, tuneKey(info)) : undefined;
+  // The cache path only with TQHASH_AUTOTUNE: the browser has no home folder (web/adapter.ts).
+  const file = flags().autotune ? defaultTuneCache() : undefined;
+  const hit = file ? readTuneCache(file, tuneKey(info)) : undefined;
   selectKnobs(adapterClass(info), { tuned: hit?.knobs, tunedFrom: hit ? file : undefined, overrides });
 }

@@ -9,3 +9,4 @@ export {
 } from './knobs.js';
 export { autotune, defaultTuneCache, tuneKey, readTuneCache, type TuneTask, type TuneCandidate, type TuneResult } from './autotune.js';
 export { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
+export { softwareReason } from './software.js';
