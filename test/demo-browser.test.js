@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { data, train, hash, web, init } from '../dist/index.js';
+import { cli, hash, web, init } from '../dist/index.js';
+import { writeSyntheticCifar } from './fixtures/synthetic.js';
 import { quietly } from './util.js';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -28,9 +29,9 @@ if (!CHROMIUM) {
     const t0 = Date.now();
     const { default: puppeteer } = await import('puppeteer-core');
     const dir = mkdtempSync(join(tmpdir(), 'tqhash-demo-'));
-    const syn = data.writeSyntheticCifar(dir, { perFile: 40, seed: 7, learnable: true });
+    const syn = writeSyntheticCifar(dir, { perFile: 40, seed: 7, learnable: true });
     const run = join(dir, 'run');
-    const { code, lines } = await quietly(() => train.main(['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '40', '--bits', '16',
+    const { code, lines } = await quietly(() => cli.run('train', ['cifar10', '--data', syn.path, '--checksums', syn.checksumFile, '--records-per-file', '40', '--bits', '16',
       '--batch', '40', '--epochs', '1', '--train-limit', '80', '--eval-limit', '40', '--val-queries', '10', '--val-db', '40', '--quiet', '--out', run]));
     assert.is(code, 0, lines.join('\n'));
     const site = join(dir, 'site');

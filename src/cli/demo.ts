@@ -1,6 +1,6 @@
 // `tqhash demo RUN [--out DIR] [--serve [--port N]]`: a finished run as a static page that searches in the browser.
 import { join } from 'node:path';
-import { parseArgs, usage, UsageError, type OptSpec } from './args.js';
+import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { serveSite, writeDemoSite } from '../web/site.js';
 import { reportError } from './command.js';
 

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../util/args.js';
 import { CodeDB } from '../hash/codedb.js';
 import { openRun } from '../train/reopen.js';
 import { loadTrainData } from '../train/datasets.js';
