@@ -5,22 +5,10 @@ import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
 import { softwareReason } from './software.js';
+import { WANTED_LIMITS, type LimitName } from './limits.js';
 import { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
 
-/** Limits the engine asks for, at the adapter's own value (the WebGPU defaults are far lower). */
-export const WANTED_LIMITS = [
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-  'maxStorageBufferBindingSize',
-  'maxUniformBufferBindingSize',
-  'maxBufferSize',
-] as const;
-export type LimitName = (typeof WANTED_LIMITS)[number];
+export { WANTED_LIMITS, type LimitName };
 
 /** What was chosen and why: printed at the head of every report. */
 export interface AdapterInfo {

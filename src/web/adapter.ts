@@ -2,24 +2,13 @@
 // Dawn's create(). The browser bundle (scripts/build.mjs) resolves '../gpu/adapter.js' to this file, so no Node
 // module (webgpu, node:fs, node:module) reaches it; everything above the adapter (runtime, kernels, ops) is shared.
 import type { AdapterInfo, LimitName, Selected } from '../gpu/adapter.js';
+import { WANTED_LIMITS } from '../gpu/limits.js';
 import { softwareReason } from '../gpu/software.js';
 import { formatKnobs } from '../gpu/knobs.js';
 
 export type { AdapterInfo, LimitName, Selected };
 
-/** Limits the engine asks for, at the adapter's own value (as in gpu/adapter.ts). */
-export const WANTED_LIMITS = [
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-  'maxStorageBufferBindingSize',
-  'maxUniformBufferBindingSize',
-  'maxBufferSize',
-] as const satisfies readonly LimitName[];
+export { WANTED_LIMITS };
 
 /** Thrown when the browser offers no WebGPU adapter; the message says what to do. */
 export class NoAdapterError extends Error {
