@@ -93,7 +93,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const { rows, results, uploadMs } = await timeVariants(c, db, queries, variants, log);
   if (o.peer === true) peer.runNow('after ours');
   // The headline (and the peer ratio) is the fastest variant timed: which one wins differs by adapter.
-  const best = rows.reduce((a, r) => (r.qps > a.qps ? r : a));
+  const bi = rows.reduce((b, r, i) => (r.qps > rows[b].qps ? i : b), 0), best = rows[bi];
   const gpu = { available: true, variant: best.variant, qps: best.qps, ms: best.ms, upload_ms: uploadMs };
 
   // CPU: one pass (it is the reference of the check).
@@ -103,12 +103,12 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const cpu = { qps: (1000 * nq) / cpuMs, ms: cpuMs };
   log(`CPU       ${fmt(cpu.qps)} queries/s (${fmt(cpuMs)} ms, src/cpu/codes.ts hammingTopK: packed words, popcount, counting; one thread)`);
   rows.forEach((row, v) => compareWithCpu(row, results[v], ref, nq, Math.min(k, n), log));
-  const check = { compared: true, mismatched_queries: rows[0].mismatched_queries, first: rows[0].first_mismatch };
+  const check = { compared: true, mismatched_queries: best.mismatched_queries, first: best.first_mismatch };
   log(`speed-up  GPU ${fmt(gpu.qps / cpu.qps)}× the CPU implementation`);
 
   let peerReport: SearchReport['peer'] = null;
   if (o.peer !== undefined && rows.length > 1) log(`ratio     for the fastest variant, ${best.variant}`);
-  if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[0].d);
+  if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[bi].d);
   else log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
   return {
     adapter: rt.info, loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: c,
