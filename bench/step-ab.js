@@ -2,7 +2,9 @@
 // The training step of two or more builds of tqhash, alternated in one session: wall and CPU time per step (all
 // threads) of each, medians, so a change's speed-up is measured against its base on the same machine and minutes.
 // Usage: node bench/step-ab.js DIST [DIST …] [--steps 10] [--rounds 2]   (DIST: a checkout's dist/ folder, e.g. ../base/dist)
-// Each build runs in its own child process (one WebGPU device each): dshNet+BN, 48 bits, batch 128, TQL, Adam, as bench/step.js.
+// Each build runs in its own child process (one WebGPU device each): dshNet+BN, 48 bits, batch 128, TQL, Adam, as
+// bench/step.js — but with its own short step loop rather than runStepBench, since an older build lacks the fields
+// (CPU time, knobs) and options compared here.
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
