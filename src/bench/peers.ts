@@ -131,6 +131,21 @@ export function formatPeerRatio(label: string, unit: string, ours: number, peers
   return `${label}  tqhash ${fmt(ours)} ${unit} / ${peers[0].engine} ${fmt(mean)} ${unit} (${each}) = ${(ours / mean).toFixed(2)}`;
 }
 
+/**
+ * Ours ÷ the peers' mean (`value`, wall-time throughput) and the peers' mean CPU ms per unit of work ÷ ours (CPU time is
+ * less distorted by other processes on a shared machine than wall time, though a peer's spinning OpenMP threads count
+ * in it); both logged, for `what` (e.g. 'step', 'search') in `unit`.
+ */
+export function peerRatios(what: string, unit: string, ours: number, ourCpu: number, runs: { engine: string; value: number; cpu_ms?: number; when: string }[], log: (s: string) => void): { ratio: number | null; cpu_ratio: number | null } {
+  const ratio = runs.length ? ours / (runs.reduce((a, p) => a + p.value, 0) / runs.length) : null;
+  log(formatPeerRatio('ratio    ', unit, ours, runs));
+  const pc = runs.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
+  const peerCpu = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length : null;
+  const cpuRatio = peerCpu === null ? null : peerCpu / ourCpu;
+  if (peerCpu !== null) log(`ratio     CPU time per ${what}: ${runs[0].engine} ${fmt(peerCpu)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio!.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
+  return { ratio, cpu_ratio: cpuRatio };
+}
+
 /** Splits `--peer [FILE]` out of argv (the file is optional, so the generic parser cannot take it): file, or true to run peers.py. */
 export function takePeerArg(argv: string[]): { argv: string[]; peer: string | true | undefined } {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
 import { hammingTopK as hammingTopKCpu, wordsPerCode } from '../cpu/codes.js';
-import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
+import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
 import { fmt, header, randomWords } from './util.js';
@@ -213,13 +213,7 @@ class SearchPeer {
       same = createHash('sha256').update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest('hex') === this.sha;
       this.log(`check     FAISS's top-${this.c.k} distances ${same ? 'equal ours (sha256 of the [q, k] distances)' : 'DIFFER from ours (sha256 of the [q, k] distances)'}`);
     }
-    const ratio = runs.length ? qps / (runs.reduce((a, p) => a + p.qps, 0) / runs.length) : null;
-    this.log(formatPeerRatio('ratio    ', 'queries/s', qps, runs.map((p) => ({ engine: p.engine, value: p.qps, when: p.when }))));
-    // CPU time is less distorted by other processes on a shared machine than wall time (but a peer's spinning OpenMP
-    // threads count in it): the peer's CPU ms per search ÷ ours.
-    const pc = runs.filter((p) => p.cpu_ms).map((p) => p.cpu_ms!);
-    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
-    if (cpuRatio !== null) this.log(`ratio     CPU time per search: ${runs[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours)`);
-    return { runs, ratio, cpu_ratio: cpuRatio, same_distances: same, skipped: this.skipped };
+    const r = peerRatios('search', 'queries/s', qps, ourCpu, runs.map((p) => ({ engine: p.engine, value: p.qps, cpu_ms: p.cpu_ms, when: p.when })), this.log);
+    return { runs, ...r, same_distances: same, skipped: this.skipped };
   }
 }

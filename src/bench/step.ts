@@ -13,7 +13,7 @@ import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, median, type Ceilings } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
-import { formatPeerRatio, peerPython, readPeerFile, runPeer, type PeerReport } from './peers.js';
+import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -192,14 +192,10 @@ class StepPeer {
 
   /** Ours ÷ the peer's mean images/s, and the peer's CPU time per step ÷ ours; logged and returned for the report. */
   summary(ips: number, ourCpu: number): NonNullable<StepReport['peer']> {
-    const runs = this.runs;
-    const ratio = runs.length ? ips / (runs.reduce((a, p) => a + p.images_per_s, 0) / runs.length) : null;
-    this.log(formatPeerRatio('ratio    ', 'images/s', ips, runs.map((p) => ({ engine: p.engine, value: p.images_per_s, when: p.when }))));
-    const pc = runs.filter((p) => p.step_cpu_ms).map((p) => p.step_cpu_ms!);
-    const cpuRatio = pc.length ? pc.reduce((a, b) => a + b, 0) / pc.length / ourCpu : null;
-    if (cpuRatio !== null) this.log(`ratio     CPU time per step: ${runs[0].engine} ${fmt(pc.reduce((a, b) => a + b, 0) / pc.length)} ms / tqhash ${fmt(ourCpu)} ms = ${cpuRatio.toFixed(2)} (peer CPU ÷ ours; less distorted by other load than wall time)`);
-    return { runs, ratio, cpu_ratio: cpuRatio, step_cpu_ms: ourCpu, skipped: this.skipped };
+    const r = peerRatios('step', 'images/s', ips, ourCpu, this.runs.map((p) => ({ engine: p.engine, value: p.images_per_s, cpu_ms: p.step_cpu_ms, when: p.when })), this.log);
+    return { runs: this.runs, ...r, step_cpu_ms: ourCpu, skipped: this.skipped };
   }
+
 }
 
 /** One step recorded with buffer releases held; with `replayEach`, each command replayed alone and summed per kernel. */
