@@ -51,4 +51,13 @@ test('warm-up is capped at a quarter of the run: --epochs 1 reaches the peak lea
   assert.is(train.warmupSteps(seven, 100), 100);
 });
 
+test('the warm-up text says "capped" only when the cap cut it, not when --warmup rounded to whole steps', () => {
+  const cfgOf = (argv) => train.resolveConfig(train.parseArgs(['cifar10', ...argv], train.TRAIN_SPEC).opts, 48, false);
+  // 0.25 of 193 steps rounds to 48 steps (0.249 epochs); the cap of 2 epochs is 96 steps: not capped.
+  assert.is(train.warmupText(cfgOf(['--epochs', '2', '--warmup', '0.25']), 193), '0.249 warm-up epochs');
+  // 1 epoch of a 2-epoch run is cut to a quarter of it, 96 steps.
+  assert.is(train.warmupText(cfgOf(['--epochs', '2', '--warmup', '1']), 193), '0.497 warm-up epochs (--warmup 1 capped at 25 % of the run)');
+  assert.is(train.warmupText(cfgOf(['--epochs', '10']), 100), '1 warm-up epochs');
+});
+
 test.run();

@@ -12,7 +12,7 @@ export { lineChart } from '../report/svg.js';
 export { loadTrainData, type TrainData } from './datasets.js';
 export { lookup, lookupImage, formatLookup, CIFAR10_CLASSES, type LookupResult } from './lookup.js';
 export { StopRequests, SAME_REQUEST_MS } from './signals.js';
-export { lrAt, warmupSteps, WARMUP_CAP } from './optimizer.js';
+export { lrAt, warmupSteps, warmupText, WARMUP_CAP } from './optimizer.js';
 export { lambdaAt, betaAt, lossOptionsAt } from './loss-schedule.js';
 export { measureKinks, randomCodes, randomKinkShare, type KinkCount } from './kinks.js';
 export { runStudy, aggregateStudy, parseGrid, studyCells, cellConfig, meanSd, type StudyPlan, type StudyCell, type StudyOutcome, type GridAxis } from './study.js';

@@ -52,6 +52,14 @@ export function warmupSteps(cfg: TrainConfig, stepsPerEpoch: number): number {
   return Math.min(Math.round(cfg.warmupEpochs * stepsPerEpoch), Math.floor(WARMUP_CAP * total));
 }
 
+/** "0.25 warm-up epochs (--warmup 1 capped at a quarter of the run)": the warm-up the schedule really uses. */
+export function warmupText(cfg: TrainConfig, stepsPerEpoch: number): string {
+  const steps = warmupSteps(cfg, stepsPerEpoch), used = steps / stepsPerEpoch;
+  // Capped only when the cap cut it, not when --warmup rounded to whole steps (0.25 of 193 steps is 48 steps, 0.249).
+  const capped = steps < Math.round(cfg.warmupEpochs * stepsPerEpoch);
+  return `${+used.toFixed(3)} warm-up epochs${capped ? ` (--warmup ${cfg.warmupEpochs} capped at ${WARMUP_CAP * 100} % of the run)` : ''}`;
+}
+
 /** The learning rate of global step `s` under the run's schedule (warm-up in epochs, decay over all epochs). */
 export function lrAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
   const total = cfg.epochs * stepsPerEpoch;

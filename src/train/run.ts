@@ -17,7 +17,7 @@ import { autotuneIfAsked } from '../ops/autotune.js';
 import type { Module } from '../nn/module.js';
 import { buildModel } from './model.js';
 import { loadStateDict, stateDict, saveModel } from '../nn/io.js';
-import { makeOptimizer, lrAt, warmupSteps, WARMUP_CAP, type TrainOptimizer } from './optimizer.js';
+import { makeOptimizer, lrAt, warmupSteps, warmupText, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
 import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
@@ -371,11 +371,4 @@ function extensionsOf(cfg: TrainConfig, state: Checkpoint['state'], stepsPerEpoc
   const lrThen = lrAt({ ...cfg, epochs: saved }, Math.max(0, s - 1), stepsPerEpoch);
   log(`extending the run from ${saved} to ${cfg.epochs} epochs at step ${s}: the learning-rate schedule is re-planned for ${cfg.epochs} epochs (lr ${lrThen.toExponential(2)} at the last step, ${lrAt(cfg, s, stepsPerEpoch).toExponential(2)} at the next)`);
   return [...before, { step: s, fromEpochs: saved, toEpochs: cfg.epochs }];
-}
-
-/** "0.25 warm-up epochs (--warmup 1 capped at a quarter of the run)": the warm-up the schedule really uses. */
-function warmupText(cfg: TrainConfig, stepsPerEpoch: number): string {
-  const used = warmupSteps(cfg, stepsPerEpoch) / stepsPerEpoch;
-  const capped = used < cfg.warmupEpochs - 1e-9;
-  return `${+used.toFixed(3)} warm-up epochs${capped ? ` (--warmup ${cfg.warmupEpochs} capped at ${WARMUP_CAP * 100} % of the run)` : ''}`;
 }
