@@ -14,6 +14,7 @@
 # TQHASH_DEVICE_DATA names a folder carried with the tree (`bash bench/device-data.sh 1600` makes a 30 MB subset with
 # its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
 # TQHASH_DEVICE_TRAIN_ARGS added.
+# TQHASH_DEVICE_ONLY='study' (names among info autotune kernels step search tests train study): run only those.
 # TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -50,6 +51,7 @@ fi
 # run NAME SECONDS ARGS...: one program with a time limit, output tee'd to $OUT/NAME.log, status into the summary.
 run() {
   local name="$1" secs="$2"; shift 2
+  if [ -n "${TQHASH_DEVICE_ONLY:-}" ] && [[ " $TQHASH_DEVICE_ONLY " != *" ${name%%-*} "* ]]; then say "$name: skipped (TQHASH_DEVICE_ONLY)"; return; fi
   local t0=$SECONDS
   timeout -k 10 "$secs" "$NODE" "$@" 2>&1 | tee "$OUT/$name.log"
   local rc=${PIPESTATUS[0]}
@@ -85,6 +87,21 @@ if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
   TQHASH_AUTOTUNE=1 run train "$T" bench/train.js cifar10 "${DARGS[@]}" --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
 else
   say "train: skipped (set TQHASH_DEVICE_DATA to CIFAR-10 carried with the tree; see bench/device-data.sh and DESIGN.md)"
+fi
+# A study on the same data: TQHASH_DEVICE_STUDY = a grid (e.g. 'loss=tql,triplet bits=12,24 seed=1,2,3'), every cell a
+# full run of TQHASH_DEVICE_EPOCHS epochs (the issue's grid on an H200: ~80-120 s a cell). The study folder is
+# .device/study (ignored, so a warm machine keeps it between calls and a next call resumes the grid where the time
+# limit TQHASH_DEVICE_STUDY_TIMEOUT, default 480 s, stopped it); its README.md, study.json and SVGs, and every cell's
+# results.json and report.md, are copied to $OUT/study.
+if [ -n "${TQHASH_DEVICE_STUDY:-}" ] && [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
+  # shellcheck disable=SC2086 # the extra arguments are meant to split
+  TQHASH_AUTOTUNE=1 run study "${TQHASH_DEVICE_STUDY_TIMEOUT:-480}" bench/study.js cifar10 --grid "$TQHASH_DEVICE_STUDY" "${DARGS[@]}" \
+    --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/study --quiet
+  mkdir -p "$OUT/study"
+  (cd .device/study 2>/dev/null && find . \( -name README.md -o -name study.json -o -name '*.svg' -o -name results.json -o -name report.md \) -print0 |
+    xargs -0 -r cp --parents -t "$OUT/study")
+elif [ -n "${TQHASH_DEVICE_STUDY:-}" ]; then
+  say "study: skipped (TQHASH_DEVICE_STUDY needs TQHASH_DEVICE_DATA)"
 fi
 say "done: $(ls "$OUT" | tr '\n' ' ')"
 exit 0
