@@ -28,6 +28,12 @@ export function reportError(e: unknown): number {
   return user ? 2 : 1;
 }
 
+/** The one RUN folder among a subcommand's positional arguments; `missing` completes "RUN folder missing" when none is given. */
+export function oneRunFolder(positional: string[], missing: string): string {
+  if (positional.length === 1) return positional[0];
+  throw new UsageError(positional.length ? `one RUN folder expected, got ${positional.length}: ${positional.join(' ')}` : `RUN folder missing${missing}`);
+}
+
 /** The command line of this process as a user would type it again: `tqhash train …` or `node bench/train.js …`. */
 export function commandLine(): string {
   const script = process.argv[1] ?? '';

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { serveSite, writeDemoSite } from '../web/site.js';
-import { reportError } from './command.js';
+import { oneRunFolder, reportError } from './command.js';
 
 export const summary = 'write a finished run as a web page that searches its database in the browser, on WebGPU (--serve to open it)';
 
@@ -31,13 +31,13 @@ export async function main(argv: string[]): Promise<number> {
       console.log(usage(HEAD, SPEC));
       return 0;
     }
-    if (positional.length !== 1) throw new UsageError(positional.length ? `one RUN folder expected, got ${positional.length}: ${positional.join(' ')}` : 'RUN folder missing: tqhash demo RUN (a folder tqhash train wrote)');
+    const run = oneRunFolder(positional, ': tqhash demo RUN (a folder tqhash train wrote)');
     if (!opts.serve && argv.some((a) => a === '--port' || a.startsWith('--port='))) throw new UsageError('--port needs --serve');
-    const out = (opts.out as string | undefined) ?? join(positional[0], 'demo');
-    const files = await writeDemoSite(positional[0], out, { queries: opts.queries as number, k: opts.k as number, data: opts.data as string | undefined });
+    const out = (opts.out as string | undefined) ?? join(run, 'demo');
+    const files = await writeDemoSite(run, out, { queries: opts.queries as number, k: opts.k as number, data: opts.data as string | undefined });
     console.log(`site written:\n  ${files.join('\n  ')}`);
     if (!opts.serve) {
-      console.log(`open it with: tqhash demo ${positional[0]} --serve   (or any static file server on ${out})`);
+      console.log(`open it with: tqhash demo ${run} --serve   (or any static file server on ${out})`);
       return 0;
     }
     const { server, url } = await serveSite(out, opts.port as number);

@@ -1,10 +1,10 @@
 // `tqhash eval RUN`: the final evaluation of a finished run again, from its model.safetensors and split.
-import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
+import { parseArgs, usage, type OptSpec } from '../util/args.js';
 import { evaluateRun } from '../train/reopen.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { handleStopSignals } from '../train/signals.js';
 import { flags } from '../config.js';
-import { commandLine, reportError } from './command.js';
+import { commandLine, oneRunFolder, reportError } from './command.js';
 
 export const summary = 'evaluate a finished run again (its model and split): mAP binary and real-valued, into RUN/eval.json';
 
@@ -29,8 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(usage(HEAD, SPEC));
       return 0;
     }
-    if (positional.length !== 1) throw new UsageError(positional.length ? `one RUN folder expected, got ${positional.length}: ${positional.join(' ')}` : 'RUN folder missing: tqhash eval RUN (a folder tqhash train wrote)');
-    await evaluateRun(positional[0], { data: opts.data as string | undefined, quiet: opts.quiet as boolean, command: commandLine(), signal: stops.requests.signal });
+    const run = oneRunFolder(positional, ': tqhash eval RUN (a folder tqhash train wrote)');
+    await evaluateRun(run, { data: opts.data as string | undefined, quiet: opts.quiet as boolean, command: commandLine(), signal: stops.requests.signal });
     return 0;
   } catch (e) {
     return stops.requests.signal.aborted ? (console.error('stopped'), stops.requests.code) : reportError(e);

@@ -3,6 +3,7 @@
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { EXPORT_FORMATS, EXPORT_TARGETS, defaultExportDir, loadRunCodes, writeExport, type ExportFormat } from '../hash/export.js';
 import type { CodeDB } from '../hash/codedb.js';
+import { oneRunFolder } from './command.js';
 
 export const summary = `a run's database codes for a vector engine: ${EXPORT_FORMATS.join(', ')}`;
 
@@ -25,11 +26,11 @@ and export.json (format, bit order, bits, count, the run's tag). Codes of k bits
 export function parseExportArgs(argv: string[]): { help: true } | { help?: false; run: string; format: ExportFormat; out: string } {
   const { opts, positional } = parseArgs(argv, SPEC);
   if (opts.help) return { help: true };
-  if (positional.length !== 1) throw new UsageError(positional.length ? `one RUN folder expected, got ${positional.length}: ${positional.join(' ')}` : 'RUN folder missing (a training run folder holding db.codes)');
+  const run = oneRunFolder(positional, ' (a training run folder holding db.codes)');
   const format = opts.format as string | undefined;
   if (format === undefined) throw new UsageError(`--format missing; one of ${EXPORT_FORMATS.join(', ')}`);
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format "${format}"; one of ${EXPORT_FORMATS.join(', ')}`);
-  return { run: positional[0], format: format as ExportFormat, out: (opts.out as string | undefined) ?? defaultExportDir(positional[0], format as ExportFormat) };
+  return { run, format: format as ExportFormat, out: (opts.out as string | undefined) ?? defaultExportDir(run, format as ExportFormat) };
 }
 
 /** Runs the command; returns the exit code (0 done, 2 bad arguments or RUN folder, 1 writing failed). */
