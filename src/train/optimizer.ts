@@ -46,17 +46,20 @@ export function makeOptimizer(cfg: TrainConfig, params: [string, Tensor][]): Tra
 /** Warm-up never takes more than this fraction of the run, so a short run (--epochs 1) still reaches the peak rate. */
 export const WARMUP_CAP = 0.25;
 
+/** The warm-up steps --warmup asks for, rounded to whole steps, before the cap. */
+const askedWarmupSteps = (cfg: TrainConfig, stepsPerEpoch: number) => Math.round(cfg.warmupEpochs * stepsPerEpoch);
+
 /** Steps of linear warm-up: --warmup epochs, at most WARMUP_CAP of the run. */
 export function warmupSteps(cfg: TrainConfig, stepsPerEpoch: number): number {
   const total = cfg.epochs * stepsPerEpoch;
-  return Math.min(Math.round(cfg.warmupEpochs * stepsPerEpoch), Math.floor(WARMUP_CAP * total));
+  return Math.min(askedWarmupSteps(cfg, stepsPerEpoch), Math.floor(WARMUP_CAP * total));
 }
 
 /** "0.25 warm-up epochs (--warmup 1 capped at a quarter of the run)": the warm-up the schedule really uses. */
 export function warmupText(cfg: TrainConfig, stepsPerEpoch: number): string {
   const steps = warmupSteps(cfg, stepsPerEpoch), used = steps / stepsPerEpoch;
   // Capped only when the cap cut it, not when --warmup rounded to whole steps (0.25 of 193 steps is 48 steps, 0.249).
-  const capped = steps < Math.round(cfg.warmupEpochs * stepsPerEpoch);
+  const capped = steps < askedWarmupSteps(cfg, stepsPerEpoch);
   return `${+used.toFixed(3)} warm-up epochs${capped ? ` (--warmup ${cfg.warmupEpochs} capped at ${WARMUP_CAP * 100} % of the run)` : ''}`;
 }
 
