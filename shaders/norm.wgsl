@@ -25,6 +25,23 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> dgb: array<f32>;   // [2][C]: dgamma, dbeta
 
 override WG: u32 = 64;
+// 1: the layer is BatchNorm2d followed by ReLU, fused (nn Sequential): apply writes max(z, 0) with z = x·scale + shift,
+// and the backward kernels take dz = dy where z > 0, else 0, recomputing z from x with the same fma as apply (so the
+// mask is the forward's, bit for bit) instead of a separate ReLU pass over the activations each way.
+override RELU: u32 = 0u;
+
+fn relu1(z: f32) -> f32 { if (RELU != 0u) { return max(z, 0.0); } return z; }
+fn relu4(z: vec4f) -> vec4f { if (RELU != 0u) { return max(z, vec4f(0.0)); } return z; }
+// dz of the fused ReLU: d where z > 0 (what the ReLU's own backward passes), d unchanged without RELU.
+// (Parameters are not named x: the binding reflection would take the name for the buffer x.)
+fn mask1(d: f32, v: f32, c: u32) -> f32 {
+  if (RELU == 0u) { return d; }
+  return select(0.0, d, fma(v, st[2u * p.C + c], st[3u * p.C + c]) > 0.0);
+}
+fn mask4(d: vec4f, v: vec4f, a: vec4f, b: vec4f) -> vec4f {
+  if (RELU == 0u) { return d; }
+  return select(vec4f(0.0), d, fma(v, a, b) > vec4f(0.0));
+}
 
 fn idx1(g: vec3u, nw: vec3u) -> u32 {
   return g.x + g.y * nw.x * WG;
@@ -106,7 +123,7 @@ fn apply(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: v
   let i = idx1(g, nw);
   if (i >= p.total) { return; }
   let c = (i / p.HW) % p.C;
-  y[i] = fma(x[i], st[2u * p.C + c], st[3u * p.C + c]);
+  y[i] = relu1(fma(x[i], st[2u * p.C + c], st[3u * p.C + c]));
 }
 
 // Backward pass 1: part[c·N + n] = Σ dy, part[C·N + c·N + n] = Σ dy·x̂ over plane (n, c).
@@ -122,9 +139,10 @@ fn bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
   var sd = 0.0;
   var sdx = 0.0;
   for (var j = 0u; j < p.HW; j++) {
-    let d = dy[base + j];
+    let xv = x[base + j];
+    let d = mask1(dy[base + j], xv, c);
     sd += d;
-    sdx += d * (x[base + j] - mu);
+    sdx += d * (xv - mu);
   }
   part[c * p.N + n] = sd;
   part[p.C * p.N + c * p.N + n] = sdx * inv;
@@ -153,8 +171,9 @@ fn bwd_dx(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: 
   let c = (i / p.HW) % p.C;
   let inv = st[p.C + c];
   let M = f32(p.N * p.HW);
-  let xh = (x[i] - st[c]) * inv;
-  y[i] = gamma[c] * inv / M * (M * dy[i] - dgb[p.C + c] - xh * dgb[c]);
+  let xv = x[i];
+  let xh = (xv - st[c]) * inv;
+  y[i] = gamma[c] * inv / M * (M * mask1(dy[i], xv, c) - dgb[p.C + c] - xh * dgb[c]);
 }
 
 // Eval dx = dy·scale[c] (running statistics are constants).
@@ -163,7 +182,7 @@ fn bwd_dx_eval(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
   let i = idx1(g, nw);
   if (i >= p.total) { return; }
   let c = (i / p.HW) % p.C;
-  y[i] = dy[i] * st[2u * p.C + c];
+  y[i] = mask1(dy[i], x[i], c) * st[2u * p.C + c];
 }
 
 // ---------- vec4 variants (H·W % 4 = 0): on llvmpipe each load or store costs ≈ 2–3 ns per invocation whatever it
@@ -214,7 +233,7 @@ fn apply4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: 
   let c = (i / (p.HW / 4u)) % p.C;
   let a = vec4f(st[2u * p.C + c]);
   let b = vec4f(st[3u * p.C + c]);
-  for (var r = 0u; r < RUN; r++) { y4[i + r] = fma(x4[i + r], a, b); }
+  for (var r = 0u; r < RUN; r++) { y4[i + r] = relu4(fma(x4[i + r], a, b)); }
 }
 
 @compute @workgroup_size(WG)
@@ -225,14 +244,17 @@ fn bwd_plane4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   let n = i / p.C;
   let mu = vec4f(st[c]);
   let inv = st[p.C + c];
+  let a = vec4f(st[2u * p.C + c]);
+  let b = vec4f(st[3u * p.C + c]);
   let H4 = p.HW / 4u;
   let base = i * H4;
   var sd = vec4f(0.0);
   var sdx = vec4f(0.0);
   for (var j = 0u; j < H4; j++) {
-    let d = dy4[base + j];
+    let xv = x4[base + j];
+    let d = mask4(dy4[base + j], xv, a, b);
     sd += d;
-    sdx = fma(d, x4[base + j] - mu, sdx);
+    sdx = fma(d, xv - mu, sdx);
   }
   part[c * p.N + n] = hsum(sd);
   part[p.C * p.N + c * p.N + n] = hsum(sdx) * inv;
@@ -249,9 +271,12 @@ fn bwd_dx4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw:
   let k = gamma[c] * inv / M;
   let db = vec4f(dgb[p.C + c]);
   let dg = dgb[c];
+  let a = vec4f(st[2u * p.C + c]);
+  let b = vec4f(st[3u * p.C + c]);
   for (var r = 0u; r < RUN; r++) {
-    let xh = (x4[i + r] - mu) * inv;
-    y4[i + r] = k * (M * dy4[i + r] - db - xh * dg);
+    let xv = x4[i + r];
+    let xh = (xv - mu) * inv;
+    y4[i + r] = k * (M * mask4(dy4[i + r], xv, a, b) - db - xh * dg);
   }
 }
 
@@ -260,6 +285,7 @@ fn bwd_dx_eval4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups
   let i = idx1(g, nw) * RUN;
   if (i >= p.total / 4u) { return; }
   let c = (i / (p.HW / 4u)) % p.C;
-  let a = st[2u * p.C + c];
-  for (var r = 0u; r < RUN; r++) { y4[i + r] = dy4[i + r] * a; }
+  let a = vec4f(st[2u * p.C + c]);
+  let b = vec4f(st[3u * p.C + c]);
+  for (var r = 0u; r < RUN; r++) { y4[i + r] = mask4(dy4[i + r], x4[i + r], a, b) * a; }
 }

@@ -87,8 +87,8 @@ test('dshNet + BN forward and backward (batch 2), running stats, eval mode vs fl
   await againstFloat64(true);
 });
 
-test('fused Conv2d/Linear + ReLU equals the unfused layers (forward and gradients)', async () => {
-  const m = nn.dshNet({ bits: 12, seed: 4 });
+for (const bn of [false, true]) test(`fused Conv2d/Linear${bn ? '/BatchNorm2d' : ''} + ReLU equals the unfused layers (forward and gradients)`, async () => {
+  const m = nn.dshNet({ bits: 12, seed: 4, batchNorm: bn });
   const x = Tensor.from(Float32Array.from(rand(2 * 3 * 1024, 51)), [2, 3, 32, 32]);
   const c = Tensor.from(Float32Array.from(rand(24, 52)), [2, 12]);
   const run = async (fuse) => {

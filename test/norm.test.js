@@ -26,10 +26,11 @@ const SHAPES = [[3, 2, 1, 1], [3, 3, 7, 7], [1, 5, 9, 9], [3, 5, 17, 17], [3, 1,
   [2, 3, 4, 4], [3, 2, 8, 6], [2, 5, 2, 2], [3, 3, 16, 16], [2, 3, 2, 12]];
 
 // run: vec4 per invocation of apply and dx (4: up to 4 per plane, e.g. 3 where HW/4 = 6; 1: one each).
-for (const [vec4, run] of [[false, 4], [true, 1], [true, 4]]) test(`batchNorm2d training (${vec4 ? `vec4 kernels, run ${run}` : 'scalar kernels'}): y, running stats, and backward (dx, dγ, dβ) vs float64`, async () => {
+// relu: BatchNorm2d + ReLU fused (the reference is relu(bn(x)), and its backward masks dy where the output is 0).
+for (const [vec4, run, relu] of [[false, 4, false], [true, 1, false], [true, 4, false], [false, 4, true], [true, 4, true]]) test(`batchNorm2d training (${vec4 ? `vec4 kernels, run ${run}` : 'scalar kernels'}${relu ? ', fused ReLU' : ''}): y, running stats, and backward (dx, dγ, dβ) vs float64`, async () => {
   ops.NORM_KNOBS.vec4 = vec4;
   ops.NORM_KNOBS.run = run;
-  let seed = 1;
+  let seed = 1, clipped = 0, kept = 0;
   for (const [N, C, H, W] of SHAPES) {
     const s = { N, C, H, W, eps: 1e-5 };
     const what = `[${N},${C},${H},${W}]`;
@@ -40,34 +41,47 @@ for (const [vec4, run] of [[false, 4], [true, 1], [true, 4]]) test(`batchNorm2d 
     const x = T(xs, [N, C, H, W]), gamma = T(gs, [C]), beta = T(bs, [C]), runMean = T(rm, [C]), runVar = T(rv, [C]);
     x.requiresGrad = gamma.requiresGrad = beta.requiresGrad = true;
     tq.setPoison(true);
-    const y = ops.batchNorm2d(x, gamma, beta, runMean, runVar, { training: true, momentum: 0.1, eps: 1e-5 });
+    const y = ops.batchNorm2d(x, gamma, beta, runMean, runVar, { training: true, momentum: 0.1, eps: 1e-5, relu });
     tq.backward(y, T(dys, y.shape));
     tq.setPoison(false);
     const xf = f64(Float32Array.from(xs));
     const ref = cpu.batchNorm2dTrain(xf, gs, bs, s);
-    assertClose(f64(await y.toArray()), ref.y, TOL, `${what} y`);
+    const ys = f64(await y.toArray());
+    assertClose(ys, relu ? ref.y.map((v) => Math.max(v, 0)) : ref.y, TOL, `${what} y`);
     const run = cpu.batchNorm2dUpdateRunning(rm, rv, ref.mean, ref.var, N * H * W, 0.1);
     assertClose(f64(await runMean.toArray()), run.runMean, TOL, `${what} runningMean`);
     assertClose(f64(await runVar.toArray()), run.runVar, TOL, `${what} runningVar`);
-    const g = cpu.batchNorm2dBackward(dys, xf, gs, ref.mean, ref.invStd, s);
+    // The ReLU's backward passes dy where the output is > 0 (the kernel's own y: a value within rounding of 0 could
+    // take either side in float64, and the test must not depend on that).
+    clipped += ys.filter((v) => v === 0).length;
+    kept += ys.filter((v) => v > 0).length;
+    const g = cpu.batchNorm2dBackward(relu ? dys.map((d, i) => (ys[i] > 0 ? d : 0)) : dys, xf, gs, ref.mean, ref.invStd, s);
     assertClose(f64(await x.grad.toArray()), g.dx, TOL, `${what} dx`);
     assertClose(f64(await gamma.grad.toArray()), g.dgamma, TOL, `${what} dgamma`);
     assertClose(f64(await beta.grad.toArray()), g.dbeta, TOL, `${what} dbeta`);
   }
+  // With the ReLU both sides of the kink are exercised (without it no output is exactly 0).
+  if (relu) assert.ok(clipped > 100 && kept > 100, `the ReLU clipped ${clipped} values and kept ${kept}`);
+  else assert.is(clipped, 0);
   ops.NORM_KNOBS.vec4 = true;
   ops.NORM_KNOBS.run = 4;
 });
 
-for (const [N, C, H, W] of [[3, 5, 7, 9], [3, 5, 4, 6]]) test(`batchNorm2d eval [${N},${C},${H},${W}]: running statistics; backward dx = dy·γ/√(var + eps), dγ, dβ`, async () => {
+for (const [N, C, H, W, relu] of [[3, 5, 7, 9, false], [3, 5, 4, 6, false], [3, 5, 7, 9, true], [3, 5, 4, 6, true]]) test(`batchNorm2d eval [${N},${C},${H},${W}]${relu ? ', fused ReLU' : ''}: running statistics; backward dx = dy·γ/√(var + eps), dγ, dβ`, async () => {
   const xs = rand(N * C * H * W, 50), gs = rand(C, 51), bs = rand(C, 52), rm = rand(C, 53), rv = rand(C, 54).map((v) => 1 + 0.5 * v);
-  const dys = rand(xs.length, 55);
+  const dys0 = rand(xs.length, 55);
   const x = T(xs, [N, C, H, W]), gamma = T(gs, [C]), beta = T(bs, [C]), runMean = T(rm, [C]), runVar = T(rv, [C]);
   x.requiresGrad = gamma.requiresGrad = beta.requiresGrad = true;
   tq.setPoison(true);
-  const y = ops.batchNorm2d(x, gamma, beta, runMean, runVar, { training: false, eps: 1e-3 });
-  tq.backward(y, T(dys, y.shape));
+  const y = ops.batchNorm2d(x, gamma, beta, runMean, runVar, { training: false, eps: 1e-3, relu });
+  tq.backward(y, T(dys0, y.shape));
   tq.setPoison(false);
-  assertClose(f64(await y.toArray()), cpu.batchNorm2dEval(xs, gs, bs, rm, rv, { N, C, H, W, eps: 1e-3 }), TOL, 'y');
+  const ref = cpu.batchNorm2dEval(xs, gs, bs, rm, rv, { N, C, H, W, eps: 1e-3 });
+  const ys = f64(await y.toArray());
+  assertClose(ys, relu ? ref.map((v) => Math.max(v, 0)) : ref, TOL, 'y');
+  if (relu) assert.ok(ys.some((v) => v === 0) && ys.some((v) => v > 0), 'the ReLU clips some values and keeps others');
+  // With the ReLU, dy reaches the normalisation only where the output is > 0.
+  const dys = relu ? dys0.map((d, i) => (ys[i] > 0 ? d : 0)) : dys0;
   // The running statistics are untouched in eval mode.
   assertClose(f64(await runMean.toArray()), rm, 1e-7, 'runningMean unchanged');
   const HW = H * W, inv = rv.map((v) => 1 / Math.sqrt(v + 1e-3));

@@ -12,9 +12,11 @@ export interface BatchNorm2dOptions {
   training?: boolean;
   momentum?: number;
   eps?: number;
+  /** Apply ReLU to the output in the same kernel (BatchNorm2d + ReLU fused; the backward masks dy the same way). */
+  relu?: boolean;
 }
 
-interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean }
+interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean; relu: boolean }
 
 const FILE = 'norm.wgsl';
 const wg = (): number => knob('ops.WG');
@@ -50,14 +52,15 @@ function checkVec(t: Tensor, name: string, C: number, x: Tensor): void {
 /**
  * y = γ·(x − mean)/√(var + eps) + β per channel: x [N, C, H, W], gamma, beta, runningMean, runningVar [C].
  * Training: batch mean and biased variance; runningMean/runningVar are updated in place (momentum, unbiased variance).
- * Eval: the running statistics. Differentiable in x, gamma and beta.
+ * Eval: the running statistics. Differentiable in x, gamma and beta. `relu`: max(y, 0) in the same pass (one pass
+ * less over the activations each way than a separate ReLU; the backward recomputes the mask from x).
  */
 export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, opts: BatchNorm2dOptions = {}): Tensor {
   if (x.dtype !== 'f32' || x.shape.length !== 4) throw new Error(`batchNorm2d: x ${x.describe()} must be 4-D [N, C, H, W] f32 (NCHW); reshape it first`);
   const [N, C, H, W] = x.shape;
   checkVec(gamma, 'gamma', C, x); checkVec(beta, 'beta', C, x);
   checkVec(runningMean, 'runningMean', C, x); checkVec(runningVar, 'runningVar', C, x);
-  const training = opts.training ?? true, momentum = opts.momentum ?? 0.1, eps = opts.eps ?? 1e-5;
+  const training = opts.training ?? true, momentum = opts.momentum ?? 0.1, eps = opts.eps ?? 1e-5, relu = opts.relu ?? false;
   if (!(eps > 0)) throw new Error(`batchNorm2d: eps must be > 0, got ${eps}`);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm2d: momentum must be in [0, 1], got ${momentum}`);
   const HW = H * W, M = N * HW;
@@ -86,13 +89,14 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
     );
   }
   const ap = pick('apply', HW);
+  const R = relu ? 1 : 0;
   if (ap.v4) {
     const r = runOf(HW, y.size);
-    rt.dispatch({ file: FILE, entry: ap.entry, overrides: r.overrides }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { ...r.overrides, RELU: R } }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
   } else {
-    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG: wg() } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, wg()) });
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG: wg(), RELU: R } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, wg()) });
   }
-  const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training } satisfies NormCtx);
+  const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training, relu } satisfies NormCtx);
   if (!out.node) stats.dispose();
   return out;
 }
@@ -101,21 +105,22 @@ defineBackward('batchNorm2d', (node, gy) => {
   const [x, gamma] = node.inputs as [Tensor, Tensor, Tensor];
   const c = node.ctx as unknown as NormCtx;
   const rt = runtime();
+  const R = c.relu ? 1 : 0;
   const part = Tensor.empty([2 * c.C * c.N]);
   const dgb = Tensor.empty([2 * c.C]);
   const bp = pick('bwd_plane', c.HW);
   rt.dispatch(
-    { file: FILE, entry: bp.entry, overrides: { WG: wg() } },
+    { file: FILE, entry: bp.entry, overrides: { WG: wg(), RELU: R } },
     { bindings: { [bp.v4 ? 'x4' : 'x']: x.buffer, [bp.v4 ? 'dy4' : 'dy']: gy.buffer, st: c.stats.buffer, part: part.buffer }, params: params(c), workgroups: grid1d(c.N * c.C, wg()) },
   );
   rt.dispatch({ file: FILE, entry: 'bwd_reduce', overrides: { WG: wg() } }, { bindings: { part: part.buffer, dgb: dgb.buffer }, params: params(c), workgroups: grid1d(c.C, wg()) });
   const dx = Tensor.empty(x.shape);
   const bd = pick(c.training ? 'bwd_dx' : 'bwd_dx_eval', c.HW);
   const sfx = bd.v4 ? '4' : '';
-  const bindings: Record<string, typeof gy.buffer> = { [`dy${sfx}`]: gy.buffer, [`y${sfx}`]: dx.buffer, st: c.stats.buffer };
-  if (c.training) Object.assign(bindings, { [`x${sfx}`]: x.buffer, gamma: gamma.buffer, dgb: dgb.buffer });
+  const bindings: Record<string, typeof gy.buffer> = { [`dy${sfx}`]: gy.buffer, [`y${sfx}`]: dx.buffer, [`x${sfx}`]: x.buffer, st: c.stats.buffer };
+  if (c.training) Object.assign(bindings, { gamma: gamma.buffer, dgb: dgb.buffer });
   const grid = bd.v4 ? runOf(c.HW, dx.size) : { overrides: { WG: wg() }, workgroups: grid1d(dx.size, wg()) };
-  rt.dispatch({ file: FILE, entry: bd.entry, overrides: grid.overrides }, { bindings, params: params(c), workgroups: grid.workgroups });
+  rt.dispatch({ file: FILE, entry: bd.entry, overrides: { ...grid.overrides, RELU: R } }, { bindings, params: params(c), workgroups: grid.workgroups });
   const dgamma = Tensor.empty([c.C]), dbeta = Tensor.empty([c.C]);
   const raw = dgb.buffer.buffer;
   rt.copy({ buffer: raw, offset: 0, size: c.C * 4 }, dgamma.buffer, c.C * 4);
