@@ -62,7 +62,7 @@ test('presets are chosen by adapter class; GEMM is the knob that differs', () =>
   assert.equal(Object.keys(sw), gpu.KNOB_NAMES);
   // llvmpipe values as measured before the registry (no behaviour change).
   assert.equal([sw['conv.variant'], sw['conv.WGX'], sw['conv.DW_INVOCATIONS'], sw['conv.DW_CO_B']], ['unrolled', 8, 1024, 'auto']);
-  assert.equal([sw['gemm.variant'], sw['gemm.TM'], sw['gemm.TN'], sw['gemm.WX'], sw['gemm.WY']], ['unrolled', 8, 8, 8, 8]);
+  assert.equal([sw['gemm.variant'], sw['gemm.TM'], sw['gemm.TN'], sw['gemm.WX'], sw['gemm.WY']], ['unrolled', 16, 16, 8, 2]);
   assert.equal([sw['hamming.CH'], sw['hamming.BLK'], sw['hamming.WX']], [4096, 128, 8]);
   assert.equal([hw['gemm.variant'], hw['gemm.TM'], hw['gemm.WX']], ['regblock', 4, 16]);
   gpu.selectKnobs('gpu');
@@ -84,7 +84,7 @@ test('layers: overrides win over autotuned values, which win over the preset; th
   gpu.selectKnobs('software', { tuned: { 'conv.WGX': 16, 'gemm.TM': 4 }, tunedFrom: 'cache.json', overrides: { 'conv.WGX': 32 } });
   assert.is(gpu.knob('conv.WGX'), 32);
   assert.is(gpu.knob('gemm.TM'), 4);
-  assert.is(gpu.knob('gemm.TN'), 8);
+  assert.is(gpu.knob('gemm.TN'), 16);
   const text = gpu.formatKnobs();
   assert.match(text, /conv\.WGX \(TQHASH_KNOBS\)/);
   assert.match(text, /gemm\.TM \(autotune\)/);

@@ -65,7 +65,7 @@ test('regblock and unrolled knobs: other block shapes give the same result', asy
   const A = rand(M * K, 70), B = rand(N * K, 71);
   const ref = cpu.gemm(A, B, { M, N, K, transB: true });
   // Each regblock pipeline costs 3–5 s of cold LLVM compile on llvmpipe (cached on disk by Mesa after): keep this list short.
-  for (const [knobs, transA] of [[{ TM: 4, TN: 4, WX: 16, WY: 16 }, true], [{ TM: 4, TN: 8, WX: 8, WY: 2 }, false]]) {
+  for (const [knobs, transA] of [[{ TM: 4, TN: 4, WX: 16, WY: 16 }, true], [{ TM: 4, TN: 8, WX: 8, WY: 2 }, false], [{ TM: 8, TN: 8, WX: 8, WY: 8 }, true]]) {
     for (const variant of ['regblock', 'unrolled']) {
       const AA = transA ? transpose(A, M, K) : A;
       const got = await scope(() => matmul(Tensor.from(f32(AA), transA ? [K, M] : [M, K]), Tensor.from(f32(B), [N, K]), { transA, transB: true, knobs, variant })).toArray();

@@ -86,6 +86,7 @@ function gemmTask(B: number, repeats: number, own: Tensor[]): TuneTask {
   };
   const x = buf(B * 1024), w = buf(500 * 1024), y = buf(B * 500), dx = buf(B * 1024), dw = buf(500 * 1024);
   const blocks: [string, Partial<KnobValues>][] = [
+    ['unrolled 16×16 wg 8×2', { 'gemm.variant': 'unrolled', 'gemm.TM': 16, 'gemm.TN': 16, 'gemm.WX': 8, 'gemm.WY': 2 }],
     ['unrolled 8×8 wg 8×8', { 'gemm.variant': 'unrolled', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
     ['regblock 8×8 wg 8×8', { 'gemm.variant': 'regblock', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
     ['regblock 4×4 wg 16×16', { 'gemm.variant': 'regblock', 'gemm.TM': 4, 'gemm.TN': 4, 'gemm.WX': 16, 'gemm.WY': 16 }],
