@@ -1,4 +1,4 @@
-// BatchNorm2d (NCHW, statistics per channel over N·H·W): two-pass statistics, running-stat update, apply,
+// BatchNorm2d (NCHW, statistics per channel over N·H·W): one-pass (Welford) statistics, running-stat update, apply,
 // backward. Every reduction is a fixed-order tree of f32 sums (per (n, c) plane, then over n): deterministic.
 
 struct Params {
@@ -15,7 +15,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [2][C][N] plane partial sums
+@group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [2][C][N] per-plane statistics or partial sums
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // [4][C]: mean, invStd, scale, shift
 @group(0) @binding(6) var<storage, read> gamma: array<f32>;
 @group(0) @binding(7) var<storage, read> beta: array<f32>;
@@ -47,54 +47,47 @@ fn idx1(g: vec3u, nw: vec3u) -> u32 {
   return g.x + g.y * nw.x * WG;
 }
 
-// Pass 1: part[c·N + n] = Σ of plane (n, c).
+// Statistics in one pass over x: per (n, c) plane, Welford's running mean and sum of squared deviations M2 (stable
+// like a two-pass sum: no E[x²] − E[x]² cancellation); part[c·N + n] = the plane's mean, part[C·N + c·N + n] = its M2.
 @compute @workgroup_size(WG)
-fn plane_sum(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+fn plane_stats(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = idx1(g, nw);
   if (i >= p.N * p.C) { return; }
   let c = i % p.C;
   let n = i / p.C;
   let base = i * p.HW;
-  var s = 0.0;
-  for (var j = 0u; j < p.HW; j++) { s += x[base + j]; }
-  part[c * p.N + n] = s;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var j = 0u; j < p.HW; j++) {
+    let v = x[base + j];
+    let d = v - mean;
+    mean = fma(d, 1.0 / f32(j + 1u), mean);
+    m2 = fma(d, v - mean, m2);
+  }
+  part[c * p.N + n] = mean;
+  part[p.C * p.N + c * p.N + n] = m2;
 }
 
-// stats[c] = mean = Σ_n part / M.
-@compute @workgroup_size(WG)
-fn mean_c(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let c = idx1(g, nw);
-  if (c >= p.C) { return; }
-  var s = 0.0;
-  for (var n = 0u; n < p.N; n++) { s += part[c * p.N + n]; }
-  stats[c] = s / f32(p.N * p.HW);
-}
-
-// Pass 2: part[C·N + c·N + n] = Σ (x − mean)² over plane (n, c) (two-pass: no cancellation).
-@compute @workgroup_size(WG)
-fn plane_sq(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = idx1(g, nw);
-  if (i >= p.N * p.C) { return; }
-  let c = i % p.C;
-  let n = i / p.C;
-  let mu = stats[c];
-  let base = i * p.HW;
-  var s = 0.0;
-  for (var j = 0u; j < p.HW; j++) { let d = x[base + j] - mu; s += d * d; }
-  part[p.C * p.N + c * p.N + n] = s;
-}
-
-// Biased variance → invStd, scale = γ·invStd, shift = β − mean·scale; running stats (unbiased variance) when update = 1.
+// Mean and biased variance → invStd, scale = γ·invStd, shift = β − mean·scale; running stats (unbiased variance) when update = 1.
 @compute @workgroup_size(WG)
 fn finalize(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let c = idx1(g, nw);
   if (c >= p.C) { return; }
+  // Planes merged with Chan et al.'s rule for equal counts HW: mean of the means; M2 = Σ M2_plane + HW·Σ (mean_plane − mean)².
+  var sm = 0.0;
+  for (var n = 0u; n < p.N; n++) { sm += part[c * p.N + n]; }
+  let mu = sm / f32(p.N);
   var s = 0.0;
-  for (var n = 0u; n < p.N; n++) { s += part[p.C * p.N + c * p.N + n]; }
+  var sd = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    s += part[p.C * p.N + c * p.N + n];
+    let d = part[c * p.N + n] - mu;
+    sd = fma(d, d, sd);
+  }
   let M = f32(p.N * p.HW);
-  let v = s / M;
-  let mu = stats[c];
+  let v = fma(sd, f32(p.HW), s) / M;
   let inv = 1.0 / sqrt(v + p.eps);
+  stats[c] = mu;
   stats[p.C + c] = inv;
   stats[2u * p.C + c] = gamma[c] * inv;
   stats[3u * p.C + c] = beta[c] - mu * gamma[c] * inv;
@@ -194,31 +187,27 @@ fn bwd_dx_eval(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
 
 fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
+// plane_stats with 4 interleaved Welford streams (one per vec4 lane, HW/4 values each), merged at the end.
 @compute @workgroup_size(WG)
-fn plane_sum4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+fn plane_stats4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = idx1(g, nw);
   if (i >= p.N * p.C) { return; }
   let c = i % p.C;
   let n = i / p.C;
   let H4 = p.HW / 4u;
   let base = i * H4;
-  var s = vec4f(0.0);
-  for (var j = 0u; j < H4; j++) { s += x4[base + j]; }
-  part[c * p.N + n] = hsum(s);
-}
-
-@compute @workgroup_size(WG)
-fn plane_sq4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = idx1(g, nw);
-  if (i >= p.N * p.C) { return; }
-  let c = i % p.C;
-  let n = i / p.C;
-  let mu = vec4f(stats[c]);
-  let H4 = p.HW / 4u;
-  let base = i * H4;
-  var s = vec4f(0.0);
-  for (var j = 0u; j < H4; j++) { let d = x4[base + j] - mu; s = fma(d, d, s); }
-  part[p.C * p.N + c * p.N + n] = hsum(s);
+  var mean = vec4f(0.0);
+  var m2 = vec4f(0.0);
+  for (var j = 0u; j < H4; j++) {
+    let v = x4[base + j];
+    let d = v - mean;
+    mean = fma(d, vec4f(1.0 / f32(j + 1u)), mean);
+    m2 = fma(d, v - mean, m2);
+  }
+  let mu = hsum(mean) * 0.25;
+  let dm = mean - vec4f(mu);
+  part[c * p.N + n] = mu;
+  part[p.C * p.N + c * p.N + n] = hsum(m2) + f32(H4) * dot(dm, dm);
 }
 
 // The vec4 element-wise kernels make RUN consecutive vec4 of one channel plane per invocation (HW/4 % RUN = 0): the
