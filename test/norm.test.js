@@ -95,7 +95,7 @@ for (const [N, C, H, W, relu] of [[3, 5, 7, 9, false], [3, 5, 4, 6, false], [3, 
 
 test('batchNorm2d statistics at the largest batch (256·32·32 = 262,144 values per channel) stay within 1e-5 of float64', async () => {
   const [N, C, H, W] = [256, 2, 32, 32];
-  // Mean 5 and spread 1: a one-pass E[x²] − E[x]² in f32 would lose ~3 digits here; the two-pass sums keep them.
+  // Mean 5 and spread 1: a one-pass E[x²] − E[x]² in f32 would lose ~3 digits here; Welford's running mean and M2 (one pass, no such cancellation) keep them.
   const xs = rand(N * C * H * W, 77).map((v) => 5 + v);
   const x = T(xs, [N, C, H, W]);
   const ones = T([1, 1], [2]), zeros = T([0, 0], [2]);

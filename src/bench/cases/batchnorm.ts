@@ -24,7 +24,7 @@ export async function batchNormCases(ctx: BenchContext): Promise<void> {
         await ctx.run({
           family: 'batchnorm', name: `${bname} fwd`, shape, bytes: 8 * n, bound: 'copy',
           cpu: () => cpuTime((m) => cpu.batchNorm2dTrain(x64.subarray(0, m * C * H * H), g64, be64, s(m)), B, ctx.budgetMs, { unit: 'images' }),
-          variants: [{ variant: 'two-pass', record: () => noGrad(() => scope(() => { ops.batchNorm2d(x, gamma, beta, rm, rv, { training: true }); })) }],
+          variants: [{ variant: 'welford', record: () => noGrad(() => scope(() => { ops.batchNorm2d(x, gamma, beta, rm, rv, { training: true }); })) }],
         });
         for (const t of [x, gamma, beta]) t.requiresGrad = true;
         const y = ops.batchNorm2d(x, gamma, beta, rm, rv, { training: true });
