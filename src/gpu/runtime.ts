@@ -330,6 +330,22 @@ export class Runtime {
 
   /** Reads `bytes` bytes of a buffer back to the host (flushes recorded work first). */
   async read(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
+    return this.readLater(src, bytes);
+  }
+
+  /**
+   * Starts a read-back now and waits for it later: the copy is recorded and submitted with everything recorded so far,
+   * and the returned promise settles when that submit has run. Work recorded meanwhile goes into the next submit, so
+   * the host can record step k + 1 while the GPU runs step k (the trainer reads each step's loss one step late).
+   * The promise is marked handled: a device fault surfaces where it is awaited, not as an unhandled rejection.
+   */
+  readLater(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
+    const p = this.readBack(src, bytes);
+    p.catch(() => {});
+    return p;
+  }
+
+  private async readBack(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
     this.throwIfFailed();
     const r = toRange(src);
     const n = bytes ?? (isPooled(src) ? src.bytes : r.size);

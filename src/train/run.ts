@@ -10,7 +10,7 @@ import { formatAdapterInfo } from '../gpu/adapter.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
-import { init, scope, Tensor } from '../tensor.js';
+import { init, runtime, scope, Tensor } from '../tensor.js';
 import { ImageStore } from '../ops/augment.js';
 import { tripletQuantLoss } from '../ops/tql.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
@@ -196,33 +196,65 @@ async function trainEpoch(run: Run): Promise<{ loss: number; count: number; star
   p.epochPartial = undefined;
   const saveEveryMs = cfg.checkpointMinutes > 0 ? cfg.checkpointMinutes * 60_000 : Infinity;
   let ipsWindow = { t: performance.now(), n: 0, ips: 0 };
-  while (p.step < run.stepsPerEpoch && !opts.stopSignal.aborted && p.globalStep < (cfg.maxSteps ?? Infinity)) {
-    const ts = performance.now();
-    const lr = lrAt(cfg, p.globalStep, run.stepsPerEpoch);
-    run.optimizer.setLr(lr);
-    const batch = run.sampler.batch(p.epoch, p.step);
-    const lossT = trainStep(run, batch, p.globalStep);
-    const loss = await lossT.item();
-    lossT.dispose();
+  let lastDone = performance.now();
+  // Steps run one deep in a pipeline: step k + 1 is recorded and submitted before step k's loss is read back, so a
+  // GPU does not wait for the host's recording (on llvmpipe a submit runs to its end anyway). p advances when a
+  // step's loss has been read, so checkpoints, the NaN stop and the log see exactly the steps that finished.
+  const finish = async (s: IssuedStep): Promise<void> => {
+    const loss = new Float32Array(await s.loss)[0];
     if (!Number.isFinite(loss)) {
-      throw new DivergedError(`the loss became ${loss} at epoch ${p.epoch + 1}, step ${p.step} (lr ${lr.toExponential(2)}). Training stopped; the last good checkpoint in ${run.ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`);
+      throw new DivergedError(`the loss became ${loss} at epoch ${p.epoch + 1}, step ${p.step} (lr ${s.lr.toExponential(2)}). Training stopped; the last good checkpoint in ${run.ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`);
     }
-    const dt = (performance.now() - ts) / 1000;
+    const now = performance.now();
+    const dt = (now - Math.max(s.t, lastDone)) / 1000;
+    lastDone = now;
     p.trainSeconds += dt;
-    p.imagesSeen += batch.indices.length;
+    p.imagesSeen += s.images;
     e.loss += loss;
     e.count++;
     p.lossHistory.push({ step: p.globalStep, loss });
     p.step++;
     p.globalStep++;
-    ipsWindow.n += batch.indices.length;
-    const wdt = (performance.now() - ipsWindow.t) / 1000;
-    if (wdt > 2) ipsWindow = { t: performance.now(), n: 0, ips: ipsWindow.n / wdt };
-    bar.update(p.step, { loss, 'img/s': ipsWindow.ips || batch.indices.length / dt, lr: lr });
-    if (p.step < run.stepsPerEpoch && performance.now() - run.lastSave >= saveEveryMs) await saveRun(run, e.partial());
+    ipsWindow.n += s.images;
+    const wdt = (now - ipsWindow.t) / 1000;
+    if (wdt > 2) ipsWindow = { t: now, n: 0, ips: ipsWindow.n / wdt };
+    bar.update(p.step, { loss, 'img/s': ipsWindow.ips || s.images / dt, lr: s.lr });
+  };
+  let pending: IssuedStep | undefined;
+  let issued = 0;
+  while (p.step + issued < run.stepsPerEpoch && !opts.stopSignal.aborted && p.globalStep + issued < (cfg.maxSteps ?? Infinity)) {
+    const s = issueStep(run, p.step + issued, p.globalStep + issued);
+    issued++;
+    if (pending) {
+      await finish(pending);
+      issued--;
+    }
+    pending = s;
+    if (p.step + issued < run.stepsPerEpoch && performance.now() - run.lastSave >= saveEveryMs) {
+      await finish(pending);
+      issued--;
+      pending = undefined;
+      await saveRun(run, e.partial());
+    }
   }
+  if (pending) await finish(pending);
   bar.done();
   return e;
+}
+
+/** A training step recorded and submitted, its loss on the way back. */
+interface IssuedStep { loss: Promise<ArrayBuffer>; lr: number; images: number; t: number }
+
+/** Records and submits the training step `step` of the epoch (`globalStep` overall) and starts reading its loss back. */
+function issueStep(run: Run, step: number, globalStep: number): IssuedStep {
+  const t = performance.now();
+  const lr = lrAt(run.cfg, globalStep, run.stepsPerEpoch);
+  run.optimizer.setLr(lr);
+  const batch = run.sampler.batch(run.p.epoch, step);
+  const lossT = trainStep(run, batch, globalStep);
+  const loss = runtime().readLater(lossT.buffer, 4);
+  lossT.dispose();
+  return { loss, lr, images: batch.indices.length, t };
 }
 
 /** Epoch complete: quick validation, the log line, then the checkpoint (which records epoch+1, step 0). */
