@@ -70,6 +70,8 @@ test('step.js --quick --peer FIXTURE: images/s, a per-kernel breakdown, the rati
   checkAdapter(j);
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
+  assert.ok(j.pipelined_step_ms > 0 && Number.isFinite(j.pipelined_step_ms), `pipelined ${j.pipelined_step_ms} ms`);
+  assert.match(r.stdout, /back to back, each loss read one step late .* ms\/step → .* images\/s/);
   assert.ok(j.kernels.length > 5, `${j.kernels.length} kernels`);
   for (const k of j.kernels) {
     assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);

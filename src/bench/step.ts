@@ -58,6 +58,10 @@ export interface StepReport {
    * stretches with other processes' load, the CPU time much less. */
   step_cpu_ms: number;
   images_per_s: number;
+  /** Mean wall ms per step of `steps` steps issued back to back with each loss read one step late, as the trainer
+   * runs them (src/train/run.ts): on a GPU with an asynchronous queue the host records a step while the GPU runs
+   * the one before; step_ms waits for each step before recording the next. */
+  pipelined_step_ms: number;
   dispatches_per_step: number;
   step_gflop: number;
   /** Total FLOPs of the step ÷ step time ÷ FMA ceiling. */
@@ -90,7 +94,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const lossLabel = `tql (asym, batch-all, m = m_q = max(k/4, 6) = ${lossOpts.margin}, λ = ${lossOpts.lambda})`;
   const cfg = { model: kind === 'resnet' ? 'resnet8' : `dshNet${bn ? '+bn' : ''}`, batch: B, bits, bn, steps, loss: lossLabel };
   log(`step      ${cfg.model} · ${bits} bits · batch ${B} · ${cfg.loss} · Adam lr 1e-3 · synthetic images (no data loading or augmentation) · one submit per step`);
-  const step = () => scope(() => {
+  const stepLoss = () => scope(() => {
     setPhase('fwd');
     const f = model.forward(x);
     setPhase('loss');
@@ -101,7 +105,9 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     opt.step();
     opt.zeroGrad();
     setPhase(undefined);
+    return loss;
   });
+  const step = () => stepLoss().dispose();
   // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
   const peer = new StepPeer(B, bits, steps, kind === 'dsh' && bn, log);
   if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
@@ -113,6 +119,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const cpuMs = median(cpuSamples);
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
+  const pipelinedMs = await timePipelined(stepLoss, steps);
+  log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s`);
   if (o.peer === true) await peer.runNow('after ours');
   const peerReport = o.peer !== undefined ? peer.summary(ips, cpuMs) : null;
 
@@ -136,7 +144,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     ceilings: ceilingsJSON(ceil),
     knobs: currentKnobs(),
     loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, dispatches_per_step: disp,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
     step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, peer: peerReport,
   };
 }
@@ -163,6 +171,23 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
   }
   return { samples, cpuSamples, disp };
+}
+
+/** Mean wall ms per step of `steps` steps issued back to back, each step's loss read back one step late. */
+async function timePipelined(stepLoss: () => Tensor, steps: number): Promise<number> {
+  const rt = runtime();
+  await rt.sync();
+  const t0 = performance.now();
+  let prev: Promise<ArrayBuffer> | undefined;
+  for (let i = 0; i < steps; i++) {
+    const loss = stepLoss();
+    const next = rt.readLater(loss.buffer, 4);
+    loss.dispose();
+    if (prev) await prev;
+    prev = next;
+  }
+  await prev;
+  return (performance.now() - t0) / steps;
 }
 
 /** PyTorch's step of the same network (bench/peers/peers.py): its runs in this benchmark and the ratios to ours. */
