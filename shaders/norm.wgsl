@@ -34,9 +34,10 @@ fn relu1(z: f32) -> f32 { if (RELU != 0u) { return max(z, 0.0); } return z; }
 fn relu4(z: vec4f) -> vec4f { if (RELU != 0u) { return max(z, vec4f(0.0)); } return z; }
 // dz of the fused ReLU: d where z > 0 (what the ReLU's own backward passes), d unchanged without RELU.
 // (Parameters are not named x: the binding reflection would take the name for the buffer x.)
-fn mask1(d: f32, v: f32, c: u32) -> f32 {
+// a, b: the channel's scale and shift (st[2C + c], st[3C + c]), loaded once by the caller.
+fn mask1(d: f32, v: f32, a: f32, b: f32) -> f32 {
   if (RELU == 0u) { return d; }
-  return select(0.0, d, fma(v, st[2u * p.C + c], st[3u * p.C + c]) > 0.0);
+  return select(0.0, d, fma(v, a, b) > 0.0);
 }
 fn mask4(d: vec4f, v: vec4f, a: vec4f, b: vec4f) -> vec4f {
   if (RELU == 0u) { return d; }
@@ -129,11 +130,13 @@ fn bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
   let mu = st[c];
   let inv = st[p.C + c];
   let base = i * p.HW;
+  let a = st[2u * p.C + c];
+  let b = st[3u * p.C + c];
   var sd = 0.0;
   var sdx = 0.0;
   for (var j = 0u; j < p.HW; j++) {
     let xv = x[base + j];
-    let d = mask1(dy[base + j], xv, c);
+    let d = mask1(dy[base + j], xv, a, b);
     sd += d;
     sdx += d * (xv - mu);
   }
@@ -166,7 +169,7 @@ fn bwd_dx(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: 
   let M = f32(p.N * p.HW);
   let xv = x[i];
   let xh = (xv - st[c]) * inv;
-  y[i] = gamma[c] * inv / M * (M * mask1(dy[i], xv, c) - dgb[p.C + c] - xh * dgb[c]);
+  y[i] = gamma[c] * inv / M * (M * mask1(dy[i], xv, st[2u * p.C + c], st[3u * p.C + c]) - dgb[p.C + c] - xh * dgb[c]);
 }
 
 // Eval dx = dy·scale[c] (running statistics are constants).
@@ -175,7 +178,8 @@ fn bwd_dx_eval(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
   let i = idx1(g, nw);
   if (i >= p.total) { return; }
   let c = (i / p.HW) % p.C;
-  y[i] = mask1(dy[i], x[i], c) * st[2u * p.C + c];
+  let a = st[2u * p.C + c];
+  y[i] = mask1(dy[i], x[i], a, st[3u * p.C + c]) * a;
 }
 
 // ---------- vec4 variants (H·W % 4 = 0): on llvmpipe each load or store costs ≈ 2–3 ns per invocation whatever it

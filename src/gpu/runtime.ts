@@ -330,7 +330,7 @@ export class Runtime {
 
   /** Reads `bytes` bytes of a buffer back to the host (flushes recorded work first). */
   async read(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
-    return this.readLater(src, bytes);
+    return this.readBack(src, bytes);
   }
 
   /**

@@ -221,18 +221,13 @@ async function trainEpoch(run: Run): Promise<{ loss: number; count: number; star
     bar.update(p.step, { loss, 'img/s': ipsWindow.ips || s.images / dt, lr: s.lr });
   };
   let pending: IssuedStep | undefined;
-  let issued = 0;
-  while (p.step + issued < run.stepsPerEpoch && !opts.stopSignal.aborted && p.globalStep + issued < (cfg.maxSteps ?? Infinity)) {
-    const s = issueStep(run, p.step + issued, p.globalStep + issued);
-    issued++;
-    if (pending) {
-      await finish(pending);
-      issued--;
-    }
+  const ahead = () => (pending ? 1 : 0); // steps issued but not yet finished
+  while (p.step + ahead() < run.stepsPerEpoch && !opts.stopSignal.aborted && p.globalStep + ahead() < (cfg.maxSteps ?? Infinity)) {
+    const s = issueStep(run, p.step + ahead(), p.globalStep + ahead());
+    if (pending) await finish(pending);
     pending = s;
-    if (p.step + issued < run.stepsPerEpoch && performance.now() - run.lastSave >= saveEveryMs) {
+    if (p.step + 1 < run.stepsPerEpoch && performance.now() - run.lastSave >= saveEveryMs) {
       await finish(pending);
-      issued--;
       pending = undefined;
       await saveRun(run, e.partial());
     }
