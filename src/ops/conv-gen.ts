@@ -92,8 +92,9 @@ export interface DwGenKnobs { CO_B: 4 | 8; KH: number; KW: number; PADW: number 
 
 /**
  * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
- * entries of each split: Σ dy, for db). Per step, 8 output pixels of one row: CO_B·2 vec4 dy loads and KH·(2 + 2)
- * vec4 x loads feed CO_B·KH·KW dot products of 8 terms (scalar accumulators: fewer live registers than vec4 ones).
+ * entries of each split: Σ dy, for db). The steps run down a column of 8 output pixels, row by row: per step CO_B·2
+ * vec4 dy loads and the 4 vec4 of one new input row (the window of KH rows slides) feed CO_B·KH·KW dot products of 8
+ * terms (scalar accumulators: fewer live registers than vec4 ones).
  */
 export function genDwSource(k: DwGenKnobs, base: string): string {
   const { CO_B, KH, KW, PADW } = k;
@@ -109,37 +110,47 @@ export function genDwSource(k: DwGenKnobs, base: string): string {
     L.push(`var sd${c} = vec4f(0.0);`);
     for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`var a${c}_${kh}_${kw} = 0.0;`);
   }
+  // The input rows of output row oh at taps kh = 0 … KH−1 are ih = oh + kh − pad: a window of KH rows (NB vec4 each)
+  // that slides down one row per step, so a step loads one new row instead of KH (1.7–1.9× faster on llvmpipe than
+  // rows outer with every row reloaded; bench/NOTES-conv.md round 5).
+  for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) L.push(`var x${kh}_${j} = vec4f(0.0);`);
+  const loadRow = (ind: string, kh: number, ih: string) => {
+    L.push(`${ind}{`);
+    L.push(`${ind}  let ih = ${ih};`);
+    L.push(`${ind}  let rok = ih >= 0 && ih < i32(p.Hin);`);
+    L.push(`${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(p.Hin) - 1)) * W4;`);
+    for (let j = 0; j < NB; j++) L.push(`${ind}  x${kh}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
+    L.push(`${ind}}`);
+  };
   L.push(`for (var n = s * p.nPer; n < n1; n++) {`);
   L.push(`  let dyb = n * p.Cout * HWo / 4u;`);
   L.push(`  let plane4 = (n * p.Cin + ci) * p.Hin * W4;`);
-  L.push(`  for (var oh = 0u; oh < p.Hout; oh++) {`);
-  L.push(`    for (var ob = 0u; ob < Wo4; ob += 2u) {`);
+  L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`);
+  L.push(`    let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
+  L.push(`    let b0 = i32(ob) - 1;`);
+  for (let j = 0; j < NB; j++) L.push(`    let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
+  // Before row 0, window slot kh + 1 holds input row kh − pad (the shift at the top of the step moves it to slot kh).
+  for (let kh = 0; kh + 1 < KH; kh++) loadRow('    ', kh + 1, `${kh} - p.pad`);
+  L.push(`    for (var oh = 0u; oh < p.Hout; oh++) {`);
+  for (let kh = 0; kh + 1 < KH; kh++) for (let j = 0; j < NB; j++) L.push(`      x${kh}_${j} = x${kh + 1}_${j};`);
+  loadRow('      ', KH - 1, `i32(oh + ${KH - 1}u) - p.pad`);
   L.push(`      let o = dyb + oh * Wo4 + ob;`);
-  L.push(`      let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
   for (let c = 0; c < CO_B; c++) {
     L.push(`      let d${c}a = dy4[o + cof${c}];`);
     L.push(`      let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
     L.push(`      sd${c} += d${c}a + d${c}b;`);
   }
-  L.push(`      let b0 = i32(ob) - 1;`);
-  for (let j = 0; j < NB; j++) L.push(`      let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
   const comp = (kh: number, t: number) => `x${kh}_${t >> 2}.${XYZW[t & 3]}`;
   for (let kh = 0; kh < KH; kh++) {
-    L.push(`      {`);
-    L.push(`        let ih = i32(oh + ${kh}u) - p.pad;`);
-    L.push(`        let rok = ih >= 0 && ih < i32(p.Hin);`);
-    L.push(`        let rb = plane4 + u32(clamp(ih, 0, i32(p.Hin) - 1)) * W4;`);
-    for (let j = 0; j < NB; j++) L.push(`        let x${kh}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
     for (let kw = 0; kw < KW; kw++) {
       // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
       const t = 4 + kw - PADW;
       const xv = (tt: number) => (tt % 4 === 0 ? `x${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(kh, tt + e)).join(', ')})`);
-      L.push(`        { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
+      L.push(`      { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
       // (An explicit chain of 8 fma() instead of the dots measured the same.)
-      for (let c = 0; c < CO_B; c++) L.push(`          a${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
-      L.push(`        }`);
+      for (let c = 0; c < CO_B; c++) L.push(`        a${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
+      L.push(`      }`);
     }
-    L.push(`      }`);
   }
   L.push(`    }`, `  }`, `}`);
   L.push(`let R = p.Cin * ${KH * KW}u;`, `let base = s * (p.Cout * R + p.Cout);`);
