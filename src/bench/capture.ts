@@ -110,10 +110,13 @@ export function commandFlops(c: Command): number {
     if (entry === 'fwd_rb' || entry === 'fwd_naive' || entry === 'dw_rb' || entry === 'dw_naive' || entry === 'dx_naive') return 2 * mac;
   }
   if (file.startsWith('conv-gen/')) {
-    // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name, fwd's KH is an override.
+    // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name; fwd's KH and sizes
+    // (FWD_SIZES) are overrides, dw's sizes params.
+    const ov = c.kernel.ref.overrides;
     const kw = Number(/_kw(\d+)/.exec(file)?.[1] ?? 0);
-    const kh = Number(/_kh(\d+)/.exec(file)?.[1] ?? c.kernel.ref.overrides?.KH ?? 5);
-    return 2 * get(p, 'N') * get(p, 'Cout') * get(p, 'Hout') * get(p, 'Wout') * get(p, 'Cin') * kh * kw;
+    const kh = Number(/_kh(\d+)/.exec(file)?.[1] ?? ov?.KH ?? 5);
+    const size = (param: string, override: string) => get(p, param) || get(ov, override);
+    return 2 * get(p, 'N') * size('Cout', 'COUT') * size('Hout', 'HOUT') * size('Wout', 'WOUT') * size('Cin', 'CIN') * kh * kw;
   }
   return 0;
 }

@@ -56,7 +56,8 @@ export interface Kernel {
 /** Root of the shader files (dist/index.js → ../shaders). */
 export const SHADER_DIR = fileURLToPath(new URL('../shaders/', import.meta.url));
 
-/** Stable cache key: file + entry + sorted overrides (sizes never go here: they travel in the uniform). */
+/** Stable cache key: file + entry + sorted overrides. Sizes travel in the uniform, so one pipeline serves every shape —
+ *  except where a kernel takes them as overrides on purpose (conv-gen.ts FWD_SIZES: one pipeline per layer shape). */
 export function kernelKey(ref: KernelRef): string {
   const o = ref.overrides ? Object.keys(ref.overrides).sort().map((k) => `${k}=${ref.overrides![k]}`).join(',') : '';
   return `${ref.file}:${ref.entry}${o ? `{${o}}` : ''}`;

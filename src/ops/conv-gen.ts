@@ -4,9 +4,10 @@
 // Why generated, not plain WGSL (STYLE.md 11): WGSL has no unroll attribute, and Mesa (GLSL → NIR → llvmpipe) leaves
 // loops of this size rolled; a private array indexed by a rolled loop variable then lives in scratch memory. The same
 // kernel written with loops and arrays (override knobs) ran 1.5–3× SLOWER than the 8 × 4 'rb' kernel; unrolled here it
-// runs ~2× faster (bench/NOTES-conv.md). On llvmpipe every load instruction costs about as much as 10–15 vec4 FMAs
-// (≈ 2–3 ns per invocation for storage, workgroup and uniform buffers alike), so both kernels maximise FMAs per load:
-// vec4 loads of both operands, 16-byte aligned (W % 4 = 0), large blocks per invocation.
+// runs ~2× faster (bench/NOTES-conv.md). On llvmpipe every storage-buffer load costs as much as 10–40 vec4 FMAs
+// (1.4–3 ns per invocation), so both kernels maximise FMAs per load: vec4 loads of both operands, 16-byte aligned
+// (W % 4 = 0), large blocks per invocation, and input rows that slide down with the loop over taps (forward) or
+// over output rows (backward-weights), so each step loads one new row.
 //
 // Each kernel is appended to shaders/conv.wgsl's text (as gemm-gen.ts does with matmul.wgsl), so Params, the
 // bindings (x4, dy4, wt4, bias, y, part) and the WGX/KH overrides are that file's own.
@@ -19,6 +20,10 @@ export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3
 
 const XYZW = 'xyzw';
 
+/** The forward kernel's sizes, override constants of its pipeline: input channels and rows × row length, output
+ *  channels, rows × row length, the transposed weights' row length, the padding along H. */
+export const FWD_SIZES = ['CIN', 'HIN', 'WIN', 'COUT', 'HOUT', 'WOUT', 'COUTP', 'PADH'] as const;
+
 /** WGSL of the forward kernel `fwd` (also backward-data), appended to `base` (the text of shaders/conv.wgsl):
  *  y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
 export function genFwdSource(k: FwdGenKnobs, base: string): string {
@@ -26,28 +31,37 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   const QB = PXW / 4, NB = QB + 2, CB = CO_B / 4;
   const acc = (r: number, q: number, c: number) => `a${r}_${q}_${c}`;
   const L: string[] = [];
-  L.push(`let bw = (p.Wout + ${PXW}u - 1u) / ${PXW}u;`);
-  L.push(`let nPB = ((p.Hout + ${RB}u - 1u) / ${RB}u) * bw;`);
+  L.push(`let bw = (WOUT + ${PXW}u - 1u) / ${PXW}u;`);
+  L.push(`let nPB = ((HOUT + ${RB}u - 1u) / ${RB}u) * bw;`);
   L.push(`if (g.x >= p.N * nPB) { return; }`);
   L.push(`let n = g.x / nPB;`, `let pb = g.x % nPB;`);
   L.push(`let oh0 = (pb / bw) * ${RB}u;`, `let ow0 = (pb % bw) * ${PXW}u;`);
-  L.push(`let co0 = wid.y * ${CO_B}u;`, `let W4 = p.Win / 4u;`, `let b0 = i32(ow0 / 4u) - 1;`);
+  L.push(`let co0 = wid.y * ${CO_B}u;`, `let W4 = WIN / 4u;`, `let b0 = i32(ow0 / 4u) - 1;`);
   for (let r = 0; r < RB; r++) for (let q = 0; q < QB; q++) for (let c = 0; c < CO_B; c++) L.push(`var ${acc(r, q, c)} = vec4f(0.0);`);
   // Column blocks ow0/4 − 1 + j (inputs ow0 − 4 … ow0 + PXW + 3): loop-invariant validity and clamped offsets.
   for (let j = 0; j < NB; j++) L.push(`let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
-  L.push(`for (var ci = 0u; ci < p.Cin; ci++) {`);
-  L.push(`  let plane4 = (n * p.Cin + ci) * p.Hin * W4;`);
+  // Row r of the block at tap kh reads input row oh0 + r + kh − pad: the RB rows slide down one input row per tap, so
+  // a tap loads one new row (NB vec4) instead of RB (bench/NOTES-conv.md round 5).
+  for (let r = 0; r < RB; r++) for (let j = 0; j < NB; j++) L.push(`var x${r}_${j} = vec4f(0.0);`);
+  const loadRow = (ind: string, r: number, ih: string) => {
+    L.push(`${ind}{`);
+    L.push(`${ind}  let ih = ${ih};`);
+    L.push(`${ind}  let rok = ih >= 0 && ih < i32(HIN);`);
+    L.push(`${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`);
+    for (let j = 0; j < NB; j++) L.push(`${ind}  x${r}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
+    L.push(`${ind}}`);
+  };
+  L.push(`for (var ci = 0u; ci < CIN; ci++) {`);
+  L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
+  // Before tap 0, slot r + 1 holds input row oh0 + r − pad (the shift at the top of the tap moves it to slot r).
+  for (let r = 0; r + 1 < RB; r++) loadRow('  ', r + 1, `i32(oh0 + ${r}u) - PADH`);
   L.push(`  for (var kh = 0u; kh < KH; kh++) {`);
-  for (let r = 0; r < RB; r++) {
-    L.push(`    let ih${r} = i32(oh0 + ${r}u + kh) - p.pad;`);
-    L.push(`    let rok${r} = ih${r} >= 0 && ih${r} < i32(p.Hin);`);
-    L.push(`    let rb${r} = plane4 + u32(clamp(ih${r}, 0, i32(p.Hin) - 1)) * W4;`);
-    for (let j = 0; j < NB; j++) L.push(`    let x${r}_${j} = select(vec4f(0.0), x4[rb${r} + cx${j}], rok${r} && cok${j});`);
-  }
-  L.push(`    let wrow = ((ci * KH + kh) * ${KW}u) * p.CoutP + co0;`);
+  for (let r = 0; r + 1 < RB; r++) for (let j = 0; j < NB; j++) L.push(`    x${r}_${j} = x${r + 1}_${j};`);
+  loadRow('    ', RB - 1, `i32(oh0 + ${RB - 1}u + kh) - PADH`);
+  L.push(`    let wrow = ((ci * KH + kh) * ${KW}u) * COUTP + co0;`);
   const comp = (r: number, t: number) => `x${r}_${t >> 2}.${XYZW[t & 3]}`;
   for (let kw = 0; kw < KW; kw++) {
-    for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * p.CoutP) / 4u + ${c4}u];`);
+    for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * COUTP) / 4u + ${c4}u];`);
     // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
     const sh = 4 + kw - PADW;
     for (let r = 0; r < RB; r++) {
@@ -61,16 +75,16 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
     }
   }
   L.push(`  }`, `}`);
-  L.push(`let HWo = p.Hout * p.Wout;`);
+  L.push(`let HWo = HOUT * WOUT;`);
   for (let c = 0; c < CO_B; c++) {
-    L.push(`if (co0 + ${c}u < p.Cout) {`);
+    L.push(`if (co0 + ${c}u < COUT) {`);
     L.push(`  let co = co0 + ${c}u;`, `  var bv = 0.0;`, `  if (p.hasBias != 0u) { bv = bias[co]; }`);
     for (let r = 0; r < RB; r++) {
-      L.push(`  if (oh0 + ${r}u < p.Hout) {`);
-      L.push(`    let o = (n * p.Cout + co) * HWo + (oh0 + ${r}u) * p.Wout + ow0;`);
+      L.push(`  if (oh0 + ${r}u < HOUT) {`);
+      L.push(`    let o = (n * COUT + co) * HWo + (oh0 + ${r}u) * WOUT + ow0;`);
       for (let q = 0; q < QB; q++) {
         L.push(`    { var v = ${acc(r, q, c)} + vec4f(bv); if (p.relu != 0u) { v = max(v, vec4f(0.0)); }`);
-        for (let e = 0; e < 4; e++) L.push(`      if (ow0 + ${4 * q + e}u < p.Wout) { y[o + ${4 * q + e}u] = v.${XYZW[e]}; }`);
+        for (let e = 0; e < 4; e++) L.push(`      if (ow0 + ${4 * q + e}u < WOUT) { y[o + ${4 * q + e}u] = v.${XYZW[e]}; }`);
         L.push(`    }`);
       }
       L.push(`  }`);
@@ -79,6 +93,9 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   }
   return `${base}
 // generated by src/ops/conv-gen.ts: forward ${JSON.stringify(k)}
+// The sizes are override constants (FWD_SIZES: one pipeline per layer shape): constant divisors, bounds and strides
+// make the kernel 1.1–1.2× faster on llvmpipe than the same code reading them from p (bench/NOTES-conv.md round 5).
+${FWD_SIZES.map((n) => `override ${n}: ${n === 'PADH' ? 'i32' : 'u32'};`).join('\n')}
 // Lanes (x) run along (image, pixel block); the channel block is the workgroup's y.
 @compute @workgroup_size(WGX, 1, 1)
 fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {

@@ -19,7 +19,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
-import { genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
+import { FWD_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
 import { CONV_VARIANTS, knobView } from '../gpu/knobs.js';
 
@@ -66,8 +66,10 @@ const unrolledFits = (KW: number, padW: number, stride: number, rowLen: number) 
 type ConvParams = Partial<Record<'N' | 'Cin' | 'Hin' | 'Win' | 'Cout' | 'Hout' | 'Wout' | 'KH' | 'KW' | 'stride' | 'pad' | 'padW' | 'dil' | 'CoutP' | 'relu' | 'hasBias' | 'nPer' | 'splits' | 'total', number>>;
 
 type RbSizes = { N: number; Hout: number; Wout: number; Cout: number; KH: number; KW: number };
+/** The sizes the unrolled forward kernel takes as override constants (with RbSizes; CoutP once the weights are transposed). */
+type FwdSizes = RbSizes & { Cin: number; Hin: number; Win: number; pad: number };
 
-function fwdParams(g: ConvGeometry): ConvParams & RbSizes {
+function fwdParams(g: ConvGeometry): ConvParams & FwdSizes {
   return { N: g.N, Cin: g.Cin, Hin: g.H, Win: g.W, Cout: g.Cout, Hout: g.OH, Wout: g.OW, KH: g.KH, KW: g.KW, stride: g.stride, pad: g.padding, padW: g.padding, dil: 1 };
 }
 
@@ -130,7 +132,9 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
  * Block of the unrolled forward kernel: 8 channels × 16 pixels × 2 rows where the row is ≥ 16 wide, else 8 × 8 × 4 rows
  * (never more rows than the output has). Chosen by CPU time per call on llvmpipe, which contention does not inflate
  * (bench/NOTES-conv.md, 2026-11-30): conv2 fwd/dx 27.6/28.2 → 34.5/32.1 GF/s over 8 × 16 × 1, conv3 27.2/28.5 → 31.0/31.4
- * over 8 × 8 × 2, conv1 21.8 → 24.6; larger blocks (8 × 16 × 4, 16 × 16 × 2) spill and lose.
+ * over 8 × 8 × 2, conv1 21.8 → 24.6; larger blocks (8 × 16 × 4, 16 × 16 × 2) spill and lose. Re-checked 2026-12-01 with
+ * sliding rows and constant sizes: conv2 8×16×2 44.0 GF/s (8×16×3 43.4, 8×16×4 36.5, 16×16×1 36.5, 8×32×1 34.4), conv3
+ * 8×8×4 47.3 (8×8×3 40.4, 16×8×2 38.6), conv1 8×16×2 30.8 (8×32×2 26.8, 16×16×2 26.3).
  */
 function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> {
   const set = CONV_KNOBS.FWD_BLOCK;
@@ -143,15 +147,18 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> 
 }
 
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
-function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & RbSizes): void {
+function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & FwdSizes & { CoutP: number }): void {
   const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KW: k.KW, PADW: k.padW ?? 0 };
   const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   runtime().dispatch(
-    { file, entry: 'fwd', overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH } },
+    {
+      file, entry: 'fwd',
+      overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof FWD_SIZES)[number] | 'WGX' | 'KH', number>,
+    },
     {
       bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
-      params: { N: k.N, Cin: k.Cin, Hin: k.Hin, Win: k.Win, Cout: k.Cout, Hout: k.Hout, Wout: k.Wout, pad: k.pad, CoutP: k.CoutP, relu: k.relu, hasBias: bias ? 1 : 0 },
+      params: { N: k.N, relu: k.relu, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.N * nPB) / CONV_KNOBS.WGX), Math.ceil(k.Cout / kn.CO_B), 1],
     },
   );
