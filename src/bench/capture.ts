@@ -111,7 +111,7 @@ export function commandFlops(c: Command): number {
   }
   if (file.startsWith('conv-gen/')) {
     // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name; fwd's KH and sizes
-    // (FWD_SIZES) are overrides, dw's sizes params.
+    // (GEN_SIZES) are overrides.
     const ov = c.kernel.ref.overrides;
     const kw = Number(/_kw(\d+)/.exec(file)?.[1] ?? 0);
     const kh = Number(/_kh(\d+)/.exec(file)?.[1] ?? ov?.KH ?? 5);

@@ -57,7 +57,7 @@ export interface Kernel {
 export const SHADER_DIR = fileURLToPath(new URL('../shaders/', import.meta.url));
 
 /** Stable cache key: file + entry + sorted overrides. Sizes travel in the uniform, so one pipeline serves every shape —
- *  except where a kernel takes them as overrides on purpose (conv-gen.ts FWD_SIZES: one pipeline per layer shape). */
+ *  except where a kernel takes them as overrides on purpose (conv-gen.ts GEN_SIZES: one pipeline per layer shape). */
 export function kernelKey(ref: KernelRef): string {
   const o = ref.overrides ? Object.keys(ref.overrides).sort().map((k) => `${k}=${ref.overrides![k]}`).join(',') : '';
   return `${ref.file}:${ref.entry}${o ? `{${o}}` : ''}`;

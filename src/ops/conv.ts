@@ -19,7 +19,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
-import { FWD_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
+import { GEN_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
 import { CONV_VARIANTS, knobView } from '../gpu/knobs.js';
 
@@ -154,7 +154,7 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
   runtime().dispatch(
     {
       file, entry: 'fwd',
-      overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof FWD_SIZES)[number] | 'WGX' | 'KH', number>,
+      overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX' | 'KH', number>,
     },
     {
       bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
@@ -255,10 +255,13 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
     const kn = { CO_B: dwCoB(g), KH: g.KH, KW: g.KW, PADW: g.padding };
     const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
-      { file, entry: 'dw', overrides: { WGX: CONV_KNOBS.WGX } },
+      {
+        file, entry: 'dw',
+        overrides: { WGX: CONV_KNOBS.WGX, CIN: g.Cin, HIN: g.H, WIN: g.W, COUT: g.Cout, HOUT: g.OH, WOUT: g.OW, PADH: g.padding } satisfies Record<Exclude<(typeof GEN_SIZES)[number], 'COUTP'> | 'WGX', number>,
+      },
       {
         bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
-        params: { N: g.N, Cin: g.Cin, Hin: g.H, Win: g.W, Cout: g.Cout, Hout: g.OH, Wout: g.OW, pad: g.padding, nPer },
+        params: { N: g.N, nPer },
         workgroups: [Math.ceil((g.Cin * Math.ceil(g.Cout / kn.CO_B)) / CONV_KNOBS.WGX), splits, 1],
       },
     );
