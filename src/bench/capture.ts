@@ -100,7 +100,7 @@ export function commandFlops(c: Command): number {
   const { file, entry } = c.kernel.ref;
   const p = c.args.params;
   const wg = c.args.workgroups;
-  if (file === 'matmul.wgsl' && entry.startsWith('gemm_')) {
+  if ((file === 'matmul.wgsl' && entry.startsWith('gemm_')) || file.startsWith('gemm-gen/')) {
     const batch = typeof wg === 'number' ? 1 : wg[2] ?? 1;
     return 2 * get(p, 'M') * get(p, 'N') * get(p, 'K') * batch;
   }
