@@ -39,6 +39,11 @@ export class BufferPool {
 
   constructor(private device: GPUDevice, private maxBufferSize: number) {}
 
+  /** Whether a buffer of `bytes` bytes fits the adapter's per-buffer limit (acquire throws where not). */
+  fits(bytes: number): boolean {
+    return sizeClass(bytes) <= this.maxBufferSize;
+  }
+
   /** Lends a storage buffer of at least `bytes` bytes (contents undefined). */
   acquire(bytes: number, label = 'tensor'): PooledBuffer {
     if (!(bytes > 0) || !Number.isFinite(bytes)) throw new Error(`buffer pool: cannot allocate ${bytes} bytes for ${label}`);
