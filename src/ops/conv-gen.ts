@@ -26,6 +26,19 @@ const XYZW = 'xyzw';
 export const GEN_SIZES = ['CIN', 'HIN', 'WIN', 'COUT', 'HOUT', 'WOUT', 'PADH', 'COUTP'] as const;
 const sizeDecls = (names: readonly string[]) => names.map((n) => `override ${n}: ${n === 'PADH' ? 'i32' : 'u32'};`).join('\n');
 
+/** Lines loading input row `ih` (an i32 expression; a row outside 0 … HIN − 1 reads as zeros) of the plane at
+ *  `plane4` into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the row). */
+function rowLoad(ind: string, slot: number, ih: string, NB: number): string[] {
+  return [
+    `${ind}{`,
+    `${ind}  let ih = ${ih};`,
+    `${ind}  let rok = ih >= 0 && ih < i32(HIN);`,
+    `${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`,
+    ...Array.from({ length: NB }, (_, j) => `${ind}  x${slot}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`),
+    `${ind}}`,
+  ];
+}
+
 /** WGSL of the forward kernel `fwd` (also backward-data), appended to `base` (the text of shaders/conv.wgsl):
  *  y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
 export function genFwdSource(k: FwdGenKnobs, base: string): string {
@@ -45,14 +58,7 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   // Row r of the block at tap kh reads input row oh0 + r + kh − pad: the RB rows slide down one input row per tap, so
   // a tap loads one new row (NB vec4) instead of RB (bench/NOTES-conv.md round 5).
   for (let r = 0; r < RB; r++) for (let j = 0; j < NB; j++) L.push(`var x${r}_${j} = vec4f(0.0);`);
-  const loadRow = (ind: string, r: number, ih: string) => {
-    L.push(`${ind}{`);
-    L.push(`${ind}  let ih = ${ih};`);
-    L.push(`${ind}  let rok = ih >= 0 && ih < i32(HIN);`);
-    L.push(`${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`);
-    for (let j = 0; j < NB; j++) L.push(`${ind}  x${r}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
-    L.push(`${ind}}`);
-  };
+  const loadRow = (ind: string, slot: number, ih: string) => L.push(...rowLoad(ind, slot, ih, NB));
   L.push(`for (var ci = 0u; ci < CIN; ci++) {`);
   L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
   // Before tap 0, slot r + 1 holds input row oh0 + r − pad (the shift at the top of the tap moves it to slot r).
@@ -133,14 +139,7 @@ export function genDwSource(k: DwGenKnobs, base: string): string {
   // that slides down one row per step, so a step loads one new row instead of KH (1.7–1.9× faster on llvmpipe than
   // rows outer with every row reloaded; bench/NOTES-conv.md round 5).
   for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) L.push(`var x${kh}_${j} = vec4f(0.0);`);
-  const loadRow = (ind: string, kh: number, ih: string) => {
-    L.push(`${ind}{`);
-    L.push(`${ind}  let ih = ${ih};`);
-    L.push(`${ind}  let rok = ih >= 0 && ih < i32(HIN);`);
-    L.push(`${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`);
-    for (let j = 0; j < NB; j++) L.push(`${ind}  x${kh}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`);
-    L.push(`${ind}}`);
-  };
+  const loadRow = (ind: string, slot: number, ih: string) => L.push(...rowLoad(ind, slot, ih, NB));
   L.push(`for (var n = s * p.nPer; n < n1; n++) {`);
   L.push(`  let dyb = n * COUT * HWo / 4u;`);
   L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
