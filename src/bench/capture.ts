@@ -110,13 +110,12 @@ export function commandFlops(c: Command): number {
     if (entry === 'fwd_rb' || entry === 'fwd_naive' || entry === 'dw_rb' || entry === 'dw_naive' || entry === 'dx_naive') return 2 * mac;
   }
   if (file.startsWith('conv-gen/')) {
-    // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name; fwd's KH and sizes
-    // (GEN_SIZES) are overrides.
+    // Generated unrolled kernels (src/ops/conv-gen.ts): KW (and dw's KH) are in the file name; fwd's KH and both
+    // kernels' sizes (GEN_SIZES) are overrides, the batch a param.
     const ov = c.kernel.ref.overrides;
     const kw = Number(/_kw(\d+)/.exec(file)?.[1] ?? 0);
     const kh = Number(/_kh(\d+)/.exec(file)?.[1] ?? ov?.KH ?? 5);
-    const size = (param: string, override: string) => get(p, param) || get(ov, override);
-    return 2 * get(p, 'N') * size('Cout', 'COUT') * size('Hout', 'HOUT') * size('Wout', 'WOUT') * size('Cin', 'CIN') * kh * kw;
+    return 2 * get(p, 'N') * get(ov, 'COUT') * get(ov, 'HOUT') * get(ov, 'WOUT') * get(ov, 'CIN') * kh * kw;
   }
   return 0;
 }

@@ -47,12 +47,12 @@ export class BufferPool {
   /** Lends a storage buffer of at least `bytes` bytes (contents undefined). */
   acquire(bytes: number, label = 'tensor'): PooledBuffer {
     if (!(bytes > 0) || !Number.isFinite(bytes)) throw new Error(`buffer pool: cannot allocate ${bytes} bytes for ${label}`);
-    const size = sizeClass(bytes);
-    if (size > this.maxBufferSize) {
+    if (!this.fits(bytes)) {
       throw new Error(
         `${label} needs ${(bytes / 2 ** 20).toFixed(1)} MiB, the adapter allows ${(this.maxBufferSize / 2 ** 20).toFixed(0)} MiB per buffer; use a smaller batch or size`,
       );
     }
+    const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {
