@@ -1,11 +1,18 @@
-// The loss options of each training step: λ's linear warm-up and the smooth form's β continuation.
+// The loss options of each training step: λ's linear warm-up and decay, and the smooth form's β continuation.
 import type { TqlOptions } from '../cpu/tql.js';
 import type { TrainConfig } from './options.js';
 
-/** λ at global step s: ramps linearly from 0 to cfg.lambda over the first cfg.lambdaWarmup epochs (fractions allowed), then stays. */
+/**
+ * λ at global step s: ramps linearly from 0 to cfg.lambda over the first cfg.lambdaWarmup epochs, stays, and falls
+ * linearly to 0 at the end of the run over the last cfg.lambdaDecay epochs (fractions allowed; where the two overlap,
+ * the smaller factor wins).
+ */
 export function lambdaAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
-  const ramp = cfg.lambdaWarmup * stepsPerEpoch;
-  return s >= ramp ? cfg.lambda : cfg.lambda * (s / ramp);
+  const up = cfg.lambdaWarmup * stepsPerEpoch;
+  const down = (cfg.lambdaDecay ?? 0) * stepsPerEpoch, end = cfg.epochs * stepsPerEpoch;
+  const rise = s >= up ? 1 : s / up;
+  const fall = down > 0 ? Math.min(1, Math.max(0, (end - s) / down)) : 1;
+  return cfg.lambda * Math.min(rise, fall);
 }
 
 /**

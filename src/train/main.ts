@@ -31,6 +31,7 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
     marginQ: (opts['margin-q'] as number | undefined) ?? defaultMargin(bits),
     lambda: opts.lambda as number,
     lambdaWarmup: opts['lambda-warmup'] as number,
+    lambdaDecay: opts['lambda-decay'] as number,
     betaGrowth: opts['beta-growth'] as number,
     model: opts.model as string,
     bn: opts.bn as boolean,

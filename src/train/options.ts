@@ -17,6 +17,7 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   'margin-q': { type: 'float', min: 0, help: 'quantization margin m_q (default max(bits/4, 6): tqlDefaults)' },
   lambda: { type: 'float', default: 1, min: 0, help: 'weight λ of the quantization term' },
   'lambda-warmup': { type: 'float', default: 0, min: 0, help: 'λ ramps linearly from 0 over this many epochs (fractions allowed; 0: full λ from the start)' },
+  'lambda-decay': { type: 'float', default: 0, min: 0, help: 'λ falls linearly to 0 over the last this many epochs (fractions allowed; 0: no decay): the quantization term early, the triplet loss alone at the end' },
   'beta-growth': { type: 'float', default: 2, min: 1, help: '--tq-form smooth: β of the code tanh(β·f) starts at 1 and is multiplied by this at the start of every epoch' },
   model: { type: 'string', default: 'dsh', choices: ['dsh', 'resnet'], help: 'network: dsh (DSH CIFAR-10 net, CPU-sized) or resnet (a small CIFAR ResNet with BN, for real GPUs); both from scratch' },
   bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
@@ -59,6 +60,7 @@ export interface TrainConfig {
   marginQ: number;
   lambda: number;
   lambdaWarmup: number;
+  lambdaDecay: number;
   betaGrowth: number;
   model: string;
   bn: boolean;
@@ -86,7 +88,7 @@ export { defaultMargin };
 
 /** Options that must match for --resume to continue a run (the rest may change, e.g. --quiet). */
 export const RESUME_KEYS: (keyof TrainConfig)[] = [
-  'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'lambdaWarmup', 'betaGrowth', 'model', 'bn', 'epochs', 'P', 'K',
+  'dataset', 'side', 'protocol', 'bits', 'loss', 'tqForm', 'select', 'margin', 'marginQ', 'lambda', 'lambdaWarmup', 'lambdaDecay', 'betaGrowth', 'model', 'bn', 'epochs', 'P', 'K',
   'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'augment', 'seed', 'trainLimit',
 ];
 

@@ -311,6 +311,7 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
     marginQ: cfg.marginQ,
     lambda: cfg.lambda,
     lambdaWarmup: cfg.lambdaWarmup,
+    lambdaDecay: cfg.lambdaDecay,
     betaGrowth: cfg.betaGrowth,
     bits: cfg.bits,
     seed: cfg.seed,
@@ -359,6 +360,7 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log:
   ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
   ck.state.config.lambdaWarmup ??= 0; // and before --lambda-warmup, --beta-growth
   ck.state.config.betaGrowth ??= 2;
+  ck.state.config.lambdaDecay ??= 0; // and before --lambda-decay
   // The saved configuration must match on everything that shapes the run; --epochs may grow (the run is extended).
   const diffs = RESUME_KEYS.filter((k) => k !== 'epochs' && JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
   if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
