@@ -11,6 +11,7 @@ struct Params {
   stride: u32,
   pad: u32,
   total: u32,  // elements of the kernel's output
+  C: u32,      // channels: plane nc is channel nc % C (read by the PRE prologue only)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -154,15 +155,34 @@ fn max_bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroup
 // row from 1 or 2 dy rows of 5 columns. Same results as the general kernels (ties: the first maximum in row-major order).
 @group(0) @binding(9) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> am4: array<vec4<u32>>;
+@group(0) @binding(11) var<storage, read> st: array<f32>;  // BatchNorm2d's stats [4][C]: mean, invStd, scale, shift
+
+// The forward 'rows' kernels' prologue (src/ops/bn-pool.ts): 0 pools x as it is; 1 pools BatchNorm2d's output
+// fma(x, scale_c, shift_c) and 2 its ReLU, computed on load exactly as norm.wgsl's apply computes it, so that
+// BatchNorm2d (+ ReLU) + pool make the same values without writing and re-reading the normalised activations.
+override PRE: u32 = 0u;
+
+// (a, b): the plane's scale and shift, loaded once per invocation by preOf (unused when PRE = 0).
+fn pre4(v: vec4f, a: vec4f, b: vec4f) -> vec4f {
+  if (PRE == 0u) { return v; }
+  let z = fma(v, a, b);
+  if (PRE == 2u) { return max(z, vec4f(0.0)); }
+  return z;
+}
+fn preOf(nc: u32) -> array<vec4f, 2> {
+  if (PRE == 0u) { return array<vec4f, 2>(vec4f(1.0), vec4f(0.0)); }
+  let c = nc % p.C;
+  return array<vec4f, 2>(vec4f(st[2u * p.C + c]), vec4f(st[3u * p.C + c]));
+}
 
 // The three taps of one input row for 4 outputs: left, middle, right columns, and whether the left one is inside.
 struct Taps { l: vec4f, m: vec4f, r: vec4f, lok: bool }
 
-fn taps(row4: u32, q: u32) -> Taps {
-  let a = x4[row4];
-  let b = x4[row4 + 1u];
+fn taps(row4: u32, q: u32, ab: array<vec4f, 2>) -> Taps {
+  let a = pre4(x4[row4], ab[0], ab[1]);
+  let b = pre4(x4[row4 + 1u], ab[0], ab[1]);
   let lok = q > 0u;
-  let prev = x4[select(row4, row4 - 1u, lok)].w;
+  let prev = pre4(x4[select(row4, row4 - 1u, lok)], ab[0], ab[1]).w;
   return Taps(vec4f(prev, a.y, a.w, b.y), vec4f(a.x, a.z, b.x, b.z), vec4f(a.y, a.w, b.y, b.w), lok);
 }
 
@@ -185,12 +205,13 @@ fn max_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups
   let q = b.x;
   let oh = b.y;
   let nc = b.z;
+  let ab = preOf(nc);
   var best = vec4f(0.0);
   var at = vec4u(0xffffffffu);
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - 1;
     if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let t = taps(rowStart(nc, u32(ih), q), q);
+    let t = taps(rowStart(nc, u32(ih), q), q, ab);
     let c = u32(ih) * p.W + 8u * q + vec4u(0u, 2u, 4u, 6u); // middle columns' plane offsets
     // In order left, middle, right: the first maximum wins (strict >), an empty slot takes anything.
     let tl = vec4<bool>(t.lok, true, true, true) & ((at == vec4u(0xffffffffu)) | (t.l > best));
@@ -215,11 +236,12 @@ fn avg_fwd_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups
   let q = b.x;
   let oh = b.y;
   let nc = b.z;
+  let ab = preOf(nc);
   var s = vec4f(0.0);
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - 1;
     if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let t = taps(rowStart(nc, u32(ih), q), q);
+    let t = taps(rowStart(nc, u32(ih), q), q, ab);
     s += select(vec4f(0.0, t.l.yzw), t.l, t.lok) + t.m + t.r;
   }
   y4[i] = s / 9.0;

@@ -3,8 +3,9 @@ import type { Tensor } from '../tensor.js';
 import { reshape } from '../ops/shape.js';
 import { linear } from '../ops/matmul.js';
 import { conv2d } from '../ops/conv.js';
-import { maxPool2d, avgPool2d } from '../ops/pool.js';
-import { batchNorm2d } from '../ops/norm.js';
+import { maxPool2d, avgPool2d, type Pool2dOptions } from '../ops/pool.js';
+import { batchNorm2d, type BatchNorm2dOptions } from '../ops/norm.js';
+import { batchNorm2dPool2d, bnPoolFits, type BnPoolOptions } from '../ops/bn-pool.js';
 import { relu, tanh } from '../ops/elementwise.js';
 import { Module, type InitScheme } from './module.js';
 import { defaultGenerator, initModuleFrom } from './init.js';
@@ -99,14 +100,24 @@ export class BatchNorm2d extends Module {
     return this.run(x, true);
   }
 
+  /**
+   * pool(relu?(bn(x))) with the pool's kernel normalising on load where it fits (Sequential fuses BatchNorm2d, ReLU,
+   * pool this way), else the ops one after another.
+   */
+  forwardPool(x: Tensor, relu: boolean, pool: MaxPool2d | AvgPool2d): Tensor {
+    const p: BnPoolOptions = { kind: pool instanceof MaxPool2d ? 'max' : 'avg', ...pool.poolOptions() };
+    if (!bnPoolFits(x, p)) return pool.forward(this.run(x, relu));
+    if (this.training) this.numBatchesTracked++;
+    return batchNorm2dPool2d(x, this.weight, this.bias, this.runningMean, this.runningVar, this.bnOptions(relu), p);
+  }
+
+  private bnOptions(relu: boolean): BatchNorm2dOptions {
+    return { training: this.training, eps: this.opts.eps ?? 1e-5, momentum: this.opts.momentum ?? 0.1, relu };
+  }
+
   private run(x: Tensor, relu: boolean): Tensor {
     if (this.training) this.numBatchesTracked++;
-    return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
-      training: this.training,
-      eps: this.opts.eps ?? 1e-5,
-      momentum: this.opts.momentum ?? 0.1,
-      relu,
-    });
+    return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, this.bnOptions(relu));
   }
 }
 
@@ -137,7 +148,10 @@ export class MaxPool2d extends Module {
     positiveInt(kernel, 'MaxPool2d kernel_size');
   }
   forward(x: Tensor): Tensor {
-    return maxPool2d(x, { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 });
+    return maxPool2d(x, this.poolOptions());
+  }
+  poolOptions(): Pool2dOptions {
+    return { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 };
   }
 }
 
@@ -148,7 +162,10 @@ export class AvgPool2d extends Module {
     positiveInt(kernel, 'AvgPool2d kernel_size');
   }
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 });
+    return avgPool2d(x, this.poolOptions());
+  }
+  poolOptions(): Pool2dOptions {
+    return { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 };
   }
 }
 
@@ -164,7 +181,9 @@ export class Flatten extends Module {
  * Children applied in order; named "0", "1", … like PyTorch's nn.Sequential, or by name with Sequential.named.
  * A Conv2d, Linear or BatchNorm2d directly followed by ReLU runs fused (the activation in the GEMM/conv epilogue, or in
  * BN's apply pass with the mask recomputed in its backward): it saves a pass over the activations each way (the
- * standalone ReLU and its backward cost ~4 and ~5 ms per 4.2 M values on llvmpipe).
+ * standalone ReLU and its backward cost ~4 and ~5 ms per 4.2 M values on llvmpipe). A BatchNorm2d (+ ReLU) followed
+ * by a MaxPool2d or AvgPool2d runs as one op where the pool's kernel can normalise on load (ops/bn-pool.ts): BN's
+ * apply pass, its output written and read back, is saved.
  * Set `fuse = false` to run every layer on its own.
  */
 export class Sequential extends Module {
@@ -185,9 +204,15 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
+    const isPool = (m: Module | undefined): m is MaxPool2d | AvgPool2d => m instanceof MaxPool2d || m instanceof AvgPool2d;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i];
-      if (this.fuse && this.layers[i + 1] instanceof ReLU && (l instanceof Conv2d || l instanceof Linear || l instanceof BatchNorm2d)) {
+      const relu = this.layers[i + 1] instanceof ReLU;
+      const pool = this.layers[i + (relu ? 2 : 1)];
+      if (this.fuse && l instanceof BatchNorm2d && isPool(pool)) {
+        y = l.forwardPool(y, relu, pool);
+        i += relu ? 2 : 1;
+      } else if (this.fuse && relu && (l instanceof Conv2d || l instanceof Linear || l instanceof BatchNorm2d)) {
         y = l.forwardRelu(y);
         i++;
       } else y = l.forward(y);

@@ -8,6 +8,7 @@ export * from './reduce.js';
 export * from './conv.js';
 export * from './pool.js';
 export * from './norm.js';
+export * from './bn-pool.js';
 export * from './loss.js';
 export * from './random.js';
 export * from './tql.js';

@@ -17,7 +17,8 @@ export interface BatchNorm2dOptions {
   relu?: boolean;
 }
 
-interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean; relu: boolean }
+/** What the backward needs of a forward (also src/ops/bn-pool.ts's). */
+export interface NormCtx { N: number; C: number; HW: number; eps: number; stats: Tensor; training: boolean; relu: boolean }
 
 const FILE = 'norm.wgsl';
 const wg = (): number => knob('ops.WG');
@@ -57,6 +58,28 @@ function checkVec(t: Tensor, name: string, C: number, x: Tensor): void {
  * less over the activations each way than a separate ReLU; the backward recomputes the mask from x).
  */
 export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, opts: BatchNorm2dOptions = {}): Tensor {
+  const ctx = batchNormStats(x, gamma, beta, runningMean, runningVar, opts);
+  const { HW, stats, relu } = ctx;
+  const rt = runtime();
+  const y = Tensor.empty(x.shape);
+  const ap = pick('apply', HW);
+  const R = relu ? 1 : 0;
+  if (ap.v4) {
+    const r = runOf(HW, y.size);
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { ...r.overrides, RELU: R } }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
+  } else {
+    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG: wg(), RELU: R } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, wg()) });
+  }
+  const out = record('batchNorm2d', [x, gamma, beta], y, { ...ctx });
+  if (!out.node) stats.dispose();
+  return out;
+}
+
+/**
+ * BatchNorm2d's statistics pass(es): checks the operands, computes the channels' stats [4][C] (mean, invStd, scale,
+ * shift) from the batch (training; the running statistics updated) or from the running statistics (eval).
+ */
+export function batchNormStats(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, opts: BatchNorm2dOptions = {}): NormCtx {
   if (x.dtype !== 'f32' || x.shape.length !== 4) throw new Error(`batchNorm2d: x ${x.describe()} must be 4-D [N, C, H, W] f32 (NCHW); reshape it first`);
   const [N, C, H, W] = x.shape;
   checkVec(gamma, 'gamma', C, x); checkVec(beta, 'beta', C, x);
@@ -69,7 +92,6 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   const rt = runtime();
   const ctx = { N, C, HW };
   const stats = Tensor.empty([4 * C]);
-  const y = Tensor.empty(x.shape);
   if (training) {
     const part = Tensor.empty([2 * C * N]);
     const ps = pick('plane_stats', HW);
@@ -85,22 +107,16 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
       { bindings: { stats: stats.buffer, gamma: gamma.buffer, beta: beta.buffer, runMean: runningMean.buffer, runVar: runningVar.buffer }, params: params(ctx, { eps }), workgroups: grid1d(C, wg()) },
     );
   }
-  const ap = pick('apply', HW);
-  const R = relu ? 1 : 0;
-  if (ap.v4) {
-    const r = runOf(HW, y.size);
-    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { ...r.overrides, RELU: R } }, { bindings: { x4: x.buffer, st: stats.buffer, y4: y.buffer }, params: params(ctx), workgroups: r.workgroups });
-  } else {
-    rt.dispatch({ file: FILE, entry: ap.entry, overrides: { WG: wg(), RELU: R } }, { bindings: { x: x.buffer, st: stats.buffer, y: y.buffer }, params: params(ctx), workgroups: grid1d(y.size, wg()) });
-  }
-  const out = record('batchNorm2d', [x, gamma, beta], y, { N, C, HW, eps, stats, training, relu } satisfies NormCtx);
-  if (!out.node) stats.dispose();
-  return out;
+  return { N, C, HW, eps, stats, training, relu };
 }
 
 defineBackward('batchNorm2d', (node, gy) => {
   const [x, gamma] = node.inputs as [Tensor, Tensor, Tensor];
-  const c = node.ctx as unknown as NormCtx;
+  return batchNormBackward(node.ctx as unknown as NormCtx, x, gamma, gy);
+});
+
+/** dx, dgamma, dbeta of BatchNorm2d (+ the fused ReLU's mask, recomputed from x) from dy. */
+export function batchNormBackward(c: NormCtx, x: Tensor, gamma: Tensor, gy: Tensor): [Tensor, Tensor, Tensor] {
   const rt = runtime();
   const R = c.relu ? 1 : 0;
   const part = Tensor.empty([2 * c.C * c.N]);
@@ -125,4 +141,4 @@ defineBackward('batchNorm2d', (node, gy) => {
   part.dispose();
   dgb.dispose();
   return [dx, dgamma, dbeta];
-});
+}

@@ -14,12 +14,12 @@ export interface Pool2dOptions {
   padding?: number;
 }
 
-interface PoolGeometry { N: number; C: number; H: number; W: number; k: number; stride: number; padding: number; OH: number; OW: number }
+export interface PoolGeometry { N: number; C: number; H: number; W: number; k: number; stride: number; padding: number; OH: number; OW: number }
 
 const FILE = 'pool.wgsl';
 const wg = (): number => knob('ops.WG');
 
-function geometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
+export function poolGeometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
   if (x.dtype !== 'f32') throw new Error(`${op}: x ${x.describe()} must be f32`);
   if (x.shape.length !== 4) throw new Error(`${op}: x ${x.describe()} must be 4-D [N, C, H, W] (NCHW); reshape it first`);
   if (!o || typeof o !== 'object') throw new Error(`${op}: options { k, stride?, padding? } are required`);
@@ -39,18 +39,29 @@ function params(g: PoolGeometry, total: number): Record<string, number> {
 }
 
 /** Whether the 'rows' kernels fit: the 3×3 / stride 2 / padding 1 window over rows of a multiple of 8 and an even height. */
-const rowsFit = (g: PoolGeometry) => POOL_KNOBS.rows && g.k === 3 && g.stride === 2 && g.padding === 1 && g.W % 8 === 0 && g.H % 2 === 0;
+export const rowsFit = (g: PoolGeometry) => POOL_KNOBS.rows && g.k === 3 && g.stride === 2 && g.padding === 1 && g.W % 8 === 0 && g.H % 2 === 0;
+
+/** The normalisation a forward 'rows' kernel applies on load (PRE in pool.wgsl): BatchNorm2d's stats [4][C], and ReLU. */
+export interface PoolPrologue { stats: Tensor; relu: boolean }
+
+/** A forward 'rows' kernel (rowsFit(g)): y (and the argmax of a max-pool) from x, or from BN(x) with a prologue. */
+export function poolRows(kind: 'max' | 'avg', x: Tensor, g: PoolGeometry, y: Tensor, argmax: Tensor | null, pre?: PoolPrologue): void {
+  const bindings: Record<string, typeof x.buffer> = { x4: x.buffer, y4: y.buffer };
+  if (argmax) bindings.am4 = argmax.buffer;
+  bindings.st = (pre?.stats ?? x).buffer; // (unread without a prologue; the binding is static)
+  runtime().dispatch(
+    { file: FILE, entry: `${kind}_fwd_rows`, overrides: { WG: wg(), PRE: pre ? (pre.relu ? 2 : 1) : 0 } },
+    { bindings, params: { ...params(g, y.size), C: g.C }, workgroups: grid1d(y.size / 4, wg()) },
+  );
+}
 
 /** Max-pool: x [N, C, H, W] → y [N, C, OH, OW], OH = ⌊(H + 2p − k)/stride⌋ + 1 (padding never wins). */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
-  const g = geometry('maxPool2d', x, opts);
+  const g = poolGeometry('maxPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const argmax = Tensor.empty(y.shape, 'u32');
   if (rowsFit(g)) {
-    runtime().dispatch(
-      { file: FILE, entry: 'max_fwd_rows', overrides: { WG: wg() } },
-      { bindings: { x4: x.buffer, y4: y.buffer, am4: argmax.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, wg()) },
-    );
+    poolRows('max', x, g, y, argmax);
   } else {
     runtime().dispatch(
       { file: FILE, entry: 'max_fwd', overrides: { WG: wg() } },
@@ -72,6 +83,11 @@ export const POOL_KNOBS: { maxBackward: MaxPoolBackwardVariant; rows: boolean } 
 
 defineBackward('maxPool2d', (node, gy) => {
   const { g, argmax } = node.ctx as { g: PoolGeometry; argmax: Tensor };
+  return [maxPoolBackward(g, argmax, gy)];
+});
+
+/** dx of a max-pool from dy and the forward's argmax. */
+export function maxPoolBackward(g: PoolGeometry, argmax: Tensor, gy: Tensor): Tensor {
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (POOL_KNOBS.maxBackward === 'plane' && (g.H * g.W) % 4 === 0 && (g.OH * g.OW) % 4 === 0) {
     // 4-aligned planes: vec4 views of dx, dy and the argmax.
@@ -85,15 +101,15 @@ defineBackward('maxPool2d', (node, gy) => {
       { bindings: { dy: gy.buffer, idx: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) },
     );
   }
-  return [dx];
-});
+  return dx;
+}
 
 /** Average-pool (padded zeros count in the divisor k², PyTorch's count_include_pad = true): x [N, C, H, W] → y [N, C, OH, OW]. */
 export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
-  const g = geometry('avgPool2d', x, opts);
+  const g = poolGeometry('avgPool2d', x, opts);
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   if (rowsFit(g)) {
-    runtime().dispatch({ file: FILE, entry: 'avg_fwd_rows', overrides: { WG: wg() } }, { bindings: { x4: x.buffer, y4: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size / 4, wg()) });
+    poolRows('avg', x, g, y, null);
   } else {
     runtime().dispatch({ file: FILE, entry: 'avg_fwd', overrides: { WG: wg() } }, { bindings: { x: x.buffer, y: y.buffer }, params: params(g, y.size), workgroups: grid1d(y.size, wg()) });
   }
@@ -101,12 +117,17 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
 }
 defineBackward('avgPool2d', (node, gy) => {
   const { g } = node.ctx as { g: PoolGeometry };
+  return [avgPoolBackward(g, gy)];
+});
+
+/** dx of an average-pool from dy. */
+export function avgPoolBackward(g: PoolGeometry, gy: Tensor): Tensor {
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (rowsFit(g)) {
     runtime().dispatch({ file: FILE, entry: 'avg_bwd_rows', overrides: { WG: wg() } }, { bindings: { dy4: gy.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size / 8, wg()) });
   } else {
     runtime().dispatch({ file: FILE, entry: 'avg_bwd', overrides: { WG: wg() } }, { bindings: { dy: gy.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(dx.size, wg()) });
   }
-  return [dx];
-});
+  return dx;
+}
 
