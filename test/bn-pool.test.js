@@ -7,6 +7,9 @@ import * as tq from '../dist/index.js';
 import { rand, assertClose } from './util.js';
 
 const { Tensor, cpu, ops, nn } = tq;
+const f64 = (a) => Float64Array.from(a);
+const T = (a, shape) => Tensor.from(Float32Array.from(a), shape);
+const POOL = { k: 3, stride: 2, padding: 1 };
 
 test.before(async () => {
   await tq.init();
@@ -14,10 +17,6 @@ test.before(async () => {
 test.after(async () => {
   await tq.gpu.disposeRuntime();
 });
-
-const f64 = (a) => Float64Array.from(a);
-const T = (a, shape) => Tensor.from(Float32Array.from(a), shape);
-const POOL = { k: 3, stride: 2, padding: 1 };
 
 // [N, C, H, W] where the 'rows' pool kernels fit (W % 8 = 0, H even): odd batch and channel counts, an odd count of
 // 4-output blocks per row (W 24), a plane of 2 rows.
