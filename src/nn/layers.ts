@@ -141,6 +141,9 @@ export interface PoolOptions {
   padding?: number;
 }
 
+/** The pool op's options of a pool layer (stride defaults to the window, padding to 0). */
+const poolOptionsOf = (kernel: number, o: PoolOptions): Pool2dOptions => ({ k: kernel, stride: o.stride ?? kernel, padding: o.padding ?? 0 });
+
 /** Max-pool over k×k windows (padding never wins). */
 export class MaxPool2d extends Module {
   constructor(readonly kernel: number, readonly opts: PoolOptions = {}) {
@@ -151,7 +154,7 @@ export class MaxPool2d extends Module {
     return maxPool2d(x, this.poolOptions());
   }
   poolOptions(): Pool2dOptions {
-    return { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 };
+    return poolOptionsOf(this.kernel, this.opts);
   }
 }
 
@@ -165,7 +168,7 @@ export class AvgPool2d extends Module {
     return avgPool2d(x, this.poolOptions());
   }
   poolOptions(): Pool2dOptions {
-    return { k: this.kernel, stride: this.opts.stride ?? this.kernel, padding: this.opts.padding ?? 0 };
+    return poolOptionsOf(this.kernel, this.opts);
   }
 }
 
