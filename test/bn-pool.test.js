@@ -69,6 +69,8 @@ test('batchNorm2dPool2d refuses a pool without a fused kernel, and names the way
   assert.not.ok(ops.bnPoolFits(x, { kind: 'max', ...POOL }));
   const c = Tensor.empty([3]);
   assert.throws(() => ops.batchNorm2dPool2d(x, c, c, c, c, {}, { kind: 'max', ...POOL }), /no fused kernel.*one after another/);
+  // A window that cannot fit is the pool's own error, as when the layers run one by one.
+  assert.throws(() => ops.bnPoolFits(Tensor.empty([1, 2, 2, 2]), { kind: 'avg', k: 5, stride: 1, padding: 1 }), /^avgPool2d: a 5×5 window does not fit/);
 });
 
 // The DSH stage (conv, BN, ReLU, pool) × 2 in a Sequential, fused and not: the same loss and gradients bit for bit, and

@@ -11,9 +11,12 @@ import { avgPoolBackward, maxPoolBackward, poolGeometry, poolRows, rowsFit, type
 /** The pool after the batch norm: its kind and window. */
 export interface BnPoolOptions extends Pool2dOptions { kind: 'max' | 'avg' }
 
-/** Whether batchNorm2dPool2d runs fused for x (the pool's 'rows' kernels fit); else run the ops one by one. */
+/**
+ * Whether batchNorm2dPool2d runs fused for x (the pool's 'rows' kernels fit); else run the ops one by one. Bad pool
+ * options are refused here as the pool op itself refuses them (same message, named after maxPool2d / avgPool2d).
+ */
 export function bnPoolFits(x: Tensor, pool: BnPoolOptions): boolean {
-  return x.dtype === 'f32' && x.shape.length === 4 && rowsFit(poolGeometry('batchNorm2dPool2d', x, pool));
+  return x.dtype === 'f32' && x.shape.length === 4 && rowsFit(poolGeometry(pool.kind === 'max' ? 'maxPool2d' : 'avgPool2d', x, pool));
 }
 
 /**
