@@ -9,7 +9,7 @@ import type { TrainConfig } from './options.js';
  */
 export function lambdaAt(cfg: TrainConfig, s: number, stepsPerEpoch: number): number {
   const up = cfg.lambdaWarmup * stepsPerEpoch;
-  const down = (cfg.lambdaDecay ?? 0) * stepsPerEpoch, end = cfg.epochs * stepsPerEpoch;
+  const down = cfg.lambdaDecay * stepsPerEpoch, end = cfg.epochs * stepsPerEpoch;
   const rise = s >= up ? 1 : s / up;
   const fall = down > 0 ? Math.min(1, Math.max(0, (end - s) / down)) : 1;
   return cfg.lambda * Math.min(rise, fall);
