@@ -12,7 +12,7 @@ export type KnobSource = 'preset' | 'autotune' | 'TQHASH_KNOBS' | 'set';
 export const CONV_VARIANTS = ['naive', 'rb', 'unrolled'] as const;
 export const GEMM_VARIANTS = ['naive', 'tiled', 'regblock', 'unrolled'] as const;
 /** Blocks of the unrolled conv forward kernel, 'CO_BxPXWxRB' (output channels × pixels × rows per invocation), or 'auto'. */
-export const FWD_BLOCKS = ['auto', ...[4, 8, 16].flatMap((c) => [8, 16, 32].flatMap((p) => [1, 2, 3, 4].map((r) => `${c}x${p}x${r}`)))] as const;
+export const FWD_BLOCKS = ['auto', ...[4, 8, 16].flatMap((c) => [8, 16, 32].flatMap((p) => [1, 2, 3, 4, 6, 8].map((r) => `${c}x${p}x${r}`)))] as const;
 
 /** One knob: its allowed values, a one-line doc and the value of each preset. */
 export interface KnobSpec<V extends number | string | boolean> {
@@ -59,7 +59,7 @@ const TABLE = {
   'conv.WGX': intKnob(1, 1024, 1, 8, 8, 'conv kernels: lanes along the workgroup x (≥ 8 on llvmpipe, the SIMD direction)'),
   'conv.DW_INVOCATIONS': intKnob(1, 1 << 20, 1, 1024, 1024, 'unrolled conv backward-weights: invocations wanted (sets the batch splits)'),
   'conv.DW_CO_B': enumKnob([4, 8, 'auto'] as const, 'auto', 'auto', "unrolled conv backward-weights: output channels per invocation ('auto': 4 below 8 input channels)"),
-  'conv.FWD_BLOCK': enumKnob(FWD_BLOCKS, 'auto', 'auto', "unrolled conv forward/backward-data: channels×pixels×rows per invocation ('auto': 8x16x2 on rows ≥ 16 wide, else 8x8x4)"),
+  'conv.FWD_BLOCK': enumKnob(FWD_BLOCKS, 'auto', 'auto', "unrolled conv forward/backward-data: channels×pixels×rows per invocation ('auto': 8x16x4 on rows ≥ 16 wide, else 8x8x8; on a GPU 8x16x2 / 8x8x4)"),
   'gemm.variant': enumKnob(GEMM_VARIANTS, 'unrolled', 'regblock', 'GEMM kernel variant'),
   'gemm.TM': enumKnob([4, 8, 12, 16] as const, 16, 4, 'regblock/unrolled GEMM: rows per invocation'),
   'gemm.TN': enumKnob([4, 8, 12, 16] as const, 16, 4, 'regblock/unrolled GEMM: columns per invocation'),

@@ -55,7 +55,7 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
       }
     }, repeats),
   };
-  const blocks = ['auto', '8x16x1', '8x8x2', '16x16x1', '8x32x1'] as const;
+  const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
   const fwd: TuneTask = {
     name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
     candidates: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),

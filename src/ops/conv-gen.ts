@@ -16,7 +16,7 @@
 // input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).
 
 /** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation. */
-export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4; KW: number; PADW: number }
+export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KW: number; PADW: number }
 
 const XYZW = 'xyzw';
 
@@ -68,17 +68,22 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   loadRow('    ', RB - 1, `i32(oh0 + ${RB - 1}u + kh) - PADH`);
   L.push(`    let wrow = ((ci * KH + kh) * ${KW}u) * COUTP + co0;`);
   const comp = (r: number, t: number) => `x${r}_${t >> 2}.${XYZW[t & 3]}`;
-  for (let kw = 0; kw < KW; kw++) {
-    for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * COUTP) / 4u + ${c4}u];`);
-    // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
-    const sh = 4 + kw - PADW;
-    for (let r = 0; r < RB; r++) {
-      for (let q = 0; q < QB; q++) {
-        const t = sh + 4 * q;
-        const xv = t % 4 === 0 ? `x${r}_${t / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(r, t + e)).join(', ')})`;
-        L.push(`    { let xv = ${xv};`);
-        for (let c = 0; c < CO_B; c++) L.push(`      ${acc(r, q, c)} = fma(xv, vec4f(w${kw}_${c >> 2}.${XYZW[c & 3]}), ${acc(r, q, c)});`);
-        L.push(`    }`);
+  // All KW weight vectors of the tap row first, then each accumulator's KW FMAs back to back: the block (512
+  // floats at the default) cannot stay in registers, and each spilled accumulator is then reloaded and stored once
+  // per tap row instead of once per tap. Each output's sum keeps its order (kw, then kh, then ci), so the results
+  // are bit for bit those of the tap-outer order; 1.1–1.4× faster on llvmpipe (bench/NOTES-conv.md round 7).
+  for (let kw = 0; kw < KW; kw++) for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * COUTP) / 4u + ${c4}u];`);
+  for (let r = 0; r < RB; r++) {
+    for (let q = 0; q < QB; q++) {
+      for (let c = 0; c < CO_B; c++) {
+        let e = acc(r, q, c);
+        for (let kw = 0; kw < KW; kw++) {
+          // Output pixel ow0 + 4q + e at tap kw reads input column (ow0 − 4) + (4 + 4q + e + kw − PADW).
+          const t = 4 + 4 * q + kw - PADW;
+          const xv = t % 4 === 0 ? `x${r}_${t / 4}` : `vec4f(${[0, 1, 2, 3].map((i) => comp(r, t + i)).join(', ')})`;
+          e = `fma(${xv}, vec4f(w${kw}_${c >> 2}.${XYZW[c & 3]}), ${e})`;
+        }
+        L.push(`    ${acc(r, q, c)} = ${e};`);
       }
     }
   }

@@ -23,7 +23,7 @@ import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
 import { GEN_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
-import { CONV_VARIANTS, knobView } from '../gpu/knobs.js';
+import { CONV_VARIANTS, knobClass, knobView } from '../gpu/knobs.js';
 
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 const VARIANTS: readonly ConvVariant[] = CONV_VARIANTS;
@@ -131,12 +131,12 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
 }
 
 /**
- * Block of the unrolled forward kernel: 8 channels × 16 pixels × 2 rows where the row is ≥ 16 wide, else 8 × 8 × 4 rows
- * (never more rows than the output has). Chosen by CPU time per call on llvmpipe, which contention does not inflate
- * (bench/NOTES-conv.md, 2026-11-30): conv2 fwd/dx 27.6/28.2 → 34.5/32.1 GF/s over 8 × 16 × 1, conv3 27.2/28.5 → 31.0/31.4
- * over 8 × 8 × 2, conv1 21.8 → 24.6; larger blocks (8 × 16 × 4, 16 × 16 × 2) spill and lose. Re-checked 2026-12-01 with
- * sliding rows and constant sizes: conv2 8×16×2 44.0 GF/s (8×16×3 43.4, 8×16×4 36.5, 16×16×1 36.5, 8×32×1 34.4), conv3
- * 8×8×4 47.3 (8×8×3 40.4, 16×8×2 38.6), conv1 8×16×2 30.8 (8×32×2 26.8, 16×16×2 26.3).
+ * Block of the unrolled forward kernel on a software adapter: 8 channels × 16 pixels × 4 rows where the row is ≥ 16
+ * wide, else 8 × 8 × 8 rows (never more rows than the output has); on a GPU 8 × 16 × 2 and 8 × 8 × 4. Chosen by CPU time per call on llvmpipe, which contention does not
+ * inflate (bench/NOTES-conv.md round 7, 2026-12-01, accumulator-outer FMA order): conv2 fwd/dx 8×16×4 74.8 GF/s
+ * (8×16×2 58.0, 8×16×3 59.3, 8×16×6 56.7, 8×16×8 60.5, 16×16×2 62.1, 16×16×4 57.5, 4×16×8 74.4), conv3 8×8×8 80.2
+ * (8×8×4 63.5, 16×8×4 69.0, 16×8×8 65.1, 4×8×8 73.2), conv1 8×16×4 46.9–48.4 (8×16×2 40.6, 8×32×2 47.6, 16×16×2 44.0,
+ * 8×16×8 39.1). Before that order the spills of blocks past 256 accumulators cost more than the loads they saved.
  */
 function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> {
   const set = CONV_KNOBS.FWD_BLOCK;
@@ -144,8 +144,10 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> 
     const [CO_B, PXW, RB] = set.split('x').map(Number);
     return { CO_B, PXW, RB } as Omit<FwdGenKnobs, 'KW' | 'PADW'>;
   }
-  const RB = (r: 2 | 4) => Math.min(r, Hout) as 1 | 2 | 3 | 4;
-  return Wout >= 16 ? { CO_B: 8, PXW: 16, RB: RB(2) } : { CO_B: 8, PXW: 8, RB: RB(4) };
+  const RB = (r: 2 | 4 | 8) => Math.min(r, Hout) as FwdGenKnobs['RB'];
+  // A GPU keeps the blocks it was measured with (H200, 2026-11-30): 512 accumulators would spill its register file.
+  if (knobClass() === 'gpu') return Wout >= 16 ? { CO_B: 8, PXW: 16, RB: RB(2) } : { CO_B: 8, PXW: 8, RB: RB(4) };
+  return Wout >= 16 ? { CO_B: 8, PXW: 16, RB: RB(4) } : { CO_B: 8, PXW: 8, RB: RB(8) };
 }
 
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
