@@ -38,10 +38,12 @@ const SHAPES = [
   [2, 4, 9, 12, 6, 5, 1, 0],
 ]; // (the unrolled variant runs 'rb' on the others: that fallback is covered too)
 
-// The unrolled backward-weights kernel runs twice: with 4 and with 8 output channels per invocation.
-for (const [variant, dwCoB] of [['naive', 'auto'], ['rb', 'auto'], ['unrolled', 4], ['unrolled', 8]]) {
-  test(`conv2d ${variant} (dw CO_B ${dwCoB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
+// The unrolled backward-weights kernel runs with 4 and 8 output channels per invocation, and 1, 2 (Cin = 3, 5: a
+// partial last block), 3 and 4 input channels (more than Cin = 2: clamped).
+for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
+  test(`conv2d ${variant} (dw CO_B ${dwCoB}, CI_B ${dwCiB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
     ops.CONV_KNOBS.DW_CO_B = dwCoB;
+    ops.CONV_KNOBS.DW_CI_B = dwCiB;
     let seed = 10;
     for (const [N, Cin, H, W, Cout, K, stride, padding] of SHAPES) {
       const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
@@ -76,6 +78,7 @@ for (const [variant, dwCoB] of [['naive', 'auto'], ['rb', 'auto'], ['unrolled', 
       }
     }
     ops.CONV_KNOBS.DW_CO_B = 'auto';
+    ops.CONV_KNOBS.DW_CI_B = 'auto';
   });
 }
 

@@ -27,13 +27,13 @@ export const GEN_SIZES = ['CIN', 'HIN', 'WIN', 'COUT', 'HOUT', 'WOUT', 'PADH', '
 const sizeDecls = (names: readonly string[]) => names.map((n) => `override ${n}: ${n === 'PADH' ? 'i32' : 'u32'};`).join('\n');
 
 /** Lines loading input row `ih` (an i32 expression; a row outside 0 … HIN − 1 reads as zeros) of the plane at
- *  `plane4` into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the row). */
-function rowLoad(ind: string, slot: number, ih: string, NB: number): string[] {
+ *  `plane` (vec4 offset) into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the row). */
+function rowLoad(ind: string, slot: number | string, ih: string, NB: number, plane = 'plane4'): string[] {
   return [
     `${ind}{`,
     `${ind}  let ih = ${ih};`,
     `${ind}  let rok = ih >= 0 && ih < i32(HIN);`,
-    `${ind}  let rb = plane4 + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`,
+    `${ind}  let rb = ${plane} + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`,
     ...Array.from({ length: NB }, (_, j) => `${ind}  x${slot}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`),
     `${ind}}`,
   ];
@@ -117,71 +117,82 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
 `;
 }
 
-/** Knobs of one generated backward-weights kernel: CO_B output channels × one input channel × all KH·KW taps per invocation. */
-export interface DwGenKnobs { CO_B: 4 | 8; KH: number; KW: number; PADW: number }
+/** Knobs of one generated backward-weights kernel: CO_B output channels × CI_B input channels × all KH·KW taps per invocation. */
+export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number }
 
 /**
  * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
  * entries of each split: Σ dy, for db). The steps run down a column of 8 output pixels, row by row: per step CO_B·2
- * vec4 dy loads and the 4 vec4 of one new input row (the window of KH rows slides) feed CO_B·KH·KW dot products of 8
- * terms (scalar accumulators: fewer live registers than vec4 ones).
+ * vec4 dy loads and, per input channel, the 4 vec4 of one new input row (its window of KH rows slides) feed
+ * CO_B·CI_B·KH·KW dot products of 8 terms (scalar accumulators: fewer live registers than vec4 ones).
  */
 export function genDwSource(k: DwGenKnobs, base: string): string {
-  const { CO_B, KH, KW, PADW } = k;
+  const { CO_B, CI_B, KH, KW, PADW } = k;
   const NB = 4;
   const L: string[] = [];
   L.push(`let cobs = (COUT + ${CO_B}u - 1u) / ${CO_B}u;`);
-  L.push(`if (g.x >= CIN * cobs) { return; }`);
-  L.push(`let ci = g.x / cobs;`, `let co0 = (g.x % cobs) * ${CO_B}u;`, `let s = wid.y;`);
+  L.push(`let cibs = (CIN + ${CI_B}u - 1u) / ${CI_B}u;`);
+  L.push(`if (g.x >= cibs * cobs) { return; }`);
+  L.push(`let ci0 = (g.x / cobs) * ${CI_B}u;`, `let co0 = (g.x % cobs) * ${CO_B}u;`, `let s = wid.y;`);
   L.push(`let HWo = HOUT * WOUT;`, `let Wo4 = WOUT / 4u;`, `let W4 = WIN / 4u;`);
   L.push(`let n1 = min(p.N, (s + 1u) * p.nPer);`);
   for (let c = 0; c < CO_B; c++) {
     L.push(`let cof${c} = min(co0 + ${c}u, COUT - 1u) * HWo / 4u;`);
     L.push(`var sd${c} = vec4f(0.0);`);
-    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`var a${c}_${kh}_${kw} = 0.0;`);
+    for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`var a${i}_${c}_${kh}_${kw} = 0.0;`);
   }
   // The input rows of output row oh at taps kh = 0 … KH−1 are ih = oh + kh − pad: a window of KH rows (NB vec4 each)
-  // that slides down one row per step, so a step loads one new row instead of KH (1.7–1.9× faster on llvmpipe than
-  // rows outer with every row reloaded; bench/NOTES-conv.md round 5).
-  for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) L.push(`var x${kh}_${j} = vec4f(0.0);`);
-  const loadRow = (ind: string, slot: number, ih: string) => L.push(...rowLoad(ind, slot, ih, NB));
+  // per input channel that slides down one row per step, so a step loads one new row instead of KH (1.7–1.9× faster
+  // on llvmpipe than rows outer with every row reloaded; bench/NOTES-conv.md round 5). The dy loads of a step serve
+  // CI_B input channels (round 7).
+  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) L.push(`var x${i}_${kh}_${j} = vec4f(0.0);`);
   L.push(`for (var n = s * p.nPer; n < n1; n++) {`);
   L.push(`  let dyb = n * COUT * HWo / 4u;`);
-  L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
+  // A channel past CIN (CIN % CI_B ≠ 0) reads channel CIN − 1 and is never stored.
+  for (let i = 0; i < CI_B; i++) L.push(`  let plane4_${i} = (n * CIN + min(ci0 + ${i}u, CIN - 1u)) * HIN * W4;`);
   L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`);
   L.push(`    let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
   L.push(`    let b0 = i32(ob) - 1;`);
   for (let j = 0; j < NB; j++) L.push(`    let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
+  const loadRow = (ind: string, i: number, slot: number, ih: string) => L.push(...rowLoad(ind, `${i}_${slot}`, ih, NB, `plane4_${i}`));
   // Before row 0, window slot kh + 1 holds input row kh − pad (the shift at the top of the step moves it to slot kh).
-  for (let kh = 0; kh + 1 < KH; kh++) loadRow('    ', kh + 1, `${kh} - PADH`);
+  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh + 1 < KH; kh++) loadRow('    ', i, kh + 1, `${kh} - PADH`);
   L.push(`    for (var oh = 0u; oh < HOUT; oh++) {`);
-  for (let kh = 0; kh + 1 < KH; kh++) for (let j = 0; j < NB; j++) L.push(`      x${kh}_${j} = x${kh + 1}_${j};`);
-  loadRow('      ', KH - 1, `i32(oh + ${KH - 1}u) - PADH`);
+  for (let i = 0; i < CI_B; i++) {
+    for (let kh = 0; kh + 1 < KH; kh++) for (let j = 0; j < NB; j++) L.push(`      x${i}_${kh}_${j} = x${i}_${kh + 1}_${j};`);
+    loadRow('      ', i, KH - 1, `i32(oh + ${KH - 1}u) - PADH`);
+  }
   L.push(`      let o = dyb + oh * Wo4 + ob;`);
   for (let c = 0; c < CO_B; c++) {
     L.push(`      let d${c}a = dy4[o + cof${c}];`);
     L.push(`      let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
     L.push(`      sd${c} += d${c}a + d${c}b;`);
   }
-  const comp = (kh: number, t: number) => `x${kh}_${t >> 2}.${XYZW[t & 3]}`;
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
-      const t = 4 + kw - PADW;
-      const xv = (tt: number) => (tt % 4 === 0 ? `x${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(kh, tt + e)).join(', ')})`);
-      L.push(`      { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
-      // (An explicit chain of 8 fma() instead of the dots measured the same.)
-      for (let c = 0; c < CO_B; c++) L.push(`        a${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
-      L.push(`      }`);
+  const comp = (i: number, kh: number, t: number) => `x${i}_${kh}_${t >> 2}.${XYZW[t & 3]}`;
+  for (let i = 0; i < CI_B; i++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
+        const t = 4 + kw - PADW;
+        const xv = (tt: number) => (tt % 4 === 0 ? `x${i}_${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(i, kh, tt + e)).join(', ')})`);
+        L.push(`      { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
+        // (An explicit chain of 8 fma() instead of the dots measured the same.)
+        for (let c = 0; c < CO_B; c++) L.push(`        a${i}_${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
+        L.push(`      }`);
+      }
     }
   }
   L.push(`    }`, `  }`, `}`);
   L.push(`let R = CIN * ${KH * KW}u;`, `let base = s * (COUT * R + COUT);`);
   for (let c = 0; c < CO_B; c++) {
     L.push(`if (co0 + ${c}u < COUT) {`);
-    L.push(`  let o = base + (co0 + ${c}u) * R + ci * ${KH * KW}u;`);
-    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`  part[o + ${kh * KW + kw}u] = a${c}_${kh}_${kw};`);
-    L.push(`  if (ci == 0u) { part[base + COUT * R + co0 + ${c}u] = sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w; }`);
+    for (let i = 0; i < CI_B; i++) {
+      L.push(`  if (ci0 + ${i}u < CIN) {`);
+      L.push(`    let o = base + (co0 + ${c}u) * R + (ci0 + ${i}u) * ${KH * KW}u;`);
+      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`    part[o + ${kh * KW + kw}u] = a${i}_${c}_${kh}_${kw};`);
+      L.push(`  }`);
+    }
+    L.push(`  if (ci0 == 0u) { part[base + COUT * R + co0 + ${c}u] = sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w; }`);
     L.push(`}`);
   }
   return `${base}

@@ -48,12 +48,12 @@ const FILE = 'conv.wgsl';
 const WG = 64;
 /**
  * Knobs (a view of the registry, src/gpu/knobs.ts; benchmarks may change them): WGX = lanes along the workgroup's x, ≥ 8 on llvmpipe (DESIGN.md); DW_INVOCATIONS =
- * invocations of the unrolled backward-weights kernel (sets the batch splits); DW_CO_B = its output channels per
- * invocation ('auto': 4 below 8 input channels, where 8 would leave lanes idle — conv1 dw 1.3× faster, else 8);
+ * invocations of the unrolled backward-weights kernel (sets the batch splits); DW_CO_B, DW_CI_B = its output and input
+ * channels per invocation ('auto': see dwBlock);
  * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
  * variant = the default variant.
  */
-export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'FWD_BLOCK', 'variant']);
+export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'FWD_BLOCK', 'variant']);
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -226,15 +226,24 @@ function dwSplits(g: ConvGeometry): number {
   return Math.ceil(g.N / Math.ceil(g.N / want));
 }
 
-/** Output channels per invocation of the unrolled backward-weights kernel (see CONV_KNOBS.DW_CO_B). */
-function dwCoB(g: ConvGeometry): 4 | 8 {
-  const k = CONV_KNOBS.DW_CO_B;
-  return k === 'auto' ? (g.Cin < 8 ? 4 : 8) : k;
+/**
+ * Output × input channels per invocation of the unrolled backward-weights kernel (CONV_KNOBS.DW_CO_B, DW_CI_B). On a
+ * software adapter 'auto' gives 4 × (all input channels up to 3, else 2): the dy loads of a step serve 2–3 input
+ * channels and the block stays at 200–300 accumulators (CPU-time GF/s, bench/NOTES-conv.md round 7: conv1 55.1 →
+ * 69.2 with 4 × 3, conv2 60.9 → 66.3 and conv3 53.2 → 57.1 with 4 × 2 over 8 × 1; 4 × 4 and 8 × 2 spill and lose). A GPU
+ * keeps one input channel (its preset), and then 4 output channels below 8 input channels (8 would leave lanes idle), else 8.
+ */
+function dwBlock(g: ConvGeometry): { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4 } {
+  const ci = CONV_KNOBS.DW_CI_B, co = CONV_KNOBS.DW_CO_B;
+  const CI_B = Math.min(g.Cin, ci === 'auto' ? (g.Cin <= 3 ? g.Cin : 2) : ci) as 1 | 2 | 3 | 4;
+  const CO_B = co === 'auto' ? (CI_B > 1 || g.Cin < 8 ? 4 : 8) : co;
+  return { CO_B, CI_B };
 }
 
 /** Batch splits of the unrolled backward-weights kernel: about DW_INVOCATIONS invocations in all (knob for benchmarks). */
 function dwSplitsUnrolled(g: ConvGeometry): number {
-  const perSplit = g.Cin * Math.ceil(g.Cout / dwCoB(g));
+  const { CO_B, CI_B } = dwBlock(g);
+  const perSplit = Math.ceil(g.Cin / CI_B) * Math.ceil(g.Cout / CO_B);
   const want = Math.max(1, Math.min(g.N, Math.ceil(CONV_KNOBS.DW_INVOCATIONS / perSplit)));
   return Math.ceil(g.N / Math.ceil(g.N / want));
 }
@@ -256,8 +265,8 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   const len = dw.size + g.Cout;
   const part = Tensor.empty([splits * len]);
   if (unrolled) {
-    const kn = { CO_B: dwCoB(g), KH: g.KH, KW: g.KW, PADW: g.padding };
-    const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
+    const kn = { ...dwBlock(g), KH: g.KH, KW: g.KW, PADW: g.padding };
+    const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       {
         file, entry: 'dw',
@@ -266,7 +275,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
       {
         bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
         params: { N: g.N, nPer },
-        workgroups: [Math.ceil((g.Cin * Math.ceil(g.Cout / kn.CO_B)) / CONV_KNOBS.WGX), splits, 1],
+        workgroups: [Math.ceil((Math.ceil(g.Cin / kn.CI_B) * Math.ceil(g.Cout / kn.CO_B)) / CONV_KNOBS.WGX), splits, 1],
       },
     );
   } else {
