@@ -15,10 +15,29 @@ struct Params {
 override WG: u32 = 64;
 // Independent FMA chains per invocation: 4, 8, 16 or 32 (the branches on it fold away at pipeline creation).
 override CHAINS: u32 = 8;
+// Dependent FMAs per chain per loop trip: 1, 2, 4 or 8. On llvmpipe each loop-carried assignment costs about an FMA
+// (stored through the execution mask), so one FMA per trip measures half the FMA units (bench/NOTES.md).
+override DEPTH: u32 = 1;
 // vec4 elements copied per invocation, strided by the whole grid so each pass over the buffer stays contiguous.
 override PER: u32 = 1;
 
-// CHAINS independent vec4 FMA chains: CHAINS × 4 × 2 FLOP per trip, no memory traffic in the loop.
+// DEPTH dependent FMAs (the branches fold away). (Not `x`: the reflector would take it for the binding.)
+fn deep4(r: vec4<f32>, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  var v = fma(r, a, b);
+  if (DEPTH > 1u) { v = fma(v, a, b); }
+  if (DEPTH > 2u) { v = fma(fma(v, a, b), a, b); }
+  if (DEPTH > 4u) { v = fma(fma(fma(fma(v, a, b), a, b), a, b), a, b); }
+  return v;
+}
+fn deep1(r: f32, a: f32, b: f32) -> f32 {
+  var v = fma(r, a, b);
+  if (DEPTH > 1u) { v = fma(v, a, b); }
+  if (DEPTH > 2u) { v = fma(fma(v, a, b), a, b); }
+  if (DEPTH > 4u) { v = fma(fma(fma(fma(v, a, b), a, b), a, b), a, b); }
+  return v;
+}
+
+// CHAINS independent vec4 FMA chains: CHAINS × DEPTH × 4 × 2 FLOP per trip, no memory traffic in the loop.
 @compute @workgroup_size(WG)
 fn fma_vec4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = g.x + g.y * nw.x * WG;
@@ -34,19 +53,19 @@ fn fma_vec4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw
   let a = vec4(p.a);
   let b = vec4(p.b);
   for (var t = 0u; t < p.iters; t++) {
-    r0 = fma(r0, a, b); r1 = fma(r1, a, b); r2 = fma(r2, a, b); r3 = fma(r3, a, b);
+    r0 = deep4(r0, a, b); r1 = deep4(r1, a, b); r2 = deep4(r2, a, b); r3 = deep4(r3, a, b);
     if (CHAINS > 4u) {
-      r4 = fma(r4, a, b); r5 = fma(r5, a, b); r6 = fma(r6, a, b); r7 = fma(r7, a, b);
+      r4 = deep4(r4, a, b); r5 = deep4(r5, a, b); r6 = deep4(r6, a, b); r7 = deep4(r7, a, b);
     }
     if (CHAINS > 8u) {
-      r8 = fma(r8, a, b); r9 = fma(r9, a, b); r10 = fma(r10, a, b); r11 = fma(r11, a, b);
-      r12 = fma(r12, a, b); r13 = fma(r13, a, b); r14 = fma(r14, a, b); r15 = fma(r15, a, b);
+      r8 = deep4(r8, a, b); r9 = deep4(r9, a, b); r10 = deep4(r10, a, b); r11 = deep4(r11, a, b);
+      r12 = deep4(r12, a, b); r13 = deep4(r13, a, b); r14 = deep4(r14, a, b); r15 = deep4(r15, a, b);
     }
     if (CHAINS > 16u) {
-      r16 = fma(r16, a, b); r17 = fma(r17, a, b); r18 = fma(r18, a, b); r19 = fma(r19, a, b);
-      r20 = fma(r20, a, b); r21 = fma(r21, a, b); r22 = fma(r22, a, b); r23 = fma(r23, a, b);
-      r24 = fma(r24, a, b); r25 = fma(r25, a, b); r26 = fma(r26, a, b); r27 = fma(r27, a, b);
-      r28 = fma(r28, a, b); r29 = fma(r29, a, b); r30 = fma(r30, a, b); r31 = fma(r31, a, b);
+      r16 = deep4(r16, a, b); r17 = deep4(r17, a, b); r18 = deep4(r18, a, b); r19 = deep4(r19, a, b);
+      r20 = deep4(r20, a, b); r21 = deep4(r21, a, b); r22 = deep4(r22, a, b); r23 = deep4(r23, a, b);
+      r24 = deep4(r24, a, b); r25 = deep4(r25, a, b); r26 = deep4(r26, a, b); r27 = deep4(r27, a, b);
+      r28 = deep4(r28, a, b); r29 = deep4(r29, a, b); r30 = deep4(r30, a, b); r31 = deep4(r31, a, b);
     }
   }
   var sum = r0 + r1 + r2 + r3;
@@ -56,7 +75,7 @@ fn fma_vec4(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw
   if (i < p.n) { y[i] = sum; }
 }
 
-// CHAINS independent scalar FMA chains: CHAINS × 2 FLOP per trip.
+// CHAINS independent scalar FMA chains: CHAINS × DEPTH × 2 FLOP per trip.
 @compute @workgroup_size(WG)
 fn fma_scalar(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = g.x + g.y * nw.x * WG;
@@ -72,19 +91,19 @@ fn fma_scalar(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   let a = p.a;
   let b = p.b;
   for (var t = 0u; t < p.iters; t++) {
-    r0 = fma(r0, a, b); r1 = fma(r1, a, b); r2 = fma(r2, a, b); r3 = fma(r3, a, b);
+    r0 = deep1(r0, a, b); r1 = deep1(r1, a, b); r2 = deep1(r2, a, b); r3 = deep1(r3, a, b);
     if (CHAINS > 4u) {
-      r4 = fma(r4, a, b); r5 = fma(r5, a, b); r6 = fma(r6, a, b); r7 = fma(r7, a, b);
+      r4 = deep1(r4, a, b); r5 = deep1(r5, a, b); r6 = deep1(r6, a, b); r7 = deep1(r7, a, b);
     }
     if (CHAINS > 8u) {
-      r8 = fma(r8, a, b); r9 = fma(r9, a, b); r10 = fma(r10, a, b); r11 = fma(r11, a, b);
-      r12 = fma(r12, a, b); r13 = fma(r13, a, b); r14 = fma(r14, a, b); r15 = fma(r15, a, b);
+      r8 = deep1(r8, a, b); r9 = deep1(r9, a, b); r10 = deep1(r10, a, b); r11 = deep1(r11, a, b);
+      r12 = deep1(r12, a, b); r13 = deep1(r13, a, b); r14 = deep1(r14, a, b); r15 = deep1(r15, a, b);
     }
     if (CHAINS > 16u) {
-      r16 = fma(r16, a, b); r17 = fma(r17, a, b); r18 = fma(r18, a, b); r19 = fma(r19, a, b);
-      r20 = fma(r20, a, b); r21 = fma(r21, a, b); r22 = fma(r22, a, b); r23 = fma(r23, a, b);
-      r24 = fma(r24, a, b); r25 = fma(r25, a, b); r26 = fma(r26, a, b); r27 = fma(r27, a, b);
-      r28 = fma(r28, a, b); r29 = fma(r29, a, b); r30 = fma(r30, a, b); r31 = fma(r31, a, b);
+      r16 = deep1(r16, a, b); r17 = deep1(r17, a, b); r18 = deep1(r18, a, b); r19 = deep1(r19, a, b);
+      r20 = deep1(r20, a, b); r21 = deep1(r21, a, b); r22 = deep1(r22, a, b); r23 = deep1(r23, a, b);
+      r24 = deep1(r24, a, b); r25 = deep1(r25, a, b); r26 = deep1(r26, a, b); r27 = deep1(r27, a, b);
+      r28 = deep1(r28, a, b); r29 = deep1(r29, a, b); r30 = deep1(r30, a, b); r31 = deep1(r31, a, b);
     }
   }
   var sum = r0 + r1 + r2 + r3;

@@ -79,6 +79,8 @@ export interface FmaShape {
   kind: 'vec4' | 'scalar';
   /** Independent FMA chains per invocation (4, 8, 16 or 32). */
   chains: number;
+  /** Dependent FMAs per chain per loop trip (1, 2, 4 or 8; default 1). */
+  depth?: number;
   wg: number;
   iters: number;
   /** Fixed invocation count; default: as many as make one dispatch last about the sweep's target time. */
@@ -116,11 +118,14 @@ const FMA_LEGACY: FmaShape = { kind: 'vec4', chains: 8, wg: 64, iters: 1024, inv
 
 /** The FMA shapes swept (quick: three). The legacy shape (the ceiling before the sweep) stays in for comparison. */
 export function fmaShapes(quick: boolean): FmaShape[] {
-  if (quick) return [{ kind: 'vec4', chains: 8, wg: 64, iters: 256 }, { kind: 'vec4', chains: 16, wg: 64, iters: 256 }, { kind: 'scalar', chains: 16, wg: 64, iters: 256 }];
+  if (quick) return [{ kind: 'vec4', chains: 8, wg: 64, iters: 256 }, { kind: 'vec4', chains: 16, wg: 64, iters: 256, depth: 4 }, { kind: 'scalar', chains: 16, wg: 64, iters: 256 }];
   const out: FmaShape[] = [FMA_LEGACY];
   for (const chains of [4, 8, 16, 32]) for (const wg of [64, 128, 256]) out.push({ kind: 'vec4', chains, wg, iters: 1024 });
   for (const iters of [256, 4096]) out.push({ kind: 'vec4', chains: 16, wg: 64, iters });
   for (const chains of [4, 8, 16, 32]) out.push({ kind: 'scalar', chains, wg: 64, iters: 1024 });
+  // Several FMAs per loop-carried update: on llvmpipe ~1.9× the one-per-trip shapes (NOTES.md, 2026-12-01).
+  for (const depth of [2, 4, 8]) for (const chains of [4, 16]) out.push({ kind: 'vec4', chains, wg: 64, iters: 1024 / depth, depth });
+  for (const depth of [4, 8]) out.push({ kind: 'scalar', chains: 32, wg: 64, iters: 1024 / depth, depth });
   return out;
 }
 
@@ -141,16 +146,16 @@ export function copyShapes(quick: boolean, maxMib: number): CopyShape[] {
   return list.filter((s) => s.mib <= maxMib);
 }
 
-const fmaFlopPerTrip = (s: FmaShape) => s.chains * (s.kind === 'vec4' ? 8 : 2);
-/** Label of an FMA shape, e.g. "vec4×16 chains, wg 64, 1024 iters". */
-export const fmaLabel = (s: FmaShape) => `${s.kind}×${s.chains} chains, wg ${s.wg}, ${s.iters} iters${s.invocations ? `, ${s.invocations} invocations` : ''}`;
+const fmaFlopPerTrip = (s: FmaShape) => s.chains * (s.depth ?? 1) * (s.kind === 'vec4' ? 8 : 2);
+/** Label of an FMA shape, e.g. "vec4×16 chains, wg 64, 1024 iters" or "vec4×16 chains × 4 deep, wg 64, 256 iters". */
+export const fmaLabel = (s: FmaShape) => `${s.kind}×${s.chains} chains${(s.depth ?? 1) > 1 ? ` × ${s.depth} deep` : ''}, wg ${s.wg}, ${s.iters} iters${s.invocations ? `, ${s.invocations} invocations` : ''}`;
 /** Label of a copy shape, e.g. "copy4 kernel, wg 64, 1 vec4/inv, 32 MiB". */
 export const copyLabel = (s: CopyShape) => (s.kind === 'kernel' ? `copy4 kernel, wg ${s.wg}, ${s.per} vec4/inv, ${s.mib} MiB` : `copyBufferToBuffer, ${s.mib} MiB`);
 
 /** Milliseconds of one dispatch of the FMA kernel over `inv` invocations (compiled and warm first). */
 async function fmaDispatchMs(s: FmaShape, inv: number, y: Tensor, opts: { inner: number; repeats: number }): Promise<number> {
   const rt = runtime();
-  const k = rt.kernel({ file: 'bench.wgsl', entry: s.kind === 'vec4' ? 'fma_vec4' : 'fma_scalar', overrides: { WG: s.wg, CHAINS: s.chains } });
+  const k = rt.kernel({ file: 'bench.wgsl', entry: s.kind === 'vec4' ? 'fma_vec4' : 'fma_scalar', overrides: { WG: s.wg, CHAINS: s.chains, DEPTH: s.depth ?? 1 } });
   const record = () => rt.dispatch(k, { bindings: { y: y.buffer }, params: { n: Math.min(inv, y.size / 4), iters: s.iters, a: 0.999, b: 1e-4 }, workgroups: grid1d(inv, s.wg) });
   record();
   await rt.sync(); // compile
@@ -223,7 +228,7 @@ async function roundTripMs(quick: boolean): Promise<number> {
 
 /**
  * The adapter's ceilings: peak FP32 FMA rate and copy bandwidth, each the maximum over a sweep of kernel shapes (chains,
- * vec4 or scalar, workgroup size, iterations; copy kernels and copyBufferToBuffer at several sizes), and the round trip
+ * dependent FMAs per chain and trip, vec4 or scalar, workgroup size, iterations; copy kernels and copyBufferToBuffer at several sizes), and the round trip
  * of one dispatch + submit + wait. A few seconds on llvmpipe; `quick` (tests) times three FMA and two copy shapes.
  */
 export async function measureCeilings(opts: { quick?: boolean } = {}): Promise<Ceilings> {
