@@ -159,6 +159,44 @@ test('smooth at β = 0.3, 5, 300 and asym-ste past |f| = 1: odd batches against 
   assert.throws(() => scope(() => ops.tripletQuantLoss(Tensor.from(fs, [B, k]), labels, { form: 'smooth', beta: NaN })), /beta = NaN/);
 });
 
+// Runs the op with one tql.variant; returns runGpu's result and the entry points it dispatched.
+async function runVariant(variant, fs, labels, B, k, opts, seed) {
+  const prev = tq.gpu.setKnobs({ 'tql.variant': variant });
+  try {
+    const cap = tq.bench.capture(() => runGpu(fs, labels, B, k, opts, seed));
+    const entries = cap.commands.filter((c) => c.kind === 'dispatch').map((c) => c.kernel.ref.entry);
+    const out = await cap.result;
+    cap.release();
+    return { ...out, entries };
+  } finally {
+    tq.gpu.setKnobs(prev);
+  }
+}
+
+test('blocked kernels (k % 4 = 0): bit-identical to the scalar ones, B not a multiple of 4 included, and B = 128, k = 48 against the reference', async () => {
+  const cases = [[37, 12, randomLabels(37, 4, 41)], [6, 4, Uint32Array.from([1, 0, 1, 1, 0, 2])], [30, 24, pk(5, 6)], [128, 48, pk(16, 8)]];
+  for (const [B, k, labels] of cases) {
+    const fs = descriptors(B, k, B + 3 * k);
+    const optsList = B === 128 ? [{}] : LOSSES.flatMap((loss) => (loss === 'tql' ? FORMS : ['asym']).flatMap((form) => SELECTS.map((select) => ({ loss, form, select }))));
+    for (const opts of optsList) {
+      const name = `B=${B} k=${k} ${JSON.stringify(opts)}`;
+      const s = await runVariant('scalar', fs, labels, B, k, opts, -0.8);
+      const b = await runVariant('blocked', fs, labels, B, k, opts, -0.8);
+      assert.ok(s.entries.includes('tql_grad') && !s.entries.includes('tql_grad4'), `scalar ran ${s.entries}`);
+      const pairs = opts.select === 'hard' ? 'tql_pairs' : 'tql_pairs4';
+      for (const e of ['tql_dist4', pairs, 'tql_grad4']) assert.ok(b.entries.includes(e), `${name}: blocked ran ${b.entries}`);
+      assert.equal([...b.stats], [...s.stats], `stats ${name}`);
+      assert.is(Object.is(b.loss, s.loss), true, `loss ${name}: ${b.loss} vs ${s.loss}`);
+      const diff = b.grad.findIndex((g, i) => !Object.is(g, s.grad[i]));
+      assert.is(diff, -1, `grad ${name}: element ${diff} ${b.grad[diff]} vs ${s.grad[diff]}`);
+    }
+    if (B === 128) await check(fs, labels, B, k, {}, 'B=128 k=48 blocked');
+  }
+  // k % 4 ≠ 0 keeps the scalar kernels.
+  const r = await runVariant('blocked', descriptors(9, 13, 4), randomLabels(9, 3, 5), 9, 13, {}, 1);
+  assert.ok(r.entries.includes('tql_grad') && !r.entries.includes('tql_dist4'), `k = 13 ran ${r.entries}`);
+});
+
 test('bad inputs are rejected with messages naming the tensor', async () => {
   scope(() => {
     const f = Tensor.from(new Float32Array(12), [3, 4]);

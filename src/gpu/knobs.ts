@@ -70,6 +70,7 @@ const TABLE = {
   'ops.WG': intKnob(1, 1024, 1, 64, 64, 'invocations per workgroup of the one-dimensional kernels (elementwise, reduce, norm, pool, loss, quantize, random, optimisers)'),
   'tql.WX': intKnob(1, 256, 1, 8, 8, 'TQL loss pair kernels: workgroup extent along x'),
   'tql.WY': intKnob(1, 256, 1, 8, 8, 'TQL loss pair kernels: workgroup extent along y'),
+  'tql.variant': enumKnob(['scalar', 'blocked'] as const, 'blocked', 'scalar', "TQL loss pair kernels: one output per invocation ('scalar') or register-blocked with vec4 loads ('blocked', where k % 4 = 0; else scalar)"),
   'tql.RWG': enumKnob([32, 64, 128, 256, 512, 1024] as const, 256, 256, 'TQL loss: invocations of the one-workgroup final reduction (a tree: powers of two)'),
   'norm.vec4': boolKnob(true, true, 'BatchNorm: vec4 kernels where H·W % 4 = 0'),
   'norm.run': enumKnob([1, 2, 3, 4] as const, 4, 4, 'BatchNorm apply and dx (vec4): at most this many vec4 of one plane per invocation'),

@@ -43,7 +43,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   for (const [name, v] of [['margin', o.margin], ['marginQ', o.marginQ], ['lambda', o.lambda], ['beta', o.beta]] as const) {
     if (!Number.isFinite(v)) throw new Error(`tripletQuantLoss: ${name} = ${v} must be a finite number`);
   }
-  const params = {
+  const params0 = {
     B, k,
     loss: pick(opts.loss, LOSS_CODE, 'loss', d.loss),
     form: pick(opts.form, FORM_CODE, 'form', d.form),
@@ -66,30 +66,63 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   }
   const rt = runtime();
   const wantGrad = isGradEnabled() && f.requiresGrad;
-  const pair = () => rt.alloc(B * B * 4, 'tql pairs');
-  const D = pair(), Dq = pair(), S = pair(), Q = pair(), lossPart = pair();
+  // The blocked kernels read rows of f and of the pair matrices as vec4: k % 4 = 0, pair rows padded to Bs.
+  const blocked = knob('tql.variant') === 'blocked' && k % 4 === 0;
+  const Bs = blocked ? Math.ceil(B / 4) * 4 : B;
+  const params = { ...params0, Bs };
+  const pair = () => rt.alloc(B * Bs * 4, 'tql pairs');
+  const D = pair(), Dq = pair(), S = pair(), Q = pair();
+  const lossPart = rt.alloc(B * B * 4, 'tql loss parts');
   const counts = rt.alloc(B * B * 8, 'tql counts');
   const sel = rt.alloc(B * 8, 'tql hard');
+  // Labels as vec4 need B padded to Bs; the padding is never read as a label of a real image.
+  let lab4 = lab.buffer;
+  if (blocked && Bs !== B) {
+    lab4 = rt.alloc(Bs * 4, 'tql labels');
+    rt.copy(lab.buffer, lab4, B * 4);
+  }
   const loss = Tensor.empty([1], 'f32', 'tql loss');
   const stats = Tensor.empty([2], 'u32', 'tql stats');
   const WX = knob('tql.WX'), WY = knob('tql.WY'), WG = knob('ops.WG');
+  const nb = Math.ceil(B / 4);
   const pairGrid: [number, number] = [Math.ceil(B / WX), Math.ceil(B / WY)];
   const ov = { WX, WY };
-  rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
+  if (blocked) {
+    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: ov }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(nb / WX), Math.ceil(nb / WY)] });
+  } else {
+    rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
+  }
   if (params.select === SELECT_CODE.hard) {
     rt.dispatch({ file: FILE, entry: 'tql_hard', overrides: { WG } }, { bindings: { labels: lab.buffer, D, sel }, params, workgroups: grid1d(B, WG) });
   }
-  rt.dispatch({ file: FILE, entry: 'tql_pairs', overrides: ov }, { bindings: { labels: lab.buffer, D, Dq, sel, S, Q, lossPart, counts }, params, workgroups: pairGrid });
+  if (blocked && params.select !== SELECT_CODE.hard) {
+    rt.dispatch({ file: FILE, entry: 'tql_pairs4', overrides: ov }, {
+      bindings: { lab4, D4: D, Dq4: Dq, S4: S, Q4: Q, lossPart, counts },
+      params,
+      workgroups: [Math.ceil(nb / WX), Math.ceil(B / WY)],
+    });
+  } else {
+    rt.dispatch({ file: FILE, entry: 'tql_pairs', overrides: ov }, { bindings: { labels: lab.buffer, D, Dq, sel, S, Q, lossPart, counts }, params, workgroups: pairGrid });
+  }
   rt.dispatch({ file: FILE, entry: 'tql_reduce', overrides: { RWG: knob('tql.RWG') } }, { bindings: { f: f.buffer, lossPart, counts, loss: loss.buffer, stats: stats.buffer }, params, workgroups: 1 });
   let grad: Tensor | null = null;
   if (wantGrad) {
     grad = Tensor.empty([B, k], 'f32', 'tql grad');
-    rt.dispatch({ file: FILE, entry: 'tql_grad', overrides: ov }, {
-      bindings: { f: f.buffer, S, Q, stats: stats.buffer, grad: grad.buffer },
-      params,
-      workgroups: [Math.ceil(k / WX), Math.ceil(B / WY)],
-    });
+    if (blocked) {
+      rt.dispatch({ file: FILE, entry: 'tql_grad4', overrides: ov }, {
+        bindings: { f4: f.buffer, S4: S, Q4: Q, stats: stats.buffer, grad4: grad.buffer },
+        params,
+        workgroups: [Math.ceil(nb / WX), Math.ceil(k / 4 / WY)],
+      });
+    } else {
+      rt.dispatch({ file: FILE, entry: 'tql_grad', overrides: ov }, {
+        bindings: { f: f.buffer, S, Q, stats: stats.buffer, grad: grad.buffer },
+        params,
+        workgroups: [Math.ceil(k / WX), Math.ceil(B / WY)],
+      });
+    }
   }
+  if (lab4 !== lab.buffer) rt.free(lab4);
   for (const b of [D, Dq, S, Q, lossPart, counts, sel]) rt.free(b);
   if (ownLabels) lab.dispose();
   if (!grad) return { loss, stats };
