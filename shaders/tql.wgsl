@@ -69,6 +69,12 @@ override WX: u32 = 8;
 override WY: u32 = 8;
 override WG: u32 = 64;
 override RWG: u32 = 256;
+// The blocked kernels take the loss, form and select codes (as in Params) as overrides, so that their tests fold when
+// the pipeline is made: on llvmpipe a branch on a uniform still costs its body (measured: the semi-hard test took 18%
+// of tql_pairs4 at select 'all').
+override LOSS: u32 = 0;
+override FORM: u32 = 0;
+override SEL: u32 = 0;
 
 const NONE: u32 = 0xffffffffu;
 
@@ -90,35 +96,42 @@ fn tanh1(x: f32) -> f32 {
 }
 
 // The forms whose anchor side is the real-valued f_a: 'asym' and 'asym-ste'.
+fn anchorRealOf(form: u32) -> bool {
+  return form == 0u || form == 2u;
+}
+
 fn anchorReal() -> bool {
-  return p.form == 0u || p.form == 2u;
+  return anchorRealOf(p.form);
 }
 
 // The code of the quantisation term: sign(v), or tanh(β·v) for 'smooth'.
-fn code(v: f32) -> f32 {
+fn codeOf(v: f32, form: u32) -> f32 {
   // A branch on a uniform, not a select: the other forms do not pay for the exp.
-  if (p.form == 3u) { return tanh1(p.beta * v); }
+  if (form == 3u) { return tanh1(p.beta * v); }
   return sgn(v);
+}
+
+fn code(v: f32) -> f32 {
+  return codeOf(v, p.form);
 }
 
 // ∂code/∂v: the straight-through 1 on |v| ≤ 1 (else 0), or β·(1 − tanh²(βv)) = β·4t/(1 + t)², t = e^(−2β|v|), for
 // 'smooth' (no cancellation where tanh saturates; t underflows to 0 there).
-fn code_d(v: f32) -> f32 {
-  if (p.form == 3u) {
+fn codeDOf(v: f32, form: u32) -> f32 {
+  if (form == 3u) {
     let t = exp(-2.0 * abs(p.beta * v));
     return p.beta * 4.0 * t / ((1.0 + t) * (1.0 + t));
   }
   return select(0.0, 1.0, abs(v) <= 1.0);
 }
 
-// code and code_d of 4 values, each as the scalar functions compute it.
-fn code4(v: vec4<f32>) -> vec4<f32> {
-  if (p.form == 3u) { return vec4(tanh1(p.beta * v.x), tanh1(p.beta * v.y), tanh1(p.beta * v.z), tanh1(p.beta * v.w)); }
-  return select(vec4(-1.0), vec4(1.0), v >= vec4(0.0));
+fn code_d(v: f32) -> f32 {
+  return codeDOf(v, p.form);
 }
 
-fn code_d4(v: vec4<f32>) -> vec4<f32> {
-  return vec4(code_d(v.x), code_d(v.y), code_d(v.z), code_d(v.w));
+// code of 4 values in the blocked kernels' loops (form FORM).
+fn code4(v: vec4<f32>) -> vec4<f32> {
+  return vec4(codeOf(v.x, FORM), codeOf(v.y, FORM), codeOf(v.z, FORM), codeOf(v.w, FORM));
 }
 
 // Row r of a blocked kernel's 4-row block starting at r0, clamped to the last row: rows past B (the last block of a B
@@ -183,8 +196,8 @@ fn tql_dist4(@builtin(global_invocation_id) g: vec3u) {
   let j1 = clampRow(4u * jb, 1u) * k4;
   let j2 = clampRow(4u * jb, 2u) * k4;
   let j3 = clampRow(4u * jb, 3u) * k4;
-  let quant = p.loss == 0u;
-  let real = anchorReal();
+  let quant = LOSS == 0u;
+  let real = anchorRealOf(FORM);
   var d0 = vec4(0.0);
   var d1 = vec4(0.0);
   var d2 = vec4(0.0);
@@ -373,11 +386,11 @@ fn hinge4(t: u32, a: u32, dt: f32, qt: f32, tPos: bool, isPos: vec4<bool>, dj: v
   let dap = select(vec4(dt), dj, isPos);
   let dan = select(dj, vec4(dt), isPos);
   var ok = select(vec4(tPos && t != a && inRow), vec4(!tPos && inRow), isPos);
-  if (p.select == 1u) { ok = ok & (dap < dan) & (dan < dap + p.margin); }
+  if (SEL == 1u) { ok = ok & (dap < dan) & (dan < dap + p.margin); }
   let zt = dap - dan + p.margin;
   let zq = select(vec4(qt), qj, isPos) - select(qj, vec4(qt), isPos) + p.marginQ;
   let ft = ok & (zt > vec4(0.0));
-  let fq = ok & vec4(p.loss == 0u) & (zq > vec4(0.0));
+  let fq = ok & vec4(LOSS == 0u) & (zq > vec4(0.0));
   let l = select(vec4(0.0), max(zt, vec4(0.0)) + select(vec4(0.0), p.lambda * zq, fq), ok);
   return Hinge4(ok, ft, fq, l);
 }
@@ -563,14 +576,15 @@ fn wb4(acc: vec4<f32>, w: vec4<f32>, u0: vec4<f32>, u1: vec4<f32>, u2: vec4<f32>
   return (((acc + w.x * u0) + w.y * u1) + w.z * u2) + w.w * u3;
 }
 
-// tql_grad's epilogue for one row i and 4 columns (vec4), with the same expressions.
+// tql_grad's epilogue for one row i and 4 columns (vec4), with the same expressions, and the options from params as
+// there, not the overrides: a select folded away here would let the compiler contract a product into the sum after it
+// (an FMA) where tql_grad cannot, and change the bits ('smooth', 'ste': di·qa + po).
 fn gradRow(fi: vec4<f32>, acc: vec4<f32>, cs: f32, qa: vec4<f32>, qo: vec4<f32>, csq: f32) -> vec4<f32> {
-  let real = anchorReal();
   var gr = 2.0 * (acc - fi * cs);
   if (p.loss == 0u) {
-    let di = code_d4(fi);
-    let po = di * (qo - code4(fi) * csq);
-    let an = select(di * qa, qa, real);
+    let di = vec4(code_d(fi.x), code_d(fi.y), code_d(fi.z), code_d(fi.w));
+    let po = di * (qo - vec4(code(fi.x), code(fi.y), code(fi.z), code(fi.w)) * csq);
+    let an = select(di * qa, qa, anchorReal());
     gr += 2.0 * p.lambda * select(an + po, an, p.form == 0u);
   }
   gr /= f32(max(1u, select(stats[0], stats[1], p.select == 2u)));
@@ -592,10 +606,10 @@ fn tql_grad4(@builtin(global_invocation_id) g: vec3u) {
   let nb = (B + 3u) / 4u;
   let ib = min(g.x, nb - 1u);
   let cb = min(g.y, k4 - 1u);
-  let tql = p.loss == 0u;
-  let real = anchorReal();
+  let tql = LOSS == 0u;
+  let real = anchorRealOf(FORM);
   // Whether the quantisation gradient also reaches the positive and negative (every form but 'asym').
-  let others = tql && p.form != 0u;
+  let others = tql && FORM != 0u;
   let i0 = clampRow(4u * ib, 0u);
   let i1 = clampRow(4u * ib, 1u);
   let i2 = clampRow(4u * ib, 2u);

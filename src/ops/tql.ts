@@ -87,8 +87,10 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   const nb = Math.ceil(B / 4);
   const pairGrid: [number, number] = [Math.ceil(B / WX), Math.ceil(B / WY)];
   const ov = { WX, WY };
+  // The blocked kernels' option codes are overrides (shaders/tql.wgsl says why); each gets only those it reads.
+  const LOSS = params.loss, FORM = params.form, SEL = params.select;
   if (blocked) {
-    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: ov }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(nb / WX), Math.ceil(nb / WY)] });
+    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: { ...ov, LOSS, FORM } }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(nb / WX), Math.ceil(nb / WY)] });
   } else {
     rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
   }
@@ -96,7 +98,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
     rt.dispatch({ file: FILE, entry: 'tql_hard', overrides: { WG } }, { bindings: { labels: lab.buffer, D, sel }, params, workgroups: grid1d(B, WG) });
   }
   if (blocked && params.select !== SELECT_CODE.hard) {
-    rt.dispatch({ file: FILE, entry: 'tql_pairs4', overrides: ov }, {
+    rt.dispatch({ file: FILE, entry: 'tql_pairs4', overrides: { ...ov, LOSS, SEL } }, {
       bindings: { lab4, D4: D, Dq4: Dq, S4: S, Q4: Q, lossPart, counts },
       params,
       workgroups: [Math.ceil(nb / WX), Math.ceil(B / WY)],
@@ -109,7 +111,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   if (wantGrad) {
     grad = Tensor.empty([B, k], 'f32', 'tql grad');
     if (blocked) {
-      rt.dispatch({ file: FILE, entry: 'tql_grad4', overrides: ov }, {
+      rt.dispatch({ file: FILE, entry: 'tql_grad4', overrides: { ...ov, LOSS, FORM, SEL } }, {
         bindings: { f4: f.buffer, S4: S, Q4: Q, stats: stats.buffer, grad4: grad.buffer },
         params,
         workgroups: [Math.ceil(nb / WX), Math.ceil(k / 4 / WY)],
