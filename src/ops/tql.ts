@@ -101,7 +101,8 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
     rt.dispatch({ file: FILE, entry: 'tql_pairs4', overrides: { ...ov, LOSS, SEL } }, {
       bindings: { lab4, D4: D, Dq4: Dq, S4: S, Q4: Q, lossPart, counts },
       params,
-      workgroups: [Math.ceil(nb / WX), Math.ceil(B / WY)],
+      // 16 others (4 blocks) per invocation.
+      workgroups: [Math.ceil(Math.ceil(nb / 4) / WX), Math.ceil(B / WY)],
     });
   } else {
     rt.dispatch({ file: FILE, entry: 'tql_pairs', overrides: ov }, { bindings: { labels: lab.buffer, D, Dq, sel, S, Q, lossPart, counts }, params, workgroups: pairGrid });
