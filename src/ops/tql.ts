@@ -115,7 +115,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
       rt.dispatch({ file: FILE, entry: 'tql_grad4', overrides: { ...ov, LOSS, FORM, SEL } }, {
         bindings: { f4: f.buffer, S4: S, Q4: Q, stats: stats.buffer, grad4: grad.buffer },
         params,
-        workgroups: [Math.ceil(nb / WX), Math.ceil(k / 4 / WY)],
+        workgroups: [Math.ceil(nb / WX), Math.ceil(k / 8 / WY)],
       });
     } else {
       rt.dispatch({ file: FILE, entry: 'tql_grad', overrides: ov }, {
