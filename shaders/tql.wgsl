@@ -178,85 +178,128 @@ fn sq4(d: vec4<f32>, u: vec4<f32>, x: vec4<f32>, y: vec4<f32>, z: vec4<f32>, w: 
   return (((d + ex * ex) + ey * ey) + ez * ez) + ew * ew;
 }
 
-// tql_dist register-blocked (k % 4 = 0): one invocation per 4 anchors a × 4 others j, vec4 over j; x runs over the
-// j blocks. Per 4 columns: 8 vec4 loads of f for 64 terms (the scalar kernel loads twice per term), each output's
-// terms in the scalar kernel's order.
+// One column group (4 columns c) of 4 others j, transposed: x..w hold f[j, c] for the 4 j, bx..bw their codes.
+struct JCols {
+  x: vec4<f32>,
+  y: vec4<f32>,
+  z: vec4<f32>,
+  w: vec4<f32>,
+  bx: vec4<f32>,
+  by: vec4<f32>,
+  bz: vec4<f32>,
+  bw: vec4<f32>,
+}
+
+// Rows j0..j3 (offsets into f4) at column group c.
+fn jcols(j0: u32, j1: u32, j2: u32, j3: u32, c: u32) -> JCols {
+  let f0 = f4[j0 + c];
+  let f1 = f4[j1 + c];
+  let f2 = f4[j2 + c];
+  let f3 = f4[j3 + c];
+  let x = vec4(f0.x, f1.x, f2.x, f3.x);
+  let y = vec4(f0.y, f1.y, f2.y, f3.y);
+  let z = vec4(f0.z, f1.z, f2.z, f3.z);
+  let w = vec4(f0.w, f1.w, f2.w, f3.w);
+  if (LOSS != 0u) { return JCols(x, y, z, w, x, y, z, w); }
+  let b0 = code4(f0);
+  let b1 = code4(f1);
+  let b2 = code4(f2);
+  let b3 = code4(f3);
+  return JCols(x, y, z, w, vec4(b0.x, b1.x, b2.x, b3.x), vec4(b0.y, b1.y, b2.y, b3.y), vec4(b0.z, b1.z, b2.z, b3.z), vec4(b0.w, b1.w, b2.w, b3.w));
+}
+
+// D and Dq of one anchor a against 4 others j.
+struct Dist4 {
+  d: vec4<f32>,
+  dq: vec4<f32>,
+}
+
+// r plus the 4 columns of group J: fa = f[a, c..c+3], ua = the anchor side of the quantisation term.
+fn distStep(r: Dist4, fa: vec4<f32>, ua: vec4<f32>, J: JCols) -> Dist4 {
+  let d = sq4(r.d, fa, J.x, J.y, J.z, J.w);
+  if (LOSS != 0u) { return Dist4(d, r.dq); }
+  return Dist4(d, sq4(r.dq, ua, J.bx, J.by, J.bz, J.bw));
+}
+
+// Row a's results for the 4 others of block jb, if a < B and jb is a block (columns past B are row padding).
+fn storeDist(a: u32, jb: u32, r: Dist4) {
+  if (a < p.B && jb < (p.B + 3u) / 4u) {
+    let i = a * (p.Bs / 4u) + jb;
+    D4[i] = r.d;
+    Dq4[i] = r.dq;
+  }
+}
+
+// tql_dist register-blocked (k % 4 = 0): one invocation per 4 anchors a × 8 others j (2 blocks of 4, vec4 over j);
+// x runs over the j blocks. Per 4 columns: 12 vec4 loads of f for 128 terms (the scalar kernel loads twice per term),
+// each output's terms in the scalar kernel's order.
 @compute @workgroup_size(WX, WY)
 fn tql_dist4(@builtin(global_invocation_id) g: vec3u) {
   let B = p.B;
   let k4 = p.k / 4u;
   let nb = (B + 3u) / 4u;
-  let jb = min(g.x, nb - 1u);
   let ab = min(g.y, nb - 1u);
+  let jA = 8u * g.x;
+  let jB = 8u * g.x + 4u;
   let a0 = clampRow(4u * ab, 0u) * k4;
   let a1 = clampRow(4u * ab, 1u) * k4;
   let a2 = clampRow(4u * ab, 2u) * k4;
   let a3 = clampRow(4u * ab, 3u) * k4;
-  let j0 = clampRow(4u * jb, 0u) * k4;
-  let j1 = clampRow(4u * jb, 1u) * k4;
-  let j2 = clampRow(4u * jb, 2u) * k4;
-  let j3 = clampRow(4u * jb, 3u) * k4;
-  let quant = LOSS == 0u;
+  let jA0 = clampRow(jA, 0u) * k4;
+  let jA1 = clampRow(jA, 1u) * k4;
+  let jA2 = clampRow(jA, 2u) * k4;
+  let jA3 = clampRow(jA, 3u) * k4;
+  let jB0 = clampRow(jB, 0u) * k4;
+  let jB1 = clampRow(jB, 1u) * k4;
+  let jB2 = clampRow(jB, 2u) * k4;
+  let jB3 = clampRow(jB, 3u) * k4;
   let real = anchorRealOf(FORM);
-  var d0 = vec4(0.0);
-  var d1 = vec4(0.0);
-  var d2 = vec4(0.0);
-  var d3 = vec4(0.0);
-  var dq0 = vec4(0.0);
-  var dq1 = vec4(0.0);
-  var dq2 = vec4(0.0);
-  var dq3 = vec4(0.0);
+  let zero = Dist4(vec4(0.0), vec4(0.0));
+  var rA0 = zero;
+  var rA1 = zero;
+  var rA2 = zero;
+  var rA3 = zero;
+  var rB0 = zero;
+  var rB1 = zero;
+  var rB2 = zero;
+  var rB3 = zero;
   for (var c = 0u; c < k4; c++) {
     let fa0 = f4[a0 + c];
     let fa1 = f4[a1 + c];
     let fa2 = f4[a2 + c];
     let fa3 = f4[a3 + c];
-    let fj0 = f4[j0 + c];
-    let fj1 = f4[j1 + c];
-    let fj2 = f4[j2 + c];
-    let fj3 = f4[j3 + c];
-    // The j block column by column.
-    let x = vec4(fj0.x, fj1.x, fj2.x, fj3.x);
-    let y = vec4(fj0.y, fj1.y, fj2.y, fj3.y);
-    let z = vec4(fj0.z, fj1.z, fj2.z, fj3.z);
-    let w = vec4(fj0.w, fj1.w, fj2.w, fj3.w);
-    d0 = sq4(d0, fa0, x, y, z, w);
-    d1 = sq4(d1, fa1, x, y, z, w);
-    d2 = sq4(d2, fa2, x, y, z, w);
-    d3 = sq4(d3, fa3, x, y, z, w);
-    if (quant) {
-      let b0 = code4(fj0);
-      let b1 = code4(fj1);
-      let b2 = code4(fj2);
-      let b3 = code4(fj3);
-      let bx = vec4(b0.x, b1.x, b2.x, b3.x);
-      let by = vec4(b0.y, b1.y, b2.y, b3.y);
-      let bz = vec4(b0.z, b1.z, b2.z, b3.z);
-      let bw = vec4(b0.w, b1.w, b2.w, b3.w);
-      dq0 = sq4(dq0, select(code4(fa0), fa0, real), bx, by, bz, bw);
-      dq1 = sq4(dq1, select(code4(fa1), fa1, real), bx, by, bz, bw);
-      dq2 = sq4(dq2, select(code4(fa2), fa2, real), bx, by, bz, bw);
-      dq3 = sq4(dq3, select(code4(fa3), fa3, real), bx, by, bz, bw);
+    // (±1 − ±1)² is exact; (f − ±1)² rounds like D.
+    var ua0 = fa0;
+    var ua1 = fa1;
+    var ua2 = fa2;
+    var ua3 = fa3;
+    if (LOSS == 0u && !real) {
+      ua0 = code4(fa0);
+      ua1 = code4(fa1);
+      ua2 = code4(fa2);
+      ua3 = code4(fa3);
     }
+    let JA = jcols(jA0, jA1, jA2, jA3, c);
+    let JB = jcols(jB0, jB1, jB2, jB3, c);
+    rA0 = distStep(rA0, fa0, ua0, JA);
+    rA1 = distStep(rA1, fa1, ua1, JA);
+    rA2 = distStep(rA2, fa2, ua2, JA);
+    rA3 = distStep(rA3, fa3, ua3, JA);
+    rB0 = distStep(rB0, fa0, ua0, JB);
+    rB1 = distStep(rB1, fa1, ua1, JB);
+    rB2 = distStep(rB2, fa2, ua2, JB);
+    rB3 = distStep(rB3, fa3, ua3, JB);
   }
-  if (g.x < nb && g.y < nb) {
-    // Row a of D as vec4 (stride Bs/4); columns past B are row padding.
-    let bs4 = p.Bs / 4u;
+  if (g.y < nb) {
     let a = 4u * ab;
-    D4[a * bs4 + jb] = d0;
-    Dq4[a * bs4 + jb] = dq0;
-    if (a + 1u < B) {
-      D4[(a + 1u) * bs4 + jb] = d1;
-      Dq4[(a + 1u) * bs4 + jb] = dq1;
-    }
-    if (a + 2u < B) {
-      D4[(a + 2u) * bs4 + jb] = d2;
-      Dq4[(a + 2u) * bs4 + jb] = dq2;
-    }
-    if (a + 3u < B) {
-      D4[(a + 3u) * bs4 + jb] = d3;
-      Dq4[(a + 3u) * bs4 + jb] = dq3;
-    }
+    storeDist(a, jA / 4u, rA0);
+    storeDist(a + 1u, jA / 4u, rA1);
+    storeDist(a + 2u, jA / 4u, rA2);
+    storeDist(a + 3u, jA / 4u, rA3);
+    storeDist(a, jB / 4u, rB0);
+    storeDist(a + 1u, jB / 4u, rB1);
+    storeDist(a + 2u, jB / 4u, rB2);
+    storeDist(a + 3u, jB / 4u, rB3);
   }
 }
 

@@ -90,7 +90,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   // The blocked kernels' option codes are overrides (shaders/tql.wgsl says why); each gets only those it reads.
   const LOSS = params.loss, FORM = params.form, SEL = params.select;
   if (blocked) {
-    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: { ...ov, LOSS, FORM } }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(nb / WX), Math.ceil(nb / WY)] });
+    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: { ...ov, LOSS, FORM } }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(B / 8 / WX), Math.ceil(nb / WY)] });
   } else {
     rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
   }
