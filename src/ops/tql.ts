@@ -43,8 +43,11 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   for (const [name, v] of [['margin', o.margin], ['marginQ', o.marginQ], ['lambda', o.lambda], ['beta', o.beta]] as const) {
     if (!Number.isFinite(v)) throw new Error(`tripletQuantLoss: ${name} = ${v} must be a finite number`);
   }
-  const params0 = {
-    B, k,
+  // The blocked kernels read rows of f and of the pair matrices as vec4: k % 4 = 0, pair rows padded to Bs.
+  const blocked = knob('tql.variant') === 'blocked' && k % 4 === 0;
+  const Bs = blocked ? Math.ceil(B / 4) * 4 : B;
+  const params = {
+    B, k, Bs,
     loss: pick(opts.loss, LOSS_CODE, 'loss', d.loss),
     form: pick(opts.form, FORM_CODE, 'form', d.form),
     select: pick(opts.select, SELECT_CODE, 'select', d.select),
@@ -66,10 +69,6 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   }
   const rt = runtime();
   const wantGrad = isGradEnabled() && f.requiresGrad;
-  // The blocked kernels read rows of f and of the pair matrices as vec4: k % 4 = 0, pair rows padded to Bs.
-  const blocked = knob('tql.variant') === 'blocked' && k % 4 === 0;
-  const Bs = blocked ? Math.ceil(B / 4) * 4 : B;
-  const params = { ...params0, Bs };
   const pair = () => rt.alloc(B * Bs * 4, 'tql pairs');
   const D = pair(), Dq = pair(), S = pair(), Q = pair();
   const lossPart = rt.alloc(B * B * 4, 'tql loss parts');
@@ -90,7 +89,12 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
   // The blocked kernels' option codes are overrides (shaders/tql.wgsl says why); each gets only those it reads.
   const LOSS = params.loss, FORM = params.form, SEL = params.select;
   if (blocked) {
-    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: { ...ov, LOSS, FORM } }, { bindings: { f4: f.buffer, D4: D, Dq4: Dq }, params, workgroups: [Math.ceil(B / 8 / WX), Math.ceil(nb / WY)] });
+    rt.dispatch({ file: FILE, entry: 'tql_dist4', overrides: { ...ov, LOSS, FORM } }, {
+      bindings: { f4: f.buffer, D4: D, Dq4: Dq },
+      params,
+      // 8 others (2 blocks) × 4 anchors per invocation.
+      workgroups: [Math.ceil(B / 8 / WX), Math.ceil(nb / WY)],
+    });
   } else {
     rt.dispatch({ file: FILE, entry: 'tql_dist', overrides: ov }, { bindings: { f: f.buffer, D, Dq }, params, workgroups: pairGrid });
   }
@@ -115,6 +119,7 @@ export function tripletQuantLoss(f: Tensor, labels: Tensor | Uint32Array | reado
       rt.dispatch({ file: FILE, entry: 'tql_grad4', overrides: { ...ov, LOSS, FORM, SEL } }, {
         bindings: { f4: f.buffer, S4: S, Q4: Q, stats: stats.buffer, grad4: grad.buffer },
         params,
+        // 4 rows × 8 columns per invocation.
         workgroups: [Math.ceil(nb / WX), Math.ceil(k / 8 / WY)],
       });
     } else {
