@@ -1,4 +1,4 @@
-// Autotune of the main kernels at the hashing network's shapes (dshNet: three 5×5 convolutions, the FC GEMMs): the
+// Autotune of the main kernels at the hashing network's shapes (dshNet: three 5×5 convolutions, the FC GEMMs, the loss): the
 // candidate knob sets and their workloads; gpu/autotune.ts times them, keeps the winners and caches them per adapter.
 // Naive variants are not candidates: 10× slower everywhere they were measured, they would only lengthen the tuning.
 import { flags } from '../config.js';
@@ -8,13 +8,15 @@ import { noGrad } from '../autograd.js';
 import { runtime, scope, Tensor } from '../tensor.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardWeights, conv2dGeometry } from './conv.js';
 import { gemmInto } from './matmul.js';
+import { tripletQuantLoss } from './tql.js';
 
-/** Median wall milliseconds of `record` + submit + wait, after one untimed call (pipeline compiles). */
-async function gpuMs(record: () => void, repeats: number): Promise<number> {
+/** Median wall milliseconds of `record` + submit + wait, after one untimed call (pipeline compiles); `grad`: record
+ *  with gradients enabled (ops that compute theirs in the forward pass). */
+async function gpuMs(record: () => void, repeats: number, grad = false): Promise<number> {
   const rt = runtime();
   const run = async () => {
     const t0 = performance.now();
-    scope(() => noGrad(record));
+    scope(() => (grad ? record() : noGrad(record)));
     await rt.sync();
     return performance.now() - t0;
   };
@@ -104,6 +106,19 @@ function gemmTask(B: number, repeats: number, own: Tensor[]): TuneTask {
   };
 }
 
+/** The TQL loss task: its forward and gradient (computed in the same pass) at batch B, 48 bits, per kernel variant. */
+function tqlTask(B: number, repeats: number, own: Tensor[]): TuneTask {
+  const f = Tensor.from(Float32Array.from({ length: B * 48 }, (_, i) => 0.9 * Math.sin(i * 0.37)), [B, 48]).keep();
+  f.requiresGrad = true;
+  const labels = Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
+  own.push(f, labels);
+  return {
+    name: `tql loss (batch ${B}, 48 bits: distances, triplets, gradient)`,
+    candidates: cands([['scalar', { 'tql.variant': 'scalar' }], ['blocked', { 'tql.variant': 'blocked' }]]),
+    time: () => gpuMs(() => { tripletQuantLoss(f, labels); }, repeats, true),
+  };
+}
+
 /** Options of tuneKernels. */
 export interface TuneKernelsOptions {
   /** Batch of the workloads (default 128, the training default). */
@@ -117,14 +132,14 @@ export interface TuneKernelsOptions {
   log?: (s: string) => void;
 }
 
-/** Times the conv and GEMM candidates on this adapter (or reads the cached winners) and sets the fastest knobs. */
+/** Times the conv, GEMM and TQL candidates on this adapter (or reads the cached winners) and sets the fastest knobs. */
 export async function tuneKernels(o: TuneKernelsOptions = {}): Promise<TuneResult> {
   const B = o.batch ?? 128, repeats = o.repeats ?? 3;
   const key = tuneKey(runtime().info), cacheFile = o.cacheFile ?? defaultTuneCache();
   const own: Tensor[] = [];
   try {
     const cached = !o.force && readTuneCache(cacheFile, key) !== undefined;
-    const tasks = cached ? [] : [...convTasks(B, repeats, own), gemmTask(B, repeats, own)];
+    const tasks = cached ? [] : [...convTasks(B, repeats, own), gemmTask(B, repeats, own), tqlTask(B, repeats, own)];
     return await autotune(tasks, { key, cacheFile, force: o.force, log: o.log });
   } finally {
     for (const t of own) t.dispose();
