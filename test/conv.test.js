@@ -156,4 +156,39 @@ test('conv2d checks shapes up front and says the fix', () => {
   assert.throws(() => ops.conv2d(x, Tensor.empty([4, 3, 3, 3]), null, { stride: 0 }), /stride must be an integer ≥ 1/);
 });
 
+
+// 'auto' picks the blocks by adapter class: 512 accumulators and 2–3 input channels per backward-weights invocation
+// on a software adapter, the blocks measured on a GPU there (the GPU preset is selected here on llvmpipe: same values).
+test('conv2d unrolled: auto blocks follow the adapter class (software 8×16×4 / dw 4×3, GPU 8×16×2 / dw 4×1)', async () => {
+  const saved = tq.gpu.snapshotKnobs();
+  const [N, Cin, H, W, Cout, K] = [2, 3, 16, 16, 8, 5];
+  const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride: 1, padding: 2 };
+  const xs = rand(N * Cin * H * W, 71), ws = rand(Cout * Cin * K * K, 72), dys = rand(N * Cout * H * W, 73);
+  const kernels = {};
+  try {
+    for (const cls of ['software', 'gpu']) {
+      tq.gpu.selectKnobs(cls);
+      const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]);
+      const w = Tensor.from(Float32Array.from(ws), [Cout, Cin, K, K]);
+      w.requiresGrad = true;
+      const cap = tq.bench.capture(() => {
+        const y = ops.conv2d(x, w, null, { padding: 2 });
+        tq.backward(y, Tensor.from(Float32Array.from(dys), y.shape));
+        return y;
+      });
+      kernels[cls] = cap.commands.map((c) => tq.bench.commandName(c)).filter((n) => n.startsWith('conv-gen/'));
+      cap.release();
+      assertClose(f64(await cap.result.toArray()), cpu.conv2d(xs, ws, null, shape), TOL, `${cls} y`);
+      assertClose(f64(await w.grad.toArray()), cpu.conv2dBackwardWeights(xs, dys, shape).dw, TOL, `${cls} dw`);
+      for (const t of [x, w, w.grad, cap.result]) t.dispose();
+    }
+  } finally {
+    tq.gpu.restoreKnobs(saved);
+  }
+  assert.ok(kernels.software.some((n) => n.includes('fwd_c8_p16_r4_')), kernels.software.join(', '));
+  assert.ok(kernels.software.some((n) => n.includes('dw_c4_i3_')), kernels.software.join(', '));
+  assert.ok(kernels.gpu.some((n) => n.includes('fwd_c8_p16_r2_')), kernels.gpu.join(', '));
+  assert.ok(kernels.gpu.some((n) => n.includes('dw_c4_i1_')), kernels.gpu.join(', '));
+});
+
 test.run();

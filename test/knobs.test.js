@@ -65,6 +65,8 @@ test('presets are chosen by adapter class; GEMM is the knob that differs', () =>
   assert.equal([sw['gemm.variant'], sw['gemm.TM'], sw['gemm.TN'], sw['gemm.WX'], sw['gemm.WY']], ['unrolled', 16, 16, 8, 2]);
   assert.equal([sw['hamming.CH'], sw['hamming.BLK'], sw['hamming.WX']], [4096, 128, 8]);
   assert.equal([hw['gemm.variant'], hw['gemm.TM'], hw['gemm.WX']], ['regblock', 4, 16]);
+  // Measured on llvmpipe only (2026-12-01): a GPU keeps one input channel per backward-weights invocation and the scalar loss kernels.
+  assert.equal([sw['conv.DW_CI_B'], sw['tql.variant'], hw['conv.DW_CI_B'], hw['tql.variant']], ['auto', 'blocked', 1, 'scalar']);
   gpu.selectKnobs('gpu');
   assert.is(gpu.knob('gemm.variant'), 'regblock');
   assert.is(gpu.knobClass(), 'gpu');
