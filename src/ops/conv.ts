@@ -132,8 +132,9 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
 
 /**
  * Block of the unrolled forward kernel on a software adapter: 8 channels × 16 pixels × 4 rows where the row is ≥ 16
- * wide, else 8 × 8 × 8 rows (never more rows than the output has); on a GPU 8 × 16 × 2 and 8 × 8 × 4. Chosen by CPU time per call on llvmpipe, which contention does not
- * inflate (bench/NOTES-conv.md round 7, 2026-12-01, accumulator-outer FMA order): conv2 fwd/dx 8×16×4 74.8 GF/s
+ * wide, else 8 × 8 × 8 rows (never more rows than the output has); on a GPU 8 × 16 × 2 and 8 × 8 × 4. Chosen by CPU
+ * time per call on llvmpipe, which contention does not inflate (bench/NOTES-conv.md round 7, 2026-12-01,
+ * accumulator-outer FMA order): conv2 fwd/dx 8×16×4 74.8 GF/s
  * (8×16×2 58.0, 8×16×3 59.3, 8×16×6 56.7, 8×16×8 60.5, 16×16×2 62.1, 16×16×4 57.5, 4×16×8 74.4), conv3 8×8×8 80.2
  * (8×8×4 63.5, 16×8×4 69.0, 16×8×8 65.1, 4×8×8 73.2), conv1 8×16×4 46.9–48.4 (8×16×2 40.6, 8×32×2 47.6, 16×16×2 44.0,
  * 8×16×8 39.1). Before that order the spills of blocks past 256 accumulators cost more than the loads they saved.
@@ -240,10 +241,11 @@ function dwBlock(g: ConvGeometry): { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4 } {
   return { CO_B, CI_B };
 }
 
+/** Invocations of the unrolled backward-weights kernel per batch split: one per (input-channel block, output-channel block). */
+const dwPerSplit = (g: ConvGeometry, b: { CO_B: number; CI_B: number }) => Math.ceil(g.Cin / b.CI_B) * Math.ceil(g.Cout / b.CO_B);
+
 /** Batch splits of the unrolled backward-weights kernel: about DW_INVOCATIONS invocations in all (knob for benchmarks). */
-function dwSplitsUnrolled(g: ConvGeometry): number {
-  const { CO_B, CI_B } = dwBlock(g);
-  const perSplit = Math.ceil(g.Cin / CI_B) * Math.ceil(g.Cout / CO_B);
+function dwSplitsUnrolled(g: ConvGeometry, perSplit: number): number {
   const want = Math.max(1, Math.min(g.N, Math.ceil(CONV_KNOBS.DW_INVOCATIONS / perSplit)));
   return Math.ceil(g.N / Math.ceil(g.N / want));
 }
@@ -261,11 +263,12 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
     return { dw, db };
   }
   const unrolled = variant === 'unrolled' && unrolledFits(g.KW, g.padding, g.stride, g.OW) && g.W % 4 === 0;
-  const splits = unrolled ? dwSplitsUnrolled(g) : dwSplits(g), nPer = Math.ceil(g.N / splits);
+  const block = dwBlock(g), perSplit = dwPerSplit(g, block);
+  const splits = unrolled ? dwSplitsUnrolled(g, perSplit) : dwSplits(g), nPer = Math.ceil(g.N / splits);
   const len = dw.size + g.Cout;
   const part = Tensor.empty([splits * len]);
   if (unrolled) {
-    const kn = { ...dwBlock(g), KH: g.KH, KW: g.KW, PADW: g.padding };
+    const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding };
     const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       {
@@ -275,7 +278,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
       {
         bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
         params: { N: g.N, nPer },
-        workgroups: [Math.ceil((Math.ceil(g.Cin / kn.CI_B) * Math.ceil(g.Cout / kn.CO_B)) / CONV_KNOBS.WGX), splits, 1],
+        workgroups: [Math.ceil(perSplit / CONV_KNOBS.WGX), splits, 1],
       },
     );
   } else {
