@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpu, ops, init } from '../dist/index.js';
@@ -191,6 +191,22 @@ test('TQHASH_KNOBS reaches the report header; a mistake stops the program with i
   const bad = spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: env('conv.WGX=sixteen'), encoding: 'utf8', timeout: 60_000 });
   assert.is.not(bad.status, 0);
   assert.match(bad.stderr, /TQHASH_KNOBS: conv\.WGX=sixteen is not allowed; conv\.WGX takes an integer in 1\.\.1024/);
+});
+
+test('the tuning key names the CPU for a software adapter only (llvmpipe has one name on every host)', () => {
+  const info = { name: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', webgpuPackage: '0.6.2' };
+  const model = cpus()[0].model.trim().replace(/\s+/g, ' ');
+  const sw = gpu.tuneKey({ ...info, software: true });
+  assert.ok(sw.includes(`· CPU ${model} × ${cpus().length}`), sw);
+  assert.not.match(gpu.tuneKey({ ...info, name: 'NVIDIA H200', software: false }), /CPU/);
+  const saved = process.env.LP_NUM_THREADS;
+  process.env.LP_NUM_THREADS = '1';
+  try {
+    assert.is.not(gpu.tuneKey({ ...info, software: true }), sw, 'one llvmpipe thread tunes apart from all of them');
+  } finally {
+    if (saved === undefined) delete process.env.LP_NUM_THREADS;
+    else process.env.LP_NUM_THREADS = saved;
+  }
 });
 
 test.run();

@@ -5,9 +5,10 @@
 // Cache: $XDG_CACHE_HOME/tqhash/autotune.json (default ~/.cache/tqhash/autotune.json), format
 //   { "format": "tqhash-autotune 1", "entries": { "<key>": { "date", "knobs": { "conv.WGX": 8, … },
 //     "tasks": [{ "name", "winner", "ms": { "<candidate>": ms } }] } } }
-// with key "<adapter> (<backend>, <feature level>) · tqhash <version> · webgpu <version>". Delete the file to retune.
+// with key "<adapter> (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu <version>"
+// (the CPU for software adapters only). Delete the file to retune.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { debug, flags } from '../config.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -48,9 +49,18 @@ export function defaultTuneCache(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tqhash', 'autotune.json');
 }
 
-/** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu. */
-export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage'>): string {
-  return `${info.name} (${info.backend}, ${info.featureLevel}) · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+/** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu; for a software
+ *  adapter also the CPU it runs on (model × logical CPUs, and LP_NUM_THREADS when set): llvmpipe reports the same name
+ *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ). */
+export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
+  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · ${softwareHost()}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+}
+
+/** The CPU a software adapter runs on, as the tuning cache key names it. */
+export function softwareHost(): string {
+  const c = cpus();
+  const threads = process.env.LP_NUM_THREADS ? `, LP_NUM_THREADS=${process.env.LP_NUM_THREADS}` : '';
+  return `CPU ${(c[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' ')} × ${c.length}${threads}`;
 }
 
 /** Every entry of a cache file (empty when absent); a file that is not a cache is an error naming it. */
