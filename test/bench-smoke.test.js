@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-bench-'));
@@ -22,6 +22,7 @@ function checkAdapter(j) {
   assert.type(j.adapter, 'object');
   assert.type(j.adapter.name, 'string');
   assert.type(j.adapter.backend, 'string');
+  assert.match(j.host, new RegExp(` × ${cpus().length}`), 'the CPU the numbers were measured on');
 }
 
 function checkCeilings(c) {

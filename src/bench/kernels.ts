@@ -10,6 +10,7 @@ import { capture, replay, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatCeilingSweep, formatTable, header, measure } from './util.js';
 import { FAMILIES, type BenchContext, type CaseSpec, type VariantSpec } from './cases/index.js';
 import { loadavg } from 'node:os';
+import { hostCpu } from '../util/host.js';
 
 /** One measured kernel (or kernel sequence of one op call) at one shape and variant. */
 export interface KernelRow {
@@ -39,6 +40,8 @@ export interface KernelReport {
   ceilings: ReturnType<typeof ceilingsJSON>;
   /** The knobs in use (src/gpu/knobs.ts). */
   knobs: KnobValues;
+  /** The CPU (hostCpu()): a software adapter's speed is the CPU's. */
+  host: string;
   loadavg: number[];
   date: string;
   rows: KernelRow[];
@@ -139,5 +142,5 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   for (const family of FAMILIES) await family(ctx);
   runner.flush();
   await rt.sync();
-  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), loadavg: loadavg(), date: new Date().toISOString(), rows: runner.rows };
+  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), rows: runner.rows };
 }

@@ -1,6 +1,7 @@
 // tqhash bench search: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
 // (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
+import { hostCpu } from '../util/host.js';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
@@ -42,6 +43,8 @@ export interface SearchVariantRow {
 /** The report of bench/search.js. */
 export interface SearchReport {
   adapter: AdapterInfo;
+  /** The CPU (hostCpu()): a software adapter's speed is the CPU's. */
+  host: string;
   loadavg: number[];
   loadavg_after: number[];
   date: string;
@@ -111,7 +114,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[bi].d);
   else log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
   return {
-    adapter: rt.info, loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: c,
+    adapter: rt.info, host: hostCpu(), loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: c,
     gpu, variants: rows, cpu, check, peer: peerReport,
   };
 }

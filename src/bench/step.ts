@@ -1,6 +1,7 @@
 // tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
+import { hostCpu } from '../util/host.js';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { tripletQuantLoss, tqlDefaults } from '../ops/tql.js';
@@ -49,6 +50,8 @@ export interface StepReport {
   ceilings: ReturnType<typeof ceilingsJSON>;
   /** The knobs in use (src/gpu/knobs.ts). */
   knobs: KnobValues;
+  /** The CPU (hostCpu()): a software adapter's speed is the CPU's. */
+  host: string;
   loadavg: number[];
   date: string;
   config: { model: string; batch: number; bits: number; bn: boolean; steps: number; loss: string };
@@ -143,7 +146,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     adapter: rt.info,
     ceilings: ceilingsJSON(ceil),
     knobs: currentKnobs(),
-    loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
+    host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
     step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, peer: peerReport,
   };

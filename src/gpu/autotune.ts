@@ -8,11 +8,12 @@
 // with key "<adapter> (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu <version>"
 // (the CPU for software adapters only). Delete the file to retune.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { cpus, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { debug, flags } from '../config.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
+import { hostCpu } from '../util/host.js';
 import type { AdapterInfo } from './adapter.js';
 import { adapterClass, checkKnobs, currentKnobs, fixedKnobs, knobClass, parseKnobOverrides, restoreKnobs, selectKnobs, setKnobs, setTunedFrom, snapshotKnobs, type KnobName, type KnobValues } from './knobs.js';
 
@@ -53,14 +54,7 @@ export function defaultTuneCache(): string {
  *  adapter also the CPU it runs on (model × logical CPUs, and LP_NUM_THREADS when set): llvmpipe reports the same name
  *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ). */
 export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
-  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · ${softwareHost()}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
-}
-
-/** The CPU a software adapter runs on, as the tuning cache key names it. */
-export function softwareHost(): string {
-  const c = cpus();
-  const threads = process.env.LP_NUM_THREADS ? `, LP_NUM_THREADS=${process.env.LP_NUM_THREADS}` : '';
-  return `CPU ${(c[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' ')} × ${c.length}${threads}`;
+  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
 }
 
 /** Every entry of a cache file (empty when absent); a file that is not a cache is an error naming it. */
