@@ -1,5 +1,6 @@
 // Adapter selection: hardware first, then the software adapters that Dawn accepts, each step logged.
 import { existsSync, readFileSync } from 'node:fs';
+import { hostCpu } from '../util/host.js';
 import { createRequire } from 'node:module';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
@@ -212,7 +213,7 @@ export function formatAdapterInfo(info: AdapterInfo): string {
     `adapter   ${info.name}${info.description && info.description !== info.name ? ` (${info.description})` : ''}`,
     `backend   ${info.backend}, feature level ${info.featureLevel}`,
     info.software
-      ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound.`
+      ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound (CPU ${hostCpu()}).`
       : `software  no (hardware adapter)`,
     `features  ${info.features.length ? info.features.join(', ') : '(none)'}`,
     `versions  webgpu ${info.webgpuPackage}, node ${info.node}, ${info.platform}`,

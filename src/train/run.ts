@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as data from '../data/index.js';
 import { checkDataFlags, loadTrainData, type TrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
+import { hostCpu } from '../util/host.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
@@ -328,6 +329,7 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
     ...(run.wall.known ? {} : { wallNote: `wall time of the last of ${run.wall.sessions} processes only (resumed from a checkpoint that did not record wall time)` }),
     date: new Date().toISOString(),
     adapter: rt.info,
+    host: hostCpu(),
     flags: flagsSet(),
     command: run.opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),
