@@ -41,7 +41,7 @@ test('every subcommand has --help: usage line and its options with defaults', ()
     assert.match(r.stdout, new RegExp(`^usage: tqhash ${args.join(' ')}`), args.join(' '));
     assert.match(r.stdout, /\n  --help /);
   }
-  assert.match(tqhash('train', '--help').stdout, /--epochs <int> .*\(default 12\)/);
+  assert.match(tqhash('train', '--help').stdout, /--epochs <int> .*\(default 20\)/);
   assert.match(tqhash('bench', '--help').stdout, /usage: tqhash bench kernels\|step\|search/);
 });
 

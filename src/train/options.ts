@@ -21,7 +21,7 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   'beta-growth': { type: 'float', default: 2, min: 1, help: '--tq-form smooth: β of the code tanh(β·f) starts at 1 and is multiplied by this at the start of every epoch' },
   model: { type: 'string', default: 'dsh', choices: ['dsh', 'resnet'], help: 'network: dsh (DSH CIFAR-10 net, CPU-sized) or resnet (a small CIFAR ResNet with BN, for real GPUs); both from scratch' },
   bn: { type: 'bool', default: true, help: 'batch norm after each conv (--no-bn to disable)' },
-  epochs: { type: 'int', default: 12, min: 1, help: 'training epochs (CIFAR-10, 48 bits, 2-core machine without a GPU: see results/README.md for the defaults run\'s time and mAP)' },
+  epochs: { type: 'int', default: 20, min: 1, help: 'training epochs (CIFAR-10, 48 bits, 2-core machine without a GPU: see results/README.md for the defaults run\'s time and mAP)' },
   classes: { type: 'int', min: 2, help: 'P: classes per batch (default cifar10 10, inshop 32)' },
   batch: { type: 'int', min: 4, help: 'images per batch, P×K, rounded down to a multiple of P (default cifar10 130, inshop 128)' },
   optimizer: { type: 'string', default: 'adam', choices: ['adam', 'adamw', 'sgd'], help: 'optimiser' },

@@ -83,6 +83,7 @@ export async function trainHashing(cfg: TrainConfig, opts: TrainOptions): Promis
     return { config: cfg, outDir: cfg.out, finished: true };
   }
   const rt = await init();
+  codeVersion(); // read (and cached) now: a commit made in the checkout during a long run did not train it
   log(`\n== ${runTag(cfg)} → ${cfg.out}`);
   await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
