@@ -1,6 +1,5 @@
 // Shared helpers of the benchmark programs: adaptive timing, seeded inputs, aligned tables, argument parsing, header.
 import { loadavg } from 'node:os';
-import { hostCpu } from '../util/host.js';
 import { runtime } from '../tensor.js';
 import { flagsSet } from '../config.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
@@ -100,14 +99,14 @@ export function parseArgs(argv: readonly string[], known: Record<string, 'string
   return out;
 }
 
-/** The report header: adapter block, TQHASH_* flags, CPU, load average, date; plus the ceilings when given. */
+/** The report header: adapter block, TQHASH_* flags, load average, date; plus the ceilings when given. */
 export function header(ceilings?: Ceilings): string {
   const rt = runtime();
   const set = Object.entries(flagsSet());
   const lines = [
     formatAdapterInfo(rt.info),
     `flags     ${set.length ? set.map(([k, v]) => `${k}=${v}`).join(' ') : '(no TQHASH_* variables set)'}`,
-    `machine   CPU ${hostCpu()} · load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} (1/5/15 min) · ${new Date().toISOString()}`,
+    `machine   load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} (1/5/15 min) · ${new Date().toISOString()}`,
   ];
   if (ceilings) {
     lines.push(`ceilings  FMA ${fmt(ceilings.fmaGflops)} GFLOP/s (${ceilings.fmaShape}) · copy ${fmt(ceilings.copyGbps)} GB/s read + write (${ceilings.copyShape})`);

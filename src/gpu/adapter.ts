@@ -213,10 +213,11 @@ export function formatAdapterInfo(info: AdapterInfo): string {
     `adapter   ${info.name}${info.description && info.description !== info.name ? ` (${info.description})` : ''}`,
     `backend   ${info.backend}, feature level ${info.featureLevel}`,
     info.software
-      ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound (CPU ${hostCpu()}).`
+      ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound.`
       : `software  no (hardware adapter)`,
     `features  ${info.features.length ? info.features.join(', ') : '(none)'}`,
     `versions  webgpu ${info.webgpuPackage}, node ${info.node}, ${info.platform}`,
+    `cpu       ${hostCpu()}`,
     `limits    name                                requested      adapter  spec default`,
   ];
   for (const [name, l] of Object.entries(info.limits)) {
