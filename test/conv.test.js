@@ -82,6 +82,41 @@ for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto',
   });
 }
 
+// The subgroup variant of the unrolled backward-weights kernel (conv.DW_SG) where the device has 'subgroups' (core:
+// a GPU, or Mesa 25's lavapipe through TQHASH_BACKEND=vulkan): workgroups of 8 and 32 lanes (one subgroup or several,
+// fewer lanes than items and more), 1 and several splits, blocks that divide no channel count.
+const HAS_SUBGROUPS = await (async () => { await tq.init(); return tq.runtime().info.subgroups !== undefined; })();
+if (!HAS_SUBGROUPS) console.log('conv: the device has no subgroups (compatibility mode, llvmpipe): the subgroup backward-weights test is skipped; it runs on a GPU or with TQHASH_BACKEND=vulkan on Mesa 25 lavapipe');
+(HAS_SUBGROUPS ? test : test.skip)('conv2d unrolled backward-weights, subgroup variant: WGX 8 and 32, 1 and more splits, every block vs float64', async () => {
+  const saved = tq.gpu.snapshotKnobs();
+  const seen = new Set();
+  try {
+    let seed = 500;
+    for (const [N, Cin, H, W, Cout, K, padding] of [[3, 3, 8, 8, 5, 5, 2], [2, 5, 13, 16, 9, 5, 2], [1, 3, 4, 4, 17, 3, 1], [3, 2, 7, 20, 3, 1, 0], [5, 4, 9, 12, 6, 5, 0]]) {
+      const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride: 1, padding };
+      const { OH, OW } = cpu.conv2dOutShape(shape);
+      const xs = rand(N * Cin * H * W, seed++), dys = rand(N * Cout * OH * OW, seed++);
+      const ref = cpu.conv2dBackwardWeights(xs, dys, shape);
+      for (const [wgx, inv, coB, ciB] of [[8, 1, 4, 1], [32, 100000, 8, 2], [32, 64, 4, 3], [8, 100000, 'auto', 'auto']]) {
+        tq.gpu.setKnobs({ 'conv.DW_SG': true, 'conv.WGX': wgx, 'conv.DW_INVOCATIONS': inv, 'conv.DW_CO_B': coB, 'conv.DW_CI_B': ciB });
+        const what = `[${N},${Cin},${H},${W}]→${Cout} k${K} p${padding} WGX ${wgx} invocations ${inv} CO_B ${coB} CI_B ${ciB}`;
+        const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]), dy = Tensor.from(Float32Array.from(dys), [N, Cout, OH, OW]);
+        tq.setPoison(true);
+        const cap = tq.bench.capture(() => ops.conv2dBackwardWeights(x, dy, ops.conv2dGeometry(x.shape, [Cout, Cin, K, K], { padding })));
+        tq.setPoison(false);
+        for (const c of cap.commands) seen.add(tq.bench.commandName(c).replace(/_c\d.*/, ''));
+        cap.release();
+        assertClose(f64(await cap.result.dw.toArray()), ref.dw, TOL, `${what} dw`);
+        assertClose(f64(await cap.result.db.toArray()), ref.db, TOL, `${what} db`);
+        for (const t of [x, dy, cap.result.dw, cap.result.db]) t.dispose();
+      }
+    }
+  } finally {
+    tq.gpu.restoreKnobs(saved);
+  }
+  assert.ok(seen.has('conv-gen/dw_sg'), [...seen].join(', '));
+});
+
 // Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).
 test('conv2d unrolled: every forward block (channels × pixels × rows) vs float64', async () => {
   const blocks = [[4, 8, 1], [8, 8, 2], [8, 16, 1], [8, 16, 2], [8, 8, 3], [8, 8, 4], [16, 8, 2], [8, 32, 1], [16, 16, 1], [4, 16, 4], [8, 16, 4], [8, 8, 8], [8, 16, 6]];

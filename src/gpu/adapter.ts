@@ -22,6 +22,9 @@ export interface AdapterInfo {
   software: boolean;
   softwareReason?: string;
   features: string[];
+  /** Where the device was opened with the 'subgroups' feature: the adapter's smallest and largest subgroup sizes
+   *  (kernels with a subgroup variant size their per-subgroup scratch by the smallest); absent otherwise. */
+  subgroups?: { min: number; max: number };
   limits: Record<LimitName, { requested: number; adapter: number; default: number }>;
   webgpuPackage: string;
   node: string;
@@ -167,6 +170,8 @@ async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, softw
   }
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const sg = subgroupSizes(adapter);
+  if (sg) requiredFeatures.push('subgroups' as GPUFeatureName);
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tqhash' });
   for (const name of WANTED_LIMITS) limits[name].requested = device.limits[name] as number;
   const i = adapter.info;
@@ -180,6 +185,7 @@ async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, softw
     software: software !== undefined,
     softwareReason: software,
     features: [...adapter.features].sort(),
+    subgroups: sg,
     limits,
     webgpuPackage: webgpuVersion(),
     node: process.version,
@@ -188,6 +194,13 @@ async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, softw
   };
   fillDefaults(info);
   return { instance, adapter, device, info };
+}
+
+/** The adapter's subgroup sizes where it offers 'subgroups' (core feature level) and reports sane sizes; else undefined. */
+function subgroupSizes(adapter: GPUAdapter): { min: number; max: number } | undefined {
+  const i = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const min = i.subgroupMinSize ?? 0, max = i.subgroupMaxSize ?? 0;
+  return adapter.features.has('subgroups') && min >= 1 && max >= min ? { min, max } : undefined;
 }
 
 // The WebGPU spec's default limits, to show how far above them the engine asks.
@@ -215,7 +228,7 @@ export function formatAdapterInfo(info: AdapterInfo): string {
     info.software
       ? `SOFTWARE  yes: ${info.softwareReason}. No GPU is in use; numbers are CPU-bound.`
       : `software  no (hardware adapter)`,
-    `features  ${info.features.length ? info.features.join(', ') : '(none)'}`,
+    `features  ${info.features.length ? info.features.join(', ') : '(none)'}${info.subgroups ? ` (subgroups of ${info.subgroups.min === info.subgroups.max ? info.subgroups.min : `${info.subgroups.min}–${info.subgroups.max}`} invocations: enabled)` : ''}`,
     `versions  webgpu ${info.webgpuPackage}, node ${info.node}, ${info.platform}`,
     `cpu       ${hostCpu()}`,
     `limits    name                                requested      adapter  spec default`,

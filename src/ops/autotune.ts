@@ -72,7 +72,8 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
   const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
   const dw: TuneTask = {
     name: `conv backward-weights (unrolled, batch ${B})`,
-    candidates: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).map((i): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i }])))),
+    // Where the device has subgroups, each blocking also runs as the subgroup variant (conv.DW_SG).
+    candidates: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => (runtime().info.subgroups ? [false, true] : [false]).map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
     skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
     time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
   };

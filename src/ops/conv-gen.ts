@@ -117,56 +117,56 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
 `;
 }
 
-/** Knobs of one generated backward-weights kernel: CO_B output channels × CI_B input channels × all KH·KW taps per invocation. */
-export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number }
+/** Knobs of one generated backward-weights kernel: CO_B output channels × CI_B input channels × all KH·KW taps per
+ *  invocation; SG: the subgroup variant (below). */
+export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean }
+
+/** Sums one invocation of the backward-weights kernel keeps: CO_B·CI_B·KH·KW weight sums, then CO_B bias sums. */
+export const dwSums = (k: Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>) => k.CO_B * k.CI_B * k.KH * k.KW + k.CO_B;
 
 /**
- * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
- * entries of each split: Σ dy, for db). The steps run down a column of 8 output pixels, row by row: per step CO_B·2
- * vec4 dy loads and, per input channel, the 4 vec4 of one new input row (its window of KH rows slides) feed
- * CO_B·CI_B·KH·KW dot products of 8 terms (scalar accumulators: fewer live registers than vec4 ones).
+ * The accumulation of the backward-weights kernels: declarations (co0, ci0, the accumulators a{i}_{c}_{kh}_{kw} and
+ * sd{c}) and the body for one column of 8 output pixels (ob, a vec4 offset in the row, the image's dyb and plane4_{i}
+ * in scope), which runs down the column row by row: per step CO_B·2 vec4 dy loads and, per input channel, the 4 vec4
+ * of one new input row (its window of KH rows slides) feed CO_B·CI_B·KH·KW dot products of 8 terms (scalar
+ * accumulators: fewer live registers than vec4 ones).
  */
-export function genDwSource(k: DwGenKnobs, base: string): string {
+function dwAccumulate(k: DwGenKnobs, block: string): { decls: string[]; image: string[]; column: string[] } {
   const { CO_B, CI_B, KH, KW, PADW } = k;
   const NB = 4;
-  const L: string[] = [];
-  L.push(`let cobs = (COUT + ${CO_B}u - 1u) / ${CO_B}u;`);
-  L.push(`let cibs = (CIN + ${CI_B}u - 1u) / ${CI_B}u;`);
-  L.push(`if (g.x >= cibs * cobs) { return; }`);
-  L.push(`let ci0 = (g.x / cobs) * ${CI_B}u;`, `let co0 = (g.x % cobs) * ${CO_B}u;`, `let s = wid.y;`);
-  L.push(`let HWo = HOUT * WOUT;`, `let Wo4 = WOUT / 4u;`, `let W4 = WIN / 4u;`);
-  L.push(`let n1 = min(p.N, (s + 1u) * p.nPer);`);
+  const decls: string[] = [], image: string[] = [], L: string[] = [];
+  decls.push(`let cobs = (COUT + ${CO_B}u - 1u) / ${CO_B}u;`);
+  decls.push(`let ci0 = (${block} / cobs) * ${CI_B}u;`, `let co0 = (${block} % cobs) * ${CO_B}u;`);
+  decls.push(`let HWo = HOUT * WOUT;`, `let Wo4 = WOUT / 4u;`, `let W4 = WIN / 4u;`);
   for (let c = 0; c < CO_B; c++) {
-    L.push(`let cof${c} = min(co0 + ${c}u, COUT - 1u) * HWo / 4u;`);
-    L.push(`var sd${c} = vec4f(0.0);`);
-    for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`var a${i}_${c}_${kh}_${kw} = 0.0;`);
+    decls.push(`let cof${c} = min(co0 + ${c}u, COUT - 1u) * HWo / 4u;`);
+    decls.push(`var sd${c} = vec4f(0.0);`);
+    for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) decls.push(`var a${i}_${c}_${kh}_${kw} = 0.0;`);
   }
   // The input rows of output row oh at taps kh = 0 … KH−1 are ih = oh + kh − pad: a window of KH rows (NB vec4 each)
   // per input channel that slides down one row per step, so a step loads one new row instead of KH (1.7–1.9× faster
   // on llvmpipe than rows outer with every row reloaded; bench/NOTES-conv.md round 5). The dy loads of a step serve
   // CI_B input channels (round 7).
-  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) L.push(`var x${i}_${kh}_${j} = vec4f(0.0);`);
-  L.push(`for (var n = s * p.nPer; n < n1; n++) {`);
-  L.push(`  let dyb = n * COUT * HWo / 4u;`);
+  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh < KH; kh++) for (let j = 0; j < NB; j++) decls.push(`var x${i}_${kh}_${j} = vec4f(0.0);`);
+  image.push(`let dyb = n * COUT * HWo / 4u;`);
   // A channel past CIN (CIN % CI_B ≠ 0) reads channel CIN − 1 and is never stored.
-  for (let i = 0; i < CI_B; i++) L.push(`  let plane4_${i} = (n * CIN + min(ci0 + ${i}u, CIN - 1u)) * HIN * W4;`);
-  L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`);
-  L.push(`    let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
-  L.push(`    let b0 = i32(ob) - 1;`);
-  for (let j = 0; j < NB; j++) L.push(`    let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
+  for (let i = 0; i < CI_B; i++) image.push(`let plane4_${i} = (n * CIN + min(ci0 + ${i}u, CIN - 1u)) * HIN * W4;`);
+  L.push(`let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
+  L.push(`let b0 = i32(ob) - 1;`);
+  for (let j = 0; j < NB; j++) L.push(`let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
   const loadRow = (ind: string, i: number, slot: number, ih: string) => L.push(...rowLoad(ind, `${i}_${slot}`, ih, NB, `plane4_${i}`));
   // Before row 0, window slot kh + 1 holds input row kh − pad (the shift at the top of the step moves it to slot kh).
-  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh + 1 < KH; kh++) loadRow('    ', i, kh + 1, `${kh} - PADH`);
-  L.push(`    for (var oh = 0u; oh < HOUT; oh++) {`);
+  for (let i = 0; i < CI_B; i++) for (let kh = 0; kh + 1 < KH; kh++) loadRow('', i, kh + 1, `${kh} - PADH`);
+  L.push(`for (var oh = 0u; oh < HOUT; oh++) {`);
   for (let i = 0; i < CI_B; i++) {
-    for (let kh = 0; kh + 1 < KH; kh++) for (let j = 0; j < NB; j++) L.push(`      x${i}_${kh}_${j} = x${i}_${kh + 1}_${j};`);
-    loadRow('      ', i, KH - 1, `i32(oh + ${KH - 1}u) - PADH`);
+    for (let kh = 0; kh + 1 < KH; kh++) for (let j = 0; j < NB; j++) L.push(`  x${i}_${kh}_${j} = x${i}_${kh + 1}_${j};`);
+    loadRow('  ', i, KH - 1, `i32(oh + ${KH - 1}u) - PADH`);
   }
-  L.push(`      let o = dyb + oh * Wo4 + ob;`);
+  L.push(`  let o = dyb + oh * Wo4 + ob;`);
   for (let c = 0; c < CO_B; c++) {
-    L.push(`      let d${c}a = dy4[o + cof${c}];`);
-    L.push(`      let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
-    L.push(`      sd${c} += d${c}a + d${c}b;`);
+    L.push(`  let d${c}a = dy4[o + cof${c}];`);
+    L.push(`  let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
+    L.push(`  sd${c} += d${c}a + d${c}b;`);
   }
   const comp = (i: number, kh: number, t: number) => `x${i}_${kh}_${t >> 2}.${XYZW[t & 3]}`;
   for (let i = 0; i < CI_B; i++) {
@@ -175,33 +175,107 @@ export function genDwSource(k: DwGenKnobs, base: string): string {
         // Output pixel ow0 + e at tap kw reads input column (ow0 − 4) + (4 + e + kw − PADW).
         const t = 4 + kw - PADW;
         const xv = (tt: number) => (tt % 4 === 0 ? `x${i}_${kh}_${tt / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(i, kh, tt + e)).join(', ')})`);
-        L.push(`      { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
+        L.push(`  { let xa = ${xv(t)}; let xb = ${xv(t + 4)};`);
         // (An explicit chain of 8 fma() instead of the dots measured the same.)
-        for (let c = 0; c < CO_B; c++) L.push(`        a${i}_${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
-        L.push(`      }`);
+        for (let c = 0; c < CO_B; c++) L.push(`    a${i}_${c}_${kh}_${kw} += dot(d${c}a, xa) + dot(d${c}b, xb);`);
+        L.push(`  }`);
       }
     }
   }
-  L.push(`    }`, `  }`, `}`);
-  L.push(`let R = CIN * ${KH * KW}u;`, `let base = s * (COUT * R + COUT);`);
-  for (let c = 0; c < CO_B; c++) {
-    L.push(`if (co0 + ${c}u < COUT) {`);
-    for (let i = 0; i < CI_B; i++) {
-      L.push(`  if (ci0 + ${i}u < CIN) {`);
-      L.push(`    let o = base + (co0 + ${c}u) * R + (ci0 + ${i}u) * ${KH * KW}u;`);
-      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`    part[o + ${kh * KW + kw}u] = a${i}_${c}_${kh}_${kw};`);
-      L.push(`  }`);
-    }
-    L.push(`  if (ci0 == 0u) { part[base + COUT * R + co0 + ${c}u] = sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w; }`);
-    L.push(`}`);
+  L.push(`}`);
+  return { decls, image, column: L };
+}
+
+/** The sums of one invocation in dwSums order: weight sums (c, i, kh, kw), then the bias sums (c). */
+function dwSumExprs(k: DwGenKnobs): string[] {
+  const out: string[] = [];
+  for (let c = 0; c < k.CO_B; c++) for (let i = 0; i < k.CI_B; i++) for (let kh = 0; kh < k.KH; kh++) for (let kw = 0; kw < k.KW; kw++) out.push(`a${i}_${c}_${kh}_${kw}`);
+  for (let c = 0; c < k.CO_B; c++) out.push(`sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w`);
+  return out;
+}
+
+/**
+ * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
+ * entries of each split: Σ dy, for db). Plain variant: one invocation per (input-channel block, output-channel block)
+ * and split, lanes along the blocks, each running every column of 8 output pixels of its split's images.
+ *
+ * Subgroup variant (SG, for GPUs: needs the 'subgroups' feature): one workgroup per (block, split), its WGX lanes
+ * taking the split's (image, column) items in turn, so a split runs WGX times as many invocations with the same
+ * partial sums to write. Each subgroup sums its lanes with subgroupAdd; its first lane stores the sums in a slot of
+ * workgroup memory (SGSLOTS = WGX / the adapter's smallest subgroup size); the slots are added in the order of their
+ * first lanes' local index (a fixed order, so results do not depend on which subgroup came first).
+ */
+export function genDwSource(k: DwGenKnobs, base: string): string {
+  const { decls, image, column } = dwAccumulate(k, k.SG ? 'wid.x' : 'g.x');
+  const sums = dwSumExprs(k), KK = k.KH * k.KW, W = k.CO_B * k.CI_B * KK;
+  const L: string[] = [];
+  if (!k.SG) {
+    L.push(`let cibs = (CIN + ${k.CI_B}u - 1u) / ${k.CI_B}u;`);
+    L.push(`if (g.x >= cibs * ((COUT + ${k.CO_B}u - 1u) / ${k.CO_B}u)) { return; }`);
   }
-  return `${base}
+  L.push(...decls, `let s = wid.y;`, `let n0 = s * p.nPer;`, `let n1 = min(p.N, n0 + p.nPer);`);
+  if (!k.SG) {
+    L.push(`for (var n = n0; n < n1; n++) {`, ...image.map((l) => `  ${l}`));
+    L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`, ...column.map((l) => `    ${l}`), `  }`, `}`);
+  } else {
+    // A trip count the same for the whole workgroup keeps the subgroup and barrier calls below in uniform control flow.
+    L.push(`let nOb = (Wo4 + 1u) / 2u;`, `let items = (n1 - n0) * nOb;`, `slotOf[lid] = NO_SLOT;`);
+    L.push(`for (var r = 0u; r < (items + WGX - 1u) / WGX; r++) {`, `  let it = r * WGX + lid;`, `  if (it < items) {`);
+    L.push(`    let n = n0 + it / nOb;`, `    let ob = (it % nOb) * 2u;`, ...image.map((l) => `    ${l}`), ...column.map((l) => `    ${l}`), `  }`, `}`);
+    sums.forEach((e, j) => L.push(`let v${j} = subgroupAdd(${e});`));
+    L.push(`if (sgi == 0u) {`, `  let slot = atomicAdd(&nSlots, 1u);`, `  slotOf[lid] = slot;`, `  let o = slot * ${sums.length}u;`);
+    sums.forEach((_, j) => L.push(`  red[o + ${j}u] = v${j};`));
+    L.push(`}`, `workgroupBarrier();`);
+    L.push(`if (lid == 0u) {`, `  var c = 0u;`, `  for (var l = 0u; l < WGX; l++) { if (slotOf[l] != NO_SLOT) { order[c] = slotOf[l]; c++; } }`, `  nOrdered = c;`, `}`, `workgroupBarrier();`);
+    L.push(`let slots = nOrdered;`);
+  }
+  L.push(`let R = CIN * ${KK}u;`, `let base = s * (COUT * R + COUT);`);
+  if (!k.SG) {
+    for (let c = 0; c < k.CO_B; c++) {
+      L.push(`if (co0 + ${c}u < COUT) {`);
+      for (let i = 0; i < k.CI_B; i++) {
+        L.push(`  if (ci0 + ${i}u < CIN) {`);
+        L.push(`    let o = base + (co0 + ${c}u) * R + (ci0 + ${i}u) * ${KK}u;`);
+        for (let t = 0; t < KK; t++) L.push(`    part[o + ${t}u] = ${sums[(c * k.CI_B + i) * KK + t]};`);
+        L.push(`  }`);
+      }
+      L.push(`  if (ci0 == 0u) { part[base + COUT * R + co0 + ${c}u] = ${sums[W + c]}; }`);
+      L.push(`}`);
+    }
+  } else {
+    // Lanes store the sums j = lid, lid + WGX, …: weight sum j is (c, i, t) = (j / (CI_B·KK), j / KK % CI_B, j % KK).
+    L.push(`for (var j = lid; j < ${sums.length}u; j += WGX) {`, `  var v = 0.0;`, `  for (var q = 0u; q < slots; q++) { v += red[order[q] * ${sums.length}u + j]; }`);
+    L.push(`  if (j < ${W}u) {`, `    let c = j / ${k.CI_B * KK}u; let i = (j / ${KK}u) % ${k.CI_B}u;`);
+    L.push(`    if (co0 + c < COUT && ci0 + i < CIN) { part[base + (co0 + c) * R + (ci0 + i) * ${KK}u + j % ${KK}u] = v; }`);
+    L.push(`  } else if (ci0 == 0u && co0 + j - ${W}u < COUT) {`, `    part[base + COUT * R + co0 + j - ${W}u] = v;`, `  }`, `}`);
+  }
+  const sizes = `// The sizes are override constants, as in the forward kernel (GEN_SIZES but COUTP).
+${sizeDecls(GEN_SIZES.filter((n) => n !== 'COUTP'))}`;
+  if (!k.SG) {
+    return `${base}
 // generated by src/ops/conv-gen.ts: backward-weights ${JSON.stringify(k)}
-// The sizes are override constants, as in the forward kernel (GEN_SIZES but COUTP).
-${sizeDecls(GEN_SIZES.filter((n) => n !== 'COUTP'))}
+${sizes}
 // Lanes (x) run along (input channel, output-channel block); the batch split is the workgroup's y.
 @compute @workgroup_size(WGX, 1, 1)
 fn dw(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  ${L.join('\n  ')}
+}
+`;
+  }
+  return `enable subgroups;
+${base}
+// generated by src/ops/conv-gen.ts: backward-weights, subgroup variant ${JSON.stringify(k)}
+${sizes}
+override SGSLOTS: u32;  // at most WGX / (the adapter's smallest subgroup size) subgroups per workgroup
+const NO_SLOT = 0xffffffffu;
+var<workgroup> red: array<f32, SGSLOTS * ${sums.length}u>;
+var<workgroup> slotOf: array<u32, WGX>;
+var<workgroup> order: array<u32, SGSLOTS>;
+var<workgroup> nSlots: atomic<u32>;
+var<workgroup> nOrdered: u32;
+// The workgroup is one (input-channel block, output-channel block): x; the batch split: y.
+@compute @workgroup_size(WGX, 1, 1)
+fn dw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sgi: u32) {
   ${L.join('\n  ')}
 }
 `;

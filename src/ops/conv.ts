@@ -21,7 +21,7 @@
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
-import { GEN_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
+import { dwSums, GEN_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
 import { useGenerated } from './generated.js';
 import { CONV_VARIANTS, knobClass, knobView } from '../gpu/knobs.js';
 
@@ -53,7 +53,7 @@ const WG = 64;
  * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
  * variant = the default variant.
  */
-export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'FWD_BLOCK', 'variant']);
+export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'DW_SG', 'FWD_BLOCK', 'variant']);
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -250,6 +250,19 @@ function dwSplitsUnrolled(g: ConvGeometry, perSplit: number): number {
   return Math.ceil(g.N / Math.ceil(g.N / want));
 }
 
+/**
+ * Subgroup slots per workgroup of the subgroup variant of the unrolled backward-weights kernel (CONV_KNOBS.DW_SG), or 0
+ * where it does not run: the knob is off, the device has no 'subgroups', or its workgroup scratch (one slot of sums per
+ * subgroup) would not fit.
+ */
+function dwSubgroupSlots(sums: number): number {
+  const sg = runtime().info.subgroups;
+  if (!CONV_KNOBS.DW_SG || !sg) return 0;
+  const slots = Math.ceil(CONV_KNOBS.WGX / sg.min);
+  const bytes = 4 * (slots * sums + CONV_KNOBS.WGX + slots + 2);
+  return bytes <= runtime().info.limits.maxComputeWorkgroupStorageSize.requested ? slots : 0;
+}
+
 /** dw and db of conv2d: x [N, Cin, H, W], dy [N, Cout, OH, OW] → dw [Cout, Cin, KH, KW], db [Cout] (deterministic sums). */
 export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, variant: ConvVariant = CONV_KNOBS.variant): { dw: Tensor; db: Tensor } {
   const dw = Tensor.empty([g.Cout, g.Cin, g.KH, g.KW]);
@@ -264,21 +277,26 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   }
   const unrolled = variant === 'unrolled' && unrolledFits(g.KW, g.padding, g.stride, g.OW) && g.W % 4 === 0;
   const block = dwBlock(g), perSplit = dwPerSplit(g, block);
-  const splits = unrolled ? dwSplitsUnrolled(g, perSplit) : dwSplits(g), nPer = Math.ceil(g.N / splits);
+  // The subgroup variant runs WGX lanes per block and split: its splits come from DW_INVOCATIONS / WGX.
+  const sgSlots = unrolled ? dwSubgroupSlots(dwSums({ ...block, KH: g.KH, KW: g.KW })) : 0;
+  const splits = unrolled ? dwSplitsUnrolled(g, sgSlots ? perSplit * CONV_KNOBS.WGX : perSplit) : dwSplits(g), nPer = Math.ceil(g.N / splits);
   const len = dw.size + g.Cout;
   const part = Tensor.empty([splits * len]);
   if (unrolled) {
-    const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding };
-    const file = useGenerated(`conv-gen/dw_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
+    const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding, ...(sgSlots ? { SG: true } : {}) };
+    const file = useGenerated(`conv-gen/dw${sgSlots ? '_sg' : ''}_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       {
         file, entry: 'dw',
-        overrides: { WGX: CONV_KNOBS.WGX, CIN: g.Cin, HIN: g.H, WIN: g.W, COUT: g.Cout, HOUT: g.OH, WOUT: g.OW, PADH: g.padding } satisfies Record<Exclude<(typeof GEN_SIZES)[number], 'COUTP'> | 'WGX', number>,
+        overrides: {
+          WGX: CONV_KNOBS.WGX, CIN: g.Cin, HIN: g.H, WIN: g.W, COUT: g.Cout, HOUT: g.OH, WOUT: g.OW, PADH: g.padding,
+          ...(sgSlots ? { SGSLOTS: sgSlots } : {}),
+        } satisfies Record<Exclude<(typeof GEN_SIZES)[number], 'COUTP'> | 'WGX', number>,
       },
       {
         bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
         params: { N: g.N, nPer },
-        workgroups: [Math.ceil(perSplit / CONV_KNOBS.WGX), splits, 1],
+        workgroups: [sgSlots ? perSplit : Math.ceil(perSplit / CONV_KNOBS.WGX), splits, 1],
       },
     );
   } else {
