@@ -197,75 +197,74 @@ function dwSumExprs(k: DwGenKnobs): string[] {
 /**
  * WGSL of the backward-weights kernel `dw`: part[s][co][ci, kh, kw] = Σ over the images of split s (the last Cout
  * entries of each split: Σ dy, for db). Plain variant: one invocation per (input-channel block, output-channel block)
- * and split, lanes along the blocks, each running every column of 8 output pixels of its split's images.
- *
- * Subgroup variant (SG, for GPUs: needs the 'subgroups' feature): one workgroup per (block, split), its WGX lanes
- * taking the split's (image, column) items in turn, so a split runs WGX times as many invocations with the same
- * partial sums to write. Each subgroup sums its lanes with subgroupAdd; its first lane stores the sums in a slot of
- * workgroup memory (SGSLOTS = WGX / the adapter's smallest subgroup size); the slots are added in the order of their
- * first lanes' local index (a fixed order, so results do not depend on which subgroup came first).
+ * and split, lanes along the blocks, each running every column of 8 output pixels of its split's images. Subgroup
+ * variant (k.SG): dwSubgroupSource.
  */
 export function genDwSource(k: DwGenKnobs, base: string): string {
-  const { decls, image, column } = dwAccumulate(k, k.SG ? 'wid.x' : 'g.x');
+  if (k.SG) return dwSubgroupSource(k, base);
+  const { decls, image, column } = dwAccumulate(k, 'g.x');
   const sums = dwSumExprs(k), KK = k.KH * k.KW, W = k.CO_B * k.CI_B * KK;
-  const L: string[] = [];
-  if (!k.SG) {
-    L.push(`let cibs = (CIN + ${k.CI_B}u - 1u) / ${k.CI_B}u;`);
-    L.push(`if (g.x >= cibs * ((COUT + ${k.CO_B}u - 1u) / ${k.CO_B}u)) { return; }`);
-  }
-  L.push(...decls, `let s = wid.y;`, `let n0 = s * p.nPer;`, `let n1 = min(p.N, n0 + p.nPer);`);
-  if (!k.SG) {
-    L.push(`for (var n = n0; n < n1; n++) {`, ...image.map((l) => `  ${l}`));
-    L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`, ...column.map((l) => `    ${l}`), `  }`, `}`);
-  } else {
-    // A trip count the same for the whole workgroup keeps the subgroup and barrier calls below in uniform control flow.
-    L.push(`let nOb = (Wo4 + 1u) / 2u;`, `let items = (n1 - n0) * nOb;`, `slotOf[lid] = NO_SLOT;`);
-    L.push(`for (var r = 0u; r < (items + WGX - 1u) / WGX; r++) {`, `  let it = r * WGX + lid;`, `  if (it < items) {`);
-    L.push(`    let n = n0 + it / nOb;`, `    let ob = (it % nOb) * 2u;`, ...image.map((l) => `    ${l}`), ...column.map((l) => `    ${l}`), `  }`, `}`);
-    sums.forEach((e, j) => L.push(`let v${j} = subgroupAdd(${e});`));
-    L.push(`if (sgi == 0u) {`, `  let slot = atomicAdd(&nSlots, 1u);`, `  slotOf[lid] = slot;`, `  let o = slot * ${sums.length}u;`);
-    sums.forEach((_, j) => L.push(`  red[o + ${j}u] = v${j};`));
-    L.push(`}`, `workgroupBarrier();`);
-    L.push(`if (lid == 0u) {`, `  var c = 0u;`, `  for (var l = 0u; l < WGX; l++) { if (slotOf[l] != NO_SLOT) { order[c] = slotOf[l]; c++; } }`, `  nOrdered = c;`, `}`, `workgroupBarrier();`);
-    L.push(`let slots = nOrdered;`);
-  }
-  L.push(`let R = CIN * ${KK}u;`, `let base = s * (COUT * R + COUT);`);
-  if (!k.SG) {
-    for (let c = 0; c < k.CO_B; c++) {
-      L.push(`if (co0 + ${c}u < COUT) {`);
-      for (let i = 0; i < k.CI_B; i++) {
-        L.push(`  if (ci0 + ${i}u < CIN) {`);
-        L.push(`    let o = base + (co0 + ${c}u) * R + (ci0 + ${i}u) * ${KK}u;`);
-        for (let t = 0; t < KK; t++) L.push(`    part[o + ${t}u] = ${sums[(c * k.CI_B + i) * KK + t]};`);
-        L.push(`  }`);
-      }
-      L.push(`  if (ci0 == 0u) { part[base + COUT * R + co0 + ${c}u] = ${sums[W + c]}; }`);
-      L.push(`}`);
+  const L = [...decls, `let cibs = (CIN + ${k.CI_B}u - 1u) / ${k.CI_B}u;`, `if (g.x >= cibs * cobs) { return; }`, ...dwSplitLines(KK)];
+  L.push(`for (var n = n0; n < n1; n++) {`, ...image.map((l) => `  ${l}`));
+  L.push(`  for (var ob = 0u; ob < Wo4; ob += 2u) {`, ...column.map((l) => `    ${l}`), `  }`, `}`);
+  for (let c = 0; c < k.CO_B; c++) {
+    L.push(`if (co0 + ${c}u < COUT) {`);
+    for (let i = 0; i < k.CI_B; i++) {
+      L.push(`  if (ci0 + ${i}u < CIN) {`);
+      L.push(`    let o = base + (co0 + ${c}u) * R + (ci0 + ${i}u) * ${KK}u;`);
+      for (let t = 0; t < KK; t++) L.push(`    part[o + ${t}u] = ${sums[(c * k.CI_B + i) * KK + t]};`);
+      L.push(`  }`);
     }
-  } else {
-    // Lanes store the sums j = lid, lid + WGX, …: weight sum j is (c, i, t) = (j / (CI_B·KK), j / KK % CI_B, j % KK).
-    L.push(`for (var j = lid; j < ${sums.length}u; j += WGX) {`, `  var v = 0.0;`, `  for (var q = 0u; q < slots; q++) { v += red[order[q] * ${sums.length}u + j]; }`);
-    L.push(`  if (j < ${W}u) {`, `    let c = j / ${k.CI_B * KK}u; let i = (j / ${KK}u) % ${k.CI_B}u;`);
-    L.push(`    if (co0 + c < COUT && ci0 + i < CIN) { part[base + (co0 + c) * R + (ci0 + i) * ${KK}u + j % ${KK}u] = v; }`);
-    L.push(`  } else if (ci0 == 0u && co0 + j - ${W}u < COUT) {`, `    part[base + COUT * R + co0 + j - ${W}u] = v;`, `  }`, `}`);
+    L.push(`  if (ci0 == 0u) { part[base + COUT * R + co0 + ${c}u] = ${sums[W + c]}; }`);
+    L.push(`}`);
   }
-  const sizes = `// The sizes are override constants, as in the forward kernel (GEN_SIZES but COUTP).
-${sizeDecls(GEN_SIZES.filter((n) => n !== 'COUTP'))}`;
-  if (!k.SG) {
-    return `${base}
+  return `${base}
 // generated by src/ops/conv-gen.ts: backward-weights ${JSON.stringify(k)}
-${sizes}
+${DW_SIZES}
 // Lanes (x) run along (input channel, output-channel block); the batch split is the workgroup's y.
 @compute @workgroup_size(WGX, 1, 1)
 fn dw(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3u) {
   ${L.join('\n  ')}
 }
 `;
-  }
+}
+
+/** The images of split s = wid.y (n0 … n1 − 1) and where its partial sums start (both variants). */
+const dwSplitLines = (KK: number) => [`let s = wid.y;`, `let n0 = s * p.nPer;`, `let n1 = min(p.N, n0 + p.nPer);`, `let R = CIN * ${KK}u;`, `let base = s * (COUT * R + COUT);`];
+
+const DW_SIZES = `// The sizes are override constants, as in the forward kernel (GEN_SIZES but COUTP).
+${sizeDecls(GEN_SIZES.filter((n) => n !== 'COUTP'))}`;
+
+/**
+ * The subgroup variant of `dw` (for GPUs: needs the 'subgroups' feature): one workgroup per (block, split), its WGX
+ * lanes taking the split's (image, column) items in turn, so a split runs WGX times as many invocations with the same
+ * partial sums to write. Each subgroup sums its lanes with subgroupAdd; its first lane stores the sums in a slot of
+ * workgroup memory (SGSLOTS = WGX / the adapter's smallest subgroup size); the slots are added in the order of their
+ * first lanes' local index (a fixed order, so results do not depend on which subgroup came first).
+ */
+function dwSubgroupSource(k: DwGenKnobs, base: string): string {
+  const { decls, image, column } = dwAccumulate(k, 'wid.x');
+  const sums = dwSumExprs(k), KK = k.KH * k.KW, W = k.CO_B * k.CI_B * KK;
+  const L = [...decls, ...dwSplitLines(KK)];
+  // A trip count the same for the whole workgroup keeps the subgroup and barrier calls below in uniform control flow.
+  L.push(`let nOb = (Wo4 + 1u) / 2u;`, `let items = (n1 - n0) * nOb;`, `slotOf[lid] = NO_SLOT;`);
+  L.push(`for (var r = 0u; r < (items + WGX - 1u) / WGX; r++) {`, `  let it = r * WGX + lid;`, `  if (it < items) {`);
+  L.push(`    let n = n0 + it / nOb;`, `    let ob = (it % nOb) * 2u;`, ...image.map((l) => `    ${l}`), ...column.map((l) => `    ${l}`), `  }`, `}`);
+  sums.forEach((e, j) => L.push(`let v${j} = subgroupAdd(${e});`));
+  L.push(`if (sgi == 0u) {`, `  let slot = atomicAdd(&nSlots, 1u);`, `  slotOf[lid] = slot;`, `  let o = slot * ${sums.length}u;`);
+  sums.forEach((_, j) => L.push(`  red[o + ${j}u] = v${j};`));
+  L.push(`}`, `workgroupBarrier();`);
+  L.push(`if (lid == 0u) {`, `  var c = 0u;`, `  for (var l = 0u; l < WGX; l++) { if (slotOf[l] != NO_SLOT) { order[c] = slotOf[l]; c++; } }`, `  nOrdered = c;`, `}`, `workgroupBarrier();`);
+  L.push(`let slots = nOrdered;`);
+  // Lanes store the sums j = lid, lid + WGX, …: weight sum j is (c, i, t) = (j / (CI_B·KK), j / KK % CI_B, j % KK).
+  L.push(`for (var j = lid; j < ${sums.length}u; j += WGX) {`, `  var v = 0.0;`, `  for (var q = 0u; q < slots; q++) { v += red[order[q] * ${sums.length}u + j]; }`);
+  L.push(`  if (j < ${W}u) {`, `    let c = j / ${k.CI_B * KK}u; let i = (j / ${KK}u) % ${k.CI_B}u;`);
+  L.push(`    if (co0 + c < COUT && ci0 + i < CIN) { part[base + (co0 + c) * R + (ci0 + i) * ${KK}u + j % ${KK}u] = v; }`);
+  L.push(`  } else if (ci0 == 0u && co0 + j - ${W}u < COUT) {`, `    part[base + COUT * R + co0 + j - ${W}u] = v;`, `  }`, `}`);
   return `enable subgroups;
 ${base}
 // generated by src/ops/conv-gen.ts: backward-weights, subgroup variant ${JSON.stringify(k)}
-${sizes}
+${DW_SIZES}
 override SGSLOTS: u32;  // at most WGX / (the adapter's smallest subgroup size) subgroups per workgroup
 const NO_SLOT = 0xffffffffu;
 var<workgroup> red: array<f32, SGSLOTS * ${sums.length}u>;
