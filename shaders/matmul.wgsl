@@ -31,6 +31,12 @@ override TRANS_B: bool = false;
 fn epilogue(v: f32, n: u32, ci: u32) -> f32 {
   var r = p.alpha * v;
   if (p.beta != 0.0) { r += p.beta * c[ci]; }
+  return finish(r, n);
+}
+
+// The epilogue's second half: bias and activation of r = α·v (+ β·C) in column n.
+fn finish(r0: f32, n: u32) -> f32 {
+  var r = r0;
   if (p.hasBias != 0u) { r += bias[p.offBias + n]; }
   if (p.act == 1u) { r = max(r, 0.0); } else if (p.act == 2u) { r = tanh(r); }
   return r;

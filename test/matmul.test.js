@@ -99,22 +99,24 @@ test('batched: 3-D × 3-D, 3-D × broadcast 2-D, batch-1 broadcast', async () =>
   }
 });
 
-test('gemmInto: strided, offset, unaligned operands and β = 1 accumulation into a larger C', async () => {
+test('gemmInto: strided, offset, unaligned operands, β = 1 accumulation and β = 0 overwrite into a larger C (the rest of C untouched)', async () => {
   // A is the [M, K] block at row 1, column 2 of a [M + 2, 23] matrix (ld 23: not a multiple of 4 → packed).
   const [M, N, K, LDA, LDC] = [10, 7, 11, 23, 9];
   const big = rand((M + 2) * LDA, 30), B = rand(K * N, 31), C0 = rand(M * LDC + 3, 32);
   const A = new Float64Array(M * K);
   for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) A[i * K + k] = big[(i + 1) * LDA + 2 + k];
   const prod = cpu.gemm(A, B, { M, N, K, alpha: 2 });
-  for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
-    const ref = f64(C0);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ref[3 + i * LDC + j] += prod[i * N + j];
-    const got = await scope(() => {
-      const a = Tensor.from(f32(big), [big.length]), b = Tensor.from(f32(B), [K, N]), c = Tensor.from(f32(C0), [C0.length]);
-      gemmInto({ buffer: c.buffer, offset: 3, ld: LDC }, { buffer: a.buffer, offset: LDA + 2, ld: LDA }, { buffer: b.buffer, ld: N }, { M, N, K, alpha: 2, beta: 1, variant });
-      return c;
-    }).toArray();
-    assertClose(got, ref, TOL, `gemmInto ${variant}`);
+  for (const beta of [1, 0]) {
+    for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
+      const ref = f64(C0);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ref[3 + i * LDC + j] = beta * ref[3 + i * LDC + j] + prod[i * N + j];
+      const got = await scope(() => {
+        const a = Tensor.from(f32(big), [big.length]), b = Tensor.from(f32(B), [K, N]), c = Tensor.from(f32(C0), [C0.length]);
+        gemmInto({ buffer: c.buffer, offset: 3, ld: LDC }, { buffer: a.buffer, offset: LDA + 2, ld: LDA }, { buffer: b.buffer, ld: N }, { M, N, K, alpha: 2, beta, variant });
+        return c;
+      }).toArray();
+      assertClose(got, ref, TOL, `gemmInto ${variant} β = ${beta}`);
+    }
   }
 });
 

@@ -132,7 +132,7 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
       entry = 'gemm_regblock';
       Object.assign(overrides, { TM: kn.TM, TN: kn.TN, WX: kn.WX, WY: kn.WY });
     } else {
-      const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB };
+      const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB, beta: (o.beta ?? 0) !== 0 };
       file = useGenerated(gemmGenFile(g), () => genGemmSource(g, rt.kernels.source('matmul.wgsl')));
       entry = 'gemm';
       overrides = { WX: kn.WX, WY: kn.WY };
