@@ -8,13 +8,14 @@
 #       mkdir -p .device && xz -9 < "$(which node)" > .device/node.xz
 #     and carry .device/ (this script unpacks it to .device/node).
 # Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
-# Order: autotune (winners cached under $OUT/cache and used by every run after it), kernels, the training step at batch
+# Order: the cold start (the first step with each command submitted alone: each preset pipeline's compile on this
+# driver), autotune (winners cached under $OUT/cache and used by every run after it), kernels, the training step at batch
 # 128 and 256 and the search, each against its peer (bench/peers/peers.py: PyTorch on CUDA where python3 has torch and
 # sees the GPU; skipped with the reason otherwise), the whole test suite, then a training run on real CIFAR-10 when
 # TQHASH_DEVICE_DATA names a folder carried with the tree (`bash bench/device-data.sh 1600` makes a 30 MB subset with
 # its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
 # TQHASH_DEVICE_TRAIN_ARGS added.
-# TQHASH_DEVICE_ONLY='study' (names among info autotune kernels step search tests train study): run only those.
+# TQHASH_DEVICE_ONLY='study' (names among info compile autotune kernels step search tests train study): run only those.
 # TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -68,6 +69,7 @@ fi
 # its cache lands under $OUT/cache and the runs below use the winners. Where python3 has torch, --peer times the same
 # step in PyTorch (CUDA where it sees the GPU) before and after ours and prints the ratio; without it, says so.
 export XDG_CACHE_HOME="$OUT/cache"
+run compile "$T" bench/step.js --quick --compile --no-breakdown --steps 1 --batch "${BATCHES[0]}" --json "$OUT/compile.json"
 TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
 for B in "${BATCHES[@]}"; do

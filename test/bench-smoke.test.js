@@ -58,11 +58,11 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
   assert.equal([...new Set(j.rows.map((r) => r.variant))].sort(), ['naive', 'regblock', 'tiled', 'unrolled']);
 });
 
-test('step.js --quick --peer FIXTURE: images/s, a per-kernel breakdown, the ratio to the peer', async () => {
+test('step.js --quick --compile --peer FIXTURE: the first use of each pipeline, images/s, a per-kernel breakdown, the ratio to the peer', async () => {
   const file = join(dir, 'step.json'), fixture = join(dir, 'peer-step.json');
   // A peers.py report (bench/peers/peers.py step) with a made-up figure: the ratio is ours ÷ 250 images/s.
   writeFileSync(fixture, JSON.stringify({ loadavg: [1, 1, 1], step: { engine: 'PyTorch (fixture)', config: { batch: 8, bits: 16 }, step_ms: 32, images_per_s: 250 } }));
-  const r = await run('step.js', ['--quick', '--batch', '8', '--bits', '16', '--steps', '2', '--peer', fixture, '--json', file]);
+  const r = await run('step.js', ['--quick', '--compile', '--batch', '8', '--bits', '16', '--steps', '2', '--peer', fixture, '--json', file]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /ratio +tqhash .* images\/s \/ PyTorch \(fixture\) 250 images\/s/);
   const j = JSON.parse(readFileSync(file, 'utf8'));
@@ -80,6 +80,17 @@ test('step.js --quick --peer FIXTURE: images/s, a per-kernel breakdown, the rati
   }
   assert.ok(j.kernels.some((k) => k.kernel.startsWith('conv.wgsl:')), 'conv kernels in the breakdown');
   assert.ok(j.replay_sum_ms > 0);
+  // --compile: one row per pipeline of the step (distinct keys, overrides included), none negative.
+  assert.ok(j.compile.first_step_ms > 0, `first step ${j.compile.first_step_ms} ms`);
+  const keys = j.compile.kernels.map((k) => k.kernel);
+  assert.is(new Set(keys).size, keys.length, 'one row per pipeline');
+  for (const k of j.kernels.filter((k) => !k.kernel.startsWith('('))) {
+    const name = k.kernel.replace(/ \[.*\]$/, '');
+    assert.ok(keys.some((key) => key.startsWith(`${name}{`) || key === name), `the breakdown's ${name} among the pipelines`);
+  }
+  for (const k of j.compile.kernels) assert.ok(Number.isFinite(k.ms) && k.ms >= 0, `${k.kernel}: ${k.ms}`);
+  assert.match(r.stdout, /first step .* ms with each command submitted alone; the first use of its \d+ pipelines/);
+  assert.not.match(r.stdout, /warm-up step 1: .*includes shader compiles/);
 });
 
 test('search.js small, both variants, --peer FIXTURE: CPU and GPU queries/s, every variant agrees with CPU, peer ratio', async () => {

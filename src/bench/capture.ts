@@ -10,7 +10,12 @@ export type Command = (
   | { kind: 'dispatch'; kernel: Kernel; args: DispatchArgs }
   | { kind: 'copy'; src: BufferArg; dst: BufferArg; bytes?: number }
   | { kind: 'zero'; dst: BufferArg }
-) & { phase?: string };
+) & {
+  phase?: string;
+  /** capture(fn, { submitEach: true }): wall ms of this command submitted alone while recording, its first run
+   *  included (on a cold shader cache a kernel's first dispatch includes its compile). */
+  submitMs?: number;
+};
 
 let phase: string | undefined;
 
@@ -29,27 +34,34 @@ export interface Capture<T> {
   release(): void;
 }
 
-/** Runs `fn` (which records GPU work) and returns the commands it recorded; buffer releases are held until release(). */
-export function capture<T>(fn: () => T): Capture<T> {
+/** Runs `fn` (which records GPU work) and returns the commands it recorded; buffer releases are held until release().
+ *  With `submitEach`, every command is submitted alone as it is recorded and its wall time kept (submitMs). */
+export function capture<T>(fn: () => T, opts: { submitEach?: boolean } = {}): Capture<T> {
   const rt = runtime();
   const commands: Command[] = [];
   const held: PooledBuffer[] = [];
   let writes = 0;
   const proto = Object.getPrototypeOf(rt) as Runtime;
   const own = rt as unknown as Record<string, unknown>;
+  // With submitEach: the work recorded before a command is submitted first, then the command alone, timed (plus
+  // `before`: the pipeline's creation, for a dispatch).
+  const timed = (c: Command, record: () => void, before = 0) => {
+    commands.push(c);
+    if (!opts.submitEach) return record();
+    rt.flush();
+    const t0 = performance.now();
+    record();
+    rt.flush();
+    c.submitMs = before + performance.now() - t0;
+  };
   own.dispatch = (ref: KernelRef | Kernel, args: DispatchArgs) => {
+    const t0 = performance.now();
     const kernel = 'pipeline' in ref ? ref : rt.kernel(ref);
-    commands.push({ kind: 'dispatch', kernel, args: { ...args, bindings: { ...args.bindings }, params: args.params && { ...args.params } }, phase });
-    proto.dispatch.call(rt, kernel, args);
+    const args2 = { ...args, bindings: { ...args.bindings }, params: args.params && { ...args.params } };
+    timed({ kind: 'dispatch', kernel, args: args2, phase }, () => proto.dispatch.call(rt, kernel, args), performance.now() - t0);
   };
-  own.copy = (src: BufferArg, dst: BufferArg, bytes?: number) => {
-    commands.push({ kind: 'copy', src, dst, bytes, phase });
-    proto.copy.call(rt, src, dst, bytes);
-  };
-  own.zero = (dst: BufferArg) => {
-    commands.push({ kind: 'zero', dst, phase });
-    proto.zero.call(rt, dst);
-  };
+  own.copy = (src: BufferArg, dst: BufferArg, bytes?: number) => timed({ kind: 'copy', src, dst, bytes, phase }, () => proto.copy.call(rt, src, dst, bytes));
+  own.zero = (dst: BufferArg) => timed({ kind: 'zero', dst, phase }, () => proto.zero.call(rt, dst));
   own.write = (dst: BufferArg, data: ArrayBufferView, off?: number) => {
     writes++;
     proto.write.call(rt, dst, data, off);

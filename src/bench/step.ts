@@ -12,7 +12,7 @@ import type { AdapterInfo } from '../gpu/adapter.js';
 import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, median, type Ceilings } from './harness.js';
-import { capture, commandFlops, commandName, replay, setPhase } from './capture.js';
+import { capture, commandFlops, commandName, replay, setPhase, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
 
@@ -30,6 +30,8 @@ export interface StepBenchOptions {
   quick?: boolean;
   /** The PyTorch peer: a peers.py JSON file, or true to run bench/peers/peers.py before and after our timed steps. */
   peer?: string | true;
+  /** Time the first step with each command submitted alone: what each pipeline's first use costs (compileTimes). */
+  compile?: boolean;
   log?: (line: string) => void;
 }
 
@@ -71,6 +73,8 @@ export interface StepReport {
   fraction_of_fma: number;
   replay_sum_ms: number | null;
   kernels: StepKernelRow[];
+  /** --compile: the first step, each command submitted alone, and the first use of each pipeline (compileTimes). */
+  compile: CompileReport | null;
   /** The PyTorch peer of this run (before and after ours when run here), and ours ÷ its mean images/s. */
   peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
 }
@@ -111,12 +115,13 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     return loss;
   });
   const step = () => stepLoss().dispose();
+  const compile = o.compile ? await compileTimes(step, log) : null;
   // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
   const peer = new StepPeer(B, bits, steps, kind === 'dsh' && bn, log);
   if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
   else if (o.peer === true) await peer.runNow('before ours');
 
-  const { samples, cpuSamples, disp } = await timeSteps(step, steps, log);
+  const { samples, cpuSamples, disp } = await timeSteps(step, steps, log, !compile);
   const stepMs = median(samples);
   const ips = (1000 * B) / stepMs;
   const cpuMs = median(cpuSamples);
@@ -148,12 +153,51 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     knobs: currentKnobs(),
     host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
     step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
-    step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, peer: peerReport,
+    step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, compile, peer: peerReport,
   };
 }
 
+/** What the first use of each pipeline costs. */
+export interface CompileReport {
+  /** Wall ms of the first step with every command submitted alone. */
+  first_step_ms: number;
+  /** Per pipeline (kernel key, overrides included): its creation and first dispatch minus a second dispatch, ms. */
+  kernels: { kernel: string; ms: number }[];
+}
+
+/** The first step of the process with each command submitted alone: per pipeline, the wall time of its creation and
+ *  first dispatch minus that of the same dispatch again. On llvmpipe a pipeline's machine code is compiled at its
+ *  first dispatch (Dawn's GL backend runs a submit on the calling thread), on Vulkan at its creation; Mesa keeps
+ *  compiled shaders on disk, so MESA_SHADER_CACHE_DISABLE=true measures a machine that has not run them yet. */
+async function compileTimes(step: () => void, log: (s: string) => void): Promise<CompileReport> {
+  const rt = runtime();
+  await rt.sync();
+  const t0 = performance.now();
+  const cap = capture(step, { submitEach: true });
+  await rt.sync();
+  const firstStep = performance.now() - t0;
+  const first = new Map<string, Command & { kind: 'dispatch' }>();
+  for (const c of cap.commands) if (c.kind === 'dispatch' && !first.has(c.kernel.key)) first.set(c.kernel.key, c);
+  const kernels: CompileReport['kernels'] = [];
+  for (const [kernel, c] of first) {
+    rt.flush();
+    const t = performance.now();
+    replay([c]);
+    rt.flush();
+    kernels.push({ kernel, ms: Math.max(0, c.submitMs! - (performance.now() - t)) });
+  }
+  await rt.sync();
+  cap.release();
+  kernels.sort((a, b) => b.ms - a.ms);
+  const total = kernels.reduce((s, k) => s + k.ms, 0);
+  const shown = kernels.filter((k, i) => i < 12 && k.ms >= 1);
+  log(`first step ${fmt(firstStep)} ms with each command submitted alone; the first use of its ${kernels.length} pipelines ${fmt(total)} ms (creation + first dispatch − a second dispatch)${process.env.MESA_SHADER_CACHE_DISABLE ? '' : '; on Mesa, MESA_SHADER_CACHE_DISABLE=true measures a cold shader cache'}:`);
+  log(formatTable(['pipeline', 'ms'], [...shown.map((k) => [k.kernel, fmt(k.ms)]), [`the other ${kernels.length - shown.length}`, fmt(total - shown.reduce((s, k) => s + k.ms, 0))]]));
+  return { first_step_ms: firstStep, kernels };
+}
+
 /** Two warm-up steps, then `steps` timed ones: wall and CPU milliseconds of each, and dispatches per step. */
-async function timeSteps(step: () => void, steps: number, log: (s: string) => void): Promise<{ samples: number[]; cpuSamples: number[]; disp: number }> {
+async function timeSteps(step: () => void, steps: number, log: (s: string) => void, firstCompiles = true): Promise<{ samples: number[]; cpuSamples: number[]; disp: number }> {
   const rt = runtime();
   const samples: number[] = [], cpuSamples: number[] = [];
   let disp = 0;
@@ -171,7 +215,7 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
       samples.push(dt);
       cpuSamples.push((c.user + c.system) / 1000);
     }
-    else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 ? ' (includes shader compiles)' : ''}`);
+    else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 && firstCompiles ? ' (includes shader compiles)' : ''}`);
   }
   return { samples, cpuSamples, disp };
 }

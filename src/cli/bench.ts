@@ -39,11 +39,12 @@ const BENCHES = new Map<string, Bench>([
       batch: { type: 'int', min: 1, help: 'images per step (default 128)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
       bits: { type: 'int', min: 1, help: 'code length (default 48)' }, steps: { type: 'int', min: 1, help: 'timed steps after 2 warm-up steps (default 10)' },
       bn: { type: 'bool', help: 'batch norm after each conv (default on; --no-bn)' }, breakdown: { type: 'bool', help: 'the per-kernel replay breakdown (default on; --no-breakdown)' },
+      compile: { type: 'bool', default: false, help: 'first the step with each command submitted alone: what the first use of each pipeline costs (its shader compile; with MESA_SHADER_CACHE_DISABLE=true on Mesa, as on a machine that never ran it)' },
       quick: { type: 'bool', default: false, help: 'CI-sized' }, json, help,
     },
     peer: true,
     run: async (o, peer) => ({
-      report: await runStepBench({ batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean, peer }),
+      report: await runStepBench({ compile: o.compile as boolean, batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean, peer }),
     }),
   }],
   ['search', {
