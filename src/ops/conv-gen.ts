@@ -121,8 +121,9 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
  *  invocation; SG: the subgroup variant (below). */
 export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean }
 
-/** Sums one invocation of the backward-weights kernel keeps: CO_B·CI_B·KH·KW weight sums, then CO_B bias sums. */
-export const dwSums = (k: Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>) => k.CO_B * k.CI_B * k.KH * k.KW + k.CO_B;
+/** How many sums one invocation of the backward-weights kernel keeps (dwSumExprs: CO_B·CI_B·KH·KW + CO_B). */
+export const dwSums = (k: DwBlock) => dwSumExprs(k).length;
+type DwBlock = Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>;
 
 /**
  * The accumulation of the backward-weights kernels: declarations (co0, ci0, the accumulators a{i}_{c}_{kh}_{kw} and
@@ -186,8 +187,8 @@ function dwAccumulate(k: DwGenKnobs, block: string): { decls: string[]; image: s
   return { decls, image, column: L };
 }
 
-/** The sums of one invocation in dwSums order: weight sums (c, i, kh, kw), then the bias sums (c). */
-function dwSumExprs(k: DwGenKnobs): string[] {
+/** The sums of one invocation: weight sums (c, i, kh, kw), then the bias sums (c). */
+function dwSumExprs(k: DwBlock): string[] {
   const out: string[] = [];
   for (let c = 0; c < k.CO_B; c++) for (let i = 0; i < k.CI_B; i++) for (let kh = 0; kh < k.KH; kh++) for (let kw = 0; kw < k.KW; kw++) out.push(`a${i}_${c}_${kh}_${kw}`);
   for (let c = 0; c < k.CO_B; c++) out.push(`sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w`);

@@ -6,6 +6,7 @@ import { noGrad } from '../../autograd.js';
 import * as ops from '../../ops/index.js';
 import * as cpu from '../../cpu/index.js';
 import { randomValues } from '../util.js';
+import { setKnobs } from '../../gpu/knobs.js';
 import { cpuTime, f32, withTensors, type BenchContext, type VariantSpec } from './case.js';
 
 const LAYERS = [['conv1', 3, 32, 32], ['conv2', 32, 16, 32], ['conv3', 32, 8, 64]] as const;
@@ -26,7 +27,7 @@ function im2colGemm(x: Tensor, w: Tensor, g: ops.ConvGeometry): void {
 export async function convCases(ctx: BenchContext): Promise<void> {
   for (const B of ctx.batches) {
     for (const [lname, Cin, H, Cout] of LAYERS) {
-      if (!ctx.want('conv', lname, 'naive rb unrolled im2col fwd bwd-data bwd-weights')) continue;
+      if (!ctx.want('conv', lname, 'naive rb unrolled subgroups im2col fwd bwd-data bwd-weights')) continue;
       await withTensors(async (from) => {
         const per = Cin * H * H, perY = Cout * H * H;
         const x64 = randomValues(B * per, 1), w64 = randomValues(Cout * Cin * 25, 2).map((v) => v * 0.2), b64 = randomValues(Cout, 3), dy64 = randomValues(B * perY, 4);
@@ -53,6 +54,15 @@ export async function convCases(ctx: BenchContext): Promise<void> {
             { variant: 'rb', record: () => gpu(x, dy, g, 'rb') },
             { variant: 'unrolled', record: () => gpu(x, dy, g, 'unrolled') },
           ];
+          // Where the device has subgroups, backward-weights also as its subgroup variant (conv.DW_SG), the plain one beside.
+          if (pass === 'bwd-weights' && runtime().info.subgroups) {
+            const withSg = (on: boolean): NonNullable<VariantSpec['around']> => {
+              let prev: ReturnType<typeof setKnobs> = {};
+              return [() => { prev = setKnobs({ 'conv.DW_SG': on }); }, () => { setKnobs(prev); }];
+            };
+            variants[2].around = withSg(false);
+            variants.push({ variant: 'unrolled+subgroups', record: () => gpu(x, dy, g, 'unrolled'), note: 'conv.DW_SG', around: withSg(true) });
+          }
           // im2col's column buffer (25·Cin·H·W per image) passes the per-buffer limit at conv2 with batch 256: no row then.
           if (pass === 'fwd' && runtime().pool.fits(4 * B * Cin * 25 * H * H)) variants.push({ variant: 'im2col+gemm', record: () => im2colGemm(x, w, g), note: 'no bias or ReLU' });
           await ctx.run({
