@@ -74,7 +74,7 @@ export function genGemmSource(k: GemmGenKnobs, base: string): string {
   L.push(`if (p.K % 4u != 0u) {`, `  let k4 = K4;`, `  let k = K4 * 4u;`, ...step(true), `}`);
   // The epilogue as straight-line stores without branches, then one loop for bias and activation: written out per
   // element with a bounds check and epilogue() each, it took LLVM 13–19 s to compile one 16 × 16 kernel on llvmpipe
-  // (about 2.5 s now). An element outside C is stored at the clamped index, the nearest element inside this invocation's
+  // (2–3 s now). An element outside C is stored at the clamped index, the nearest element inside this invocation's
   // block, before that element's own store: the block is stored backwards, last row and column first. With β ≠ 0
   // (its own kernel, `beta`) every element reads C and an element outside rewrites the value it read.
   const at = (i: number, q: number) => `cBase + min(m0 + ${i}u, p.M - 1u) * p.ldc + min(n0 + ${q}u, p.N - 1u)`;
