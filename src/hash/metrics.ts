@@ -163,6 +163,7 @@ export class RetrievalAccumulator {
   private start = new Uint32Array(0);
   private keys: Uint32Array;
   private tmp: Uint32Array;
+  private relRanks: Uint32Array;
 
   /** An accumulator for a database with these labels; `bits` (binary) sizes the per-radius PR curve. */
   constructor(dbLabels: ArrayLike<number>, opts: MetricOptions = {}) {
@@ -178,6 +179,7 @@ export class RetrievalAccumulator {
     this.order = new Uint32Array(this.ndb);
     this.keys = new Uint32Array(this.ndb);
     this.tmp = new Uint32Array(this.ndb);
+    this.relRanks = new Uint32Array(this.ndb);
   }
 
   private setKind(kind: 'hamming' | 'euclidean', bits: number): void {
@@ -199,7 +201,7 @@ export class RetrievalAccumulator {
   /** Adds one query from its Hamming distances to every database item (`dist`, ndb entries, ≤ bits). */
   addHammingRow(dist: Uint8Array | Uint16Array, label: number, bits: number, knownHist?: Uint32Array): void {
     this.setKind('hamming', bits);
-    const { ndb, hist, relHist, order, start } = this;
+    const { ndb, hist, order, start } = this;
     if (knownHist) {
       hist.set(knownHist.subarray(0, bits + 1));
     } else {
@@ -211,9 +213,30 @@ export class RetrievalAccumulator {
       }
     }
     rankRow(dist, ndb, hist, order, start);
+    this.addHammingRanks(this.relevantOf(order, label), label, bits, hist);
+  }
+
+  /**
+   * Adds one query of a Hamming ranking given by the ranks of its relevant items (`ranks`: the 1-based ranks of the
+   * database items labelled `label`, ascending; all of them) and its histogram of distances (bits + 1 counts) — what
+   * the GPU computes (src/ops/rank.ts). The same sums, to the bit, as addHammingRow on that ranking.
+   */
+  addHammingRanks(ranks: Uint32Array, label: number, bits: number, hist: Uint32Array): void {
+    this.setKind('hamming', bits);
+    const R = this.checkRanks(ranks, label);
+    const { relHist } = this;
+    let total = 0;
+    for (let r = 0; r <= bits; r++) total += hist[r];
+    if (hist.length < bits + 1 || total !== this.ndb) throw new RangeError(`distance histogram: ${total} items in ${Math.min(hist.length, bits + 1)} bins, the database has ${this.ndb}`);
+    // Relevant items per radius: the ranks up to the cumulative count of each distance.
     relHist.fill(0);
-    const R = this.classCount.get(label) ?? 0;
-    this.walk(order, label, R, dist);
+    let r = 0;
+    let end = hist[0];
+    for (let i = 0; i < R; i++) {
+      while (ranks[i] > end) end += hist[++r];
+      relHist[r]++;
+    }
+    this.walk(ranks, R, false);
     // Per-radius PR and precision within radius 2.
     let ret = 0;
     let relRet = 0;
@@ -241,8 +264,31 @@ export class RetrievalAccumulator {
       keys[j] = bitsView[j];
     }
     this.radixOrder();
+    this.addEuclideanRanks(this.relevantOf(this.order, label), label, dim);
+  }
+
+  /** Adds one query of a real-valued ranking given by the ranks of its relevant items (as addHammingRanks). */
+  addEuclideanRanks(ranks: Uint32Array, label: number, dim: number): void {
+    this.setKind('euclidean', dim);
+    this.walk(ranks, this.checkRanks(ranks, label), true);
+  }
+
+  // The 1-based ranks of the items labelled `label` in a ranking (database indices, best first), ascending.
+  private relevantOf(order: Uint32Array, label: number): Uint32Array {
     const R = this.classCount.get(label) ?? 0;
-    this.walk(this.order, label, R, undefined);
+    const { dbLabels, relRanks } = this;
+    for (let p = 0, hits = 0; hits < R; p++) if (dbLabels[order[p]] === label) relRanks[hits++] = p + 1;
+    return relRanks.subarray(0, R);
+  }
+
+  // R, after checking that `ranks` are R strictly ascending ranks within the database (R = items labelled `label`).
+  private checkRanks(ranks: Uint32Array, label: number): number {
+    const R = this.classCount.get(label) ?? 0;
+    if (ranks.length !== R) throw new RangeError(`relevant ranks: ${ranks.length} given, the database has ${R} items of label ${label}`);
+    for (let i = 0, prev = 0; i < R; prev = ranks[i++]) {
+      if (!(ranks[i] > prev && ranks[i] <= this.ndb)) throw new RangeError(`relevant ranks: rank ${ranks[i]} at ${i} after ${prev} is not ascending within 1..${this.ndb}`);
+    }
+    return R;
   }
 
   // Stable LSD radix sort of `keys` (3 passes of 11 bits) into `order`, starting from identity: ties keep index order.
@@ -285,46 +331,32 @@ export class RetrievalAccumulator {
     this.order = src;
   }
 
-  // Walks a ranking, accumulating AP@all, AP@k, P@k, the real-valued PR points and (binary) relevant per radius.
-  private walk(order: Uint32Array, label: number, R: number, dist: Uint8Array | Uint16Array | undefined): void {
-    const { ndb, dbLabels, topKs, mapAt, cutoffs, relHist } = this;
-    let hits = 0;
+  // Walks the ranks of a query's R relevant items (ascending), accumulating AP@all, AP@k, P@k and the real-valued PR
+  // points: each cut-off c sees hits(c) relevant items ranked ≤ c and the AP sum over them.
+  private walk(ranks: Uint32Array, R: number, real: boolean): void {
+    const { topKs, mapAt, cutoffs } = this;
     let ap = 0;
     let iK = 0;
     let iM = 0;
     let iC = 0;
-    const real = dist === undefined;
-    let p = 0;
-    for (; p < ndb && hits < R; p++) {
-      const j = order[p];
-      if (dbLabels[j] === label) {
-        hits++;
-        ap += hits / (p + 1);
-        if (dist) relHist[dist[j]]++;
-      }
-      const r = p + 1;
-      while (iK < topKs.length && topKs[iK] === r) this.sumPAt[iK++] += hits / r;
-      while (iM < mapAt.length && mapAt[iM] === r) this.sumApAt[iM++] += hits > 0 ? ap / hits : 0;
-      if (real) {
-        while (iC < cutoffs.length && cutoffs[iC] === r) {
-          this.prP[iC] += hits / r;
-          this.prNP[iC]++;
-          if (R > 0) this.prR[iC] += hits / R;
-          iC++;
-        }
-      }
-    }
-    // All relevant items seen (or none exist): hits and ap stay constant from here on.
-    for (; iK < topKs.length; iK++) this.sumPAt[iK] += hits / topKs[iK];
-    for (; iM < mapAt.length; iM++) this.sumApAt[iM] += hits > 0 ? ap / hits : 0;
-    if (real) {
-      for (; iC < cutoffs.length; iC++) {
-        this.prP[iC] += hits / cutoffs[iC];
+    // Cut-offs below rank `below` (all of them when below = Infinity) with `hits` relevant items ranked above them.
+    const flush = (below: number, hits: number) => {
+      for (; iK < topKs.length && topKs[iK] < below; iK++) this.sumPAt[iK] += hits / topKs[iK];
+      for (; iM < mapAt.length && mapAt[iM] < below; iM++) this.sumApAt[iM] += hits > 0 ? ap / hits : 0;
+      if (!real) return;
+      for (; iC < cutoffs.length && cutoffs[iC] < below; iC++) {
+        const c = cutoffs[iC];
+        this.prP[iC] += hits / c;
         this.prNP[iC]++;
         if (R > 0) this.prR[iC] += hits / R;
       }
-      if (R > 0) this.prNR++;
+    };
+    for (let i = 0; i < R; i++) {
+      flush(ranks[i], i);
+      ap += (i + 1) / ranks[i];
     }
+    flush(Infinity, R);
+    if (real && R > 0) this.prNR++;
     this.sumAp += R > 0 ? ap / R : 0;
     this.nq++;
   }
