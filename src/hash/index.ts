@@ -8,6 +8,7 @@ export { evaluateRetrievalParallel, defaultRankThreads } from './rank-parallel.j
 export { evaluateRetrieval, mapFromDistanceRows, subsampleQueries, type RetrievalInput, type RetrievalMetrics, type PrPoint } from './metrics.js';
 export { CodeDB, type SearchFn } from './codedb.js';
 export { GpuHammingIndex, gpuHammingTopK } from './gpu-search.js';
+export { evaluateRetrievalGpu } from './gpu-rank.js';
 export { topKAccuracy, INSHOP_TOPK, type TopKAccuracyInput, type TopKAccuracy } from './inshop-eval.js';
 export * as exporters from './export.js';
 export { EXPORT_FORMATS, EXPORT_TARGETS, exportFiles, writeExport, loadRunCodes, defaultExportDir, paddedDim, type ExportFormat } from './export.js';

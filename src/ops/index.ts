@@ -14,5 +14,6 @@ export * from './random.js';
 export * from './tql.js';
 export * from './quantize.js';
 export * from './hamming.js';
+export * from './rank.js';
 export * from './augment.js';
 export * from './autotune.js';

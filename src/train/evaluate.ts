@@ -9,6 +9,8 @@ import type { Module } from '../nn/module.js';
 import type { TrainData } from './datasets.js';
 import { evaluateRetrieval, type RetrievalInput } from '../hash/metrics.js';
 import { evaluateRetrievalParallel, defaultRankThreads, RankingAborted } from '../hash/rank-parallel.js';
+import { evaluateRetrievalGpu } from '../hash/gpu-rank.js';
+import { knob } from '../gpu/knobs.js';
 import { StoppedError, throwIfStopped } from './signals.js';
 import { CodeDB } from '../hash/codedb.js';
 import { wordsPerCode } from '../cpu/codes.js';
@@ -64,7 +66,8 @@ export async function quickValidation(model: Module, store: ImageStore, td: Trai
   const d = subset(td.database, cfg.valDb);
   const qe = await encode(model, store, q, cfg.bits, td.norm, { quiet: true });
   const de = await encode(model, store, d, cfg.bits, td.norm, { quiet: true });
-  const r = evaluateRetrieval({ queryCodes: qe.codes, dbCodes: de.codes, queryLabels: labelsOf(td.labels, q), dbLabels: labelsOf(td.labels, d), bits: cfg.bits, topKs: [], mapAt: [] });
+  const input: RetrievalInput = { queryCodes: qe.codes, dbCodes: de.codes, queryLabels: labelsOf(td.labels, q), dbLabels: labelsOf(td.labels, d), bits: cfg.bits, topKs: [], mapAt: [] };
+  const r = knob('rank.on') === 'gpu' ? await evaluateRetrievalGpu(input) : evaluateRetrieval(input);
   return { valMapBinary: r.map, valQueries: q.length, valDb: d.length };
 }
 
@@ -92,13 +95,15 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
-  // Ranking runs on the CPU, on worker threads (the real-valued one of 10,000 × 50,000 takes minutes on one core):
-  // one progress bar each.
+  // The real-valued ranking runs on the CPU, on worker threads (10,000 × 50,000 takes minutes on one core); the binary
+  // one too, or on the GPU (knob rank.on): the same metrics to the bit either way. One progress bar each.
   const threads = defaultRankThreads();
+  const binaryOnGpu = knob('rank.on') === 'gpu';
   const ranked = async (label: string, input: RetrievalInput) => {
     const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
     try {
-      return await evaluateRetrievalParallel({ ...input, onProgress: (done) => bar.update(done, {}, done === ql.length) }, { threads, signal });
+      const withBar = { ...input, onProgress: (done: number) => bar.update(done, {}, done === ql.length) };
+      return await (binaryOnGpu && input.queryCodes ? evaluateRetrievalGpu(withBar, { signal }) : evaluateRetrievalParallel(withBar, { threads, signal }));
     } catch (e) {
       if (signal?.aborted && e instanceof RankingAborted) throw new StoppedError('stopped during the ranking');
       throw e;
@@ -111,7 +116,8 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const t1 = performance.now();
   const real = await ranked('ranking, real-valued', { queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t2 = performance.now();
-  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s (${threads} thread${threads > 1 ? 's' : ''})`);
+  const on = `${threads} thread${threads > 1 ? 's' : ''}`;
+  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s (${binaryOnGpu ? 'GPU' : on}), real-valued ${((t2 - t1) / 1000).toFixed(1)} s (${on})`);
   let topK: EvalResult['summary']['topK'];
   if (td.topKAccuracy) {
     const drop = ({ firstHit, ...rest }: TopKAccuracy) => (void firstHit, rest);
