@@ -11,11 +11,12 @@
 # Order: the cold start (the first step with each command submitted alone: each preset pipeline's compile on this
 # driver), autotune (winners cached under $OUT/cache and used by every run after it), kernels, the training step at batch
 # 128 and 256 and the search, each against its peer (bench/peers/peers.py: PyTorch on CUDA where python3 has torch and
-# sees the GPU; skipped with the reason otherwise), the whole test suite, then a training run on real CIFAR-10 when
+# sees the GPU; skipped with the reason otherwise), the binary ranking of an evaluation on the GPU against the CPU
+# (bench/metrics.js: decides knob rank.on), the whole test suite, then a training run on real CIFAR-10 when
 # TQHASH_DEVICE_DATA names a folder carried with the tree (`bash bench/device-data.sh 1600` makes a 30 MB subset with
 # its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
 # TQHASH_DEVICE_TRAIN_ARGS added.
-# TQHASH_DEVICE_ONLY='study' (names among info compile autotune kernels step search tests train study): run only those.
+# TQHASH_DEVICE_ONLY='study' (names among info compile autotune kernels step search metrics tests train study): run only those.
 # TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -61,9 +62,9 @@ run() {
 
 run info 60 bench/info.js
 if [ "${TQHASH_DEVICE_QUICK:-0}" = 1 ]; then
-  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50); BATCHES=(16)
+  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50); MARGS=(--q 500 --repeats 1); BATCHES=(16)
 else
-  KARGS=(--cpu-budget 1); SARGS=(); QARGS=(); BATCHES=(128 256)  # CPU references: 1 s each, then sliced and scaled
+  KARGS=(--cpu-budget 1); SARGS=(); QARGS=(); MARGS=(); BATCHES=(128 256)  # CPU references: 1 s each, then sliced and scaled
 fi
 # Autotune first (conv variants, workgroup widths, forward blocks, backward-weights splits, GEMM blockings on this adapter);
 # its cache lands under $OUT/cache and the runs below use the winners. Where python3 has torch, --peer times the same
@@ -76,6 +77,7 @@ for B in "${BATCHES[@]}"; do
   TQHASH_AUTOTUNE=1 run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"
 done
 TQHASH_AUTOTUNE=1 run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --peer --json "$OUT/search.json"
+run metrics "$T" bench/metrics.js "${MARGS[@]}" --json "$OUT/metrics.json"
 run tests "$T" scripts/test.mjs
 # A real-data run: TQHASH_DEVICE_DATA = a CIFAR-10 folder carried with the tree (bench/device-data.sh N makes one of
 # N records per file with its checksums; the whole set is 170 MB, over one call's 64 MiB: stage it over calls, DESIGN.md).

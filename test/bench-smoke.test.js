@@ -1,4 +1,4 @@
-// CI-sized smoke runs of the three benchmark programs as child processes: they exit 0 and their JSON has the adapter
+// CI-sized smoke runs of the four benchmark programs as child processes: they exit 0 and their JSON has the adapter
 // block, positive ceilings and rows with finite positive times. (Numbers are not checked: CI machines are noisy.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -106,6 +106,19 @@ test('search.js small, both variants, --peer FIXTURE: CPU and GPU queries/s, eve
   for (const v of j.variants) assert.is(v.mismatched_queries, 0, `${v.variant}: ${v.first_mismatch}`);
   assert.ok(Math.abs(j.peer.ratio - j.gpu.qps / 400) < 1e-9, `ratio ${j.peer.ratio} vs ${j.gpu.qps} / 400`);
   assert.match(r.stdout, /ratio +tqhash .* queries\/s \/ FAISS \(fixture\) 400 queries\/s/);
+});
+
+test('metrics.js small: GPU and CPU rankings timed, the same metrics to the bit', async () => {
+  const file = join(dir, 'metrics.json');
+  const r = await run('metrics.js', ['--n', '3001', '--q', '300', '--bits', '24', '--repeats', '1', '--json', file]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  checkAdapter(j);
+  assert.is(j.same_bits, true);
+  assert.equal(j.config, { n: 3001, q: 300, bits: 24, classes: 10, seed: 1, repeats: 1 });
+  assert.ok(j.rows.length >= 2 && j.rows.every((row) => row.ms > 0 && Math.abs(row.ms_per_query - row.ms / 300) < 1e-9));
+  assert.ok(Math.abs(j.gpu_vs_cpu - j.rows[0].ms / Math.min(...j.rows.slice(1).map((row) => row.ms))) < 1e-9);
+  assert.ok(j.map > 0 && j.map < 1);
 });
 
 test('bad options exit 2 with the usage', async () => {

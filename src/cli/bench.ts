@@ -1,15 +1,16 @@
-// `tqhash bench kernels|step|search [options]`: the three benchmarks (src/bench/), each with its options and help.
+// `tqhash bench kernels|step|search|metrics [options]`: the four benchmarks (src/bench/), each with its options and help.
 import { writeFileSync } from 'node:fs';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { runKernelBench } from '../bench/kernels.js';
 import { runStepBench } from '../bench/step.js';
 import { runSearchBench, checkSearchOptions } from '../bench/search.js';
+import { runMetricsBench, checkMetricsOptions } from '../bench/metrics.js';
 import { takePeerArg } from '../bench/peers.js';
 import { init } from '../tensor.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { commandLine, reportError } from './command.js';
 
-export const summary = 'benchmarks: kernels (every kernel family vs the ceilings), step (training step), search (Hamming top-k)';
+export const summary = 'benchmarks: kernels (every kernel family vs the ceilings), step (training step), search (Hamming top-k), metrics (the binary ranking of an evaluation, GPU vs CPU)';
 
 const help = { type: 'bool', default: false, help: 'this text' } as const;
 const json = { type: 'string', help: 'also write the report as JSON to FILE' } as const;
@@ -61,6 +62,18 @@ const BENCHES = new Map<string, Bench>([
       return { report, failed: report.variants.some((v) => v.mismatched_queries > 0) };
     },
   }],
+  ['metrics', {
+    head: 'usage: tqhash bench metrics [options]     (also: node bench/metrics.js)\n\nThe binary retrieval metrics of a CIFAR-10-shaped evaluation with the Hamming ranking on the GPU against the CPU on one\nthread and on worker threads, checked to be the same bits: what knob rank.on should be on this adapter.',
+    spec: {
+      n: { type: 'float', help: 'database codes (default 50000)' }, q: { type: 'float', help: 'queries (default 10000)' }, bits: { type: 'float', help: 'code length (default 48)' },
+      classes: { type: 'float', help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
+      repeats: { type: 'float', help: 'timed repeats of each way, median (default 3)' }, json, help,
+    },
+    run: async (o) => {
+      const report = await runMetricsBench(o as object);
+      return { report, failed: !report.same_bits };
+    },
+  }],
 ]);
 
 const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
@@ -85,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
+    if (name === 'metrics') checkMetricsOptions(opts);
     if (name === 'search') {
       checkSearchOptions(opts);
       for (const v of (opts.variants as string | undefined)?.split(',') ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
