@@ -106,7 +106,7 @@ test('several query batches (scratch full): 250 queries against 20,011 codes in 
   assertList(got.hist, want.hist, 'histograms');
 });
 
-test('evaluateRetrievalGpu: the same metrics to the bit as evaluateRetrieval (all queries, a subsample), progress', async () => {
+test('evaluateRetrievalGpu: the same metrics to the bit as evaluateRetrieval (all queries, a subsample, launches of 7 queries), progress', async () => {
   const r = rng(5);
   const bits = 24, n = 3001, nq = 613;
   const input = {
@@ -115,9 +115,9 @@ test('evaluateRetrievalGpu: the same metrics to the bit as evaluateRetrieval (al
     bits, topKs: [1, 10, 100, 1000], mapAt: [100, 1000],
   };
   const strip = (m) => JSON.stringify({ ...m, seconds: 0 });
-  for (const extra of [{}, { queries: 300, seed: 3 }]) {
+  for (const [extra, piece] of [[{}, undefined], [{ queries: 300, seed: 3 }, undefined], [{}, 7]]) {
     const seen = [];
-    const gpu = await tq.hash.evaluateRetrievalGpu({ ...input, ...extra, onProgress: (d, t) => seen.push([d, t]) });
+    const gpu = await tq.hash.evaluateRetrievalGpu({ ...input, ...extra, onProgress: (d, t) => seen.push([d, t]) }, { piece });
     const cpu = tq.hash.evaluateRetrieval({ ...input, ...extra });
     assert.is(strip(gpu), strip(cpu));
     assert.ok(gpu.map > 0 && gpu.map < 1, `mAP ${gpu.map}`);

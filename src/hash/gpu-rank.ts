@@ -10,8 +10,9 @@ import { RankingAborted } from './rank-parallel.js';
 /**
  * evaluateRetrieval of binary codes (queryCodes, dbCodes) with the Hamming ranking on the GPU: the same checks, the
  * same metrics to the bit, progress after each chunk of queries. An abort of `signal` ends it with RankingAborted.
+ * `piece`: queries per GPU launch (default: as many of a chunk as fit the ranks of one binding).
  */
-export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal?: AbortSignal } = {}): Promise<RetrievalMetrics> {
+export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal?: AbortSignal; piece?: number } = {}): Promise<RetrievalMetrics> {
   const t0 = performance.now();
   const prep = prepareRetrieval(input);
   if (opts.signal?.aborted) throw new RankingAborted();
@@ -25,7 +26,7 @@ export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal
   for (const l of dbLabels) classCount.set(l, (classCount.get(l) ?? 0) + 1);
   const db = Tensor.from(input.dbCodes!.subarray(0, ndb * W), [ndb, W], 'u32', 'ranked codes');
   const dbl = Tensor.from(new Uint32Array(dbLabels.buffer), [ndb], 'u32', 'ranked labels');
-  // One chunk of queries on the GPU: its relevant ranks and histograms, read back while the next chunk is recorded.
+  // Queries from..to−1 on the GPU: their relevant ranks and histograms, read back while the next launch is recorded.
   const launch = (from: number, to: number) => {
     const n = to - from;
     const codes = new Uint32Array(n * W), labels = new Int32Array(n), relevant = new Uint32Array(n);
@@ -40,24 +41,35 @@ export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal
     const read = Promise.all([rt.readLater(r.ranks.buffer, r.ranks.size * 4), rt.readLater(r.hist.buffer, r.hist.size * 4)]);
     return { labels, relevant, read, done: () => { r.ranks.dispose(); r.hist.dispose(); } };
   };
+  // Launches of at most `piece` queries within one chunk: a launch's ranks (Σ relevant) must fit one binding.
+  let maxRelevant = 1;
+  for (const c of classCount.values()) maxRelevant = Math.max(maxRelevant, c);
+  const piece = Math.max(1, Math.min(RANK_CHUNK, opts.piece ?? Math.floor(runtime().limits.maxStorageBufferBindingSize / (4 * maxRelevant))));
+  const pieces: { from: number; to: number; endsChunk: boolean }[] = [];
+  for (let from = 0; from < prep.nq; from += RANK_CHUNK) {
+    const end = Math.min(prep.nq, from + RANK_CHUNK);
+    for (let p = from; p < end; p += piece) pieces.push({ from: p, to: Math.min(end, p + piece), endsChunk: p + piece >= end });
+  }
   const partials: RankingPartial[] = [];
   let next: ReturnType<typeof launch> | undefined;
   try {
-    next = prep.nq > 0 ? launch(0, Math.min(prep.nq, RANK_CHUNK)) : undefined;
-    for (let from = 0; next; from += RANK_CHUNK) {
+    let acc = new RetrievalAccumulator(input.dbLabels, input);
+    next = pieces.length ? launch(pieces[0].from, pieces[0].to) : undefined;
+    for (let i = 0; next; i++) {
       const cur = next;
-      const to = Math.min(prep.nq, from + RANK_CHUNK);
-      next = to < prep.nq ? launch(to, Math.min(prep.nq, to + RANK_CHUNK)) : undefined;
+      next = i + 1 < pieces.length ? launch(pieces[i + 1].from, pieces[i + 1].to) : undefined;
       const [rb, hb] = await cur.read;
       cur.done();
       if (opts.signal?.aborted) throw new RankingAborted();
       const ranks = new Uint32Array(rb), hist = new Uint32Array(hb);
-      const acc = new RetrievalAccumulator(input.dbLabels, input);
-      for (let i = 0, off = 0; i < cur.labels.length; off += cur.relevant[i], i++) {
-        acc.addHammingRanks(ranks.subarray(off, off + cur.relevant[i]), cur.labels[i], bits, hist.subarray(i * (bits + 1), (i + 1) * (bits + 1)));
+      for (let q = 0, off = 0; q < cur.labels.length; off += cur.relevant[q], q++) {
+        acc.addHammingRanks(ranks.subarray(off, off + cur.relevant[q]), cur.labels[q], bits, hist.subarray(q * (bits + 1), (q + 1) * (bits + 1)));
       }
-      partials.push(acc.partial());
-      input.onProgress?.(to, prep.nq);
+      if (pieces[i].endsChunk) {
+        partials.push(acc.partial());
+        acc = new RetrievalAccumulator(input.dbLabels, input);
+        input.onProgress?.(pieces[i].to, prep.nq);
+      }
     }
   } finally {
     next?.done();
