@@ -101,11 +101,14 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.is(ev.queries, results.queries);
   assert.ok(Math.abs(ev.binary.map - results.binary.map) < 1e-9, `eval ${ev.binary.map} vs the trainer's ${results.binary.map}`);
   assert.ok(Math.abs(ev.real.map - results.real.map) < 1e-6, `eval ${ev.real.map} vs the trainer's ${results.real.map}`);
-  // The binary ranking on the GPU (the hardware preset's choice) gives the CPU's metrics to the bit.
+  // The rankings on the GPU (the hardware preset's choice): the binary metrics to the bit, the real-valued ones from
+  // float32 distances (within rounding; the protocol says so).
   const eg = spawnSync(process.execPath, [join(root, 'bin/tqhash.js'), 'eval', run, '--quiet'], { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, TQHASH_KNOBS: 'rank.on=gpu' } });
   assert.is(eg.status, 0, eg.stderr);
   const evg = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
   assert.equal({ ...evg.binary, seconds: 0 }, { ...ev.binary, seconds: 0 });
+  assert.ok(Math.abs(evg.real.map - ev.real.map) < 1e-6, `GPU real-valued mAP ${evg.real.map} vs the CPU's ${ev.real.map}`);
+  assert.match(evg.real.protocol, /float32 on the GPU/);
 
   const q = hash.CodeDB.load(join(run, 'query.codes'));
   const s = tqhash('search', run, '--query', String(q.ids[0]), '--k', '5');

@@ -1,6 +1,7 @@
-// Relevant ranks on the GPU (ops.hammingRelevantRanks) against a plain reference (every distance, a stable sort), on
-// random codes with many ties, odd code lengths, databases no tile divides, several query batches, poisoned outputs;
-// and evaluateRetrievalGpu against the CPU's evaluateRetrieval, to the bit.
+// Relevant ranks on the GPU (ops.hammingRelevantRanks, ops.euclideanRelevantRanks) against a plain reference (every
+// distance, a stable sort), on random codes with many ties, odd code lengths, integer and random features, databases
+// no tile divides, several query batches, poisoned outputs; and evaluateRetrievalGpu against the CPU's
+// evaluateRetrieval: binary to the bit, real-valued to the bit on integer features and within float32 rounding else.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tq from '../dist/index.js';
@@ -126,16 +127,76 @@ test('evaluateRetrievalGpu: the same metrics to the bit as evaluateRetrieval (al
   }
 });
 
-test('evaluateRetrievalGpu: real-valued input, bad input and an aborted signal are refused', async () => {
+test('evaluateRetrievalGpu: non-finite features, bad input and an aborted signal are refused', async () => {
   const base = { queryLabels: [0, 1], dbLabels: [0, 1, 1], bits: 32 };
-  assert.match((await rejection(tq.hash.evaluateRetrievalGpu({ ...base, queryFeatures: new Float32Array(64), dbFeatures: new Float32Array(96) }))).message, /real-valued features are ranked on the CPU/);
+  const dbFeatures = new Float32Array(96);
+  dbFeatures[70] = NaN;
+  assert.match((await rejection(tq.hash.evaluateRetrievalGpu({ ...base, queryFeatures: new Float32Array(64), dbFeatures }))).message, /dbFeatures\[70\] = NaN: features must be finite/);
   assert.match((await rejection(tq.hash.evaluateRetrievalGpu({ ...base, queryCodes: new Uint32Array(1), dbCodes: new Uint32Array(3) }))).message, /queryCodes/);
   const ac = new AbortController();
   ac.abort();
   assert.is((await rejection(tq.hash.evaluateRetrievalGpu({ ...base, queryCodes: new Uint32Array(2), dbCodes: new Uint32Array(3) }, { signal: ac.signal }))).name, 'RankingAborted');
 });
 
-test('hammingRelevantRanks: bad arguments are rejected with the fix', () => {
+// Plain reference of the real-valued ranks: Σ (q − x)² in float64 (exact for small integers), a stable sort.
+function euclidReference(qf, df, ql, dl, dim) {
+  const ranks = [];
+  for (let q = 0; q < ql.length; q++) {
+    const d = dl.map((_, j) => { let s = 0; for (let c = 0; c < dim; c++) s += (qf[q * dim + c] - df[j * dim + c]) ** 2; return s; });
+    const order = Array.from({ length: dl.length }, (_, j) => j).sort((x, y) => d[x] - d[y] || x - y);
+    order.forEach((j, p) => { if (dl[j] === ql[q]) ranks.push(p + 1); });
+  }
+  return ranks;
+}
+
+async function gpuEuclidRanks(qf, df, ql, dl, dim) {
+  const count = new Map();
+  for (const l of dl) count.set(l, (count.get(l) ?? 0) + 1);
+  const relevant = Uint32Array.from(ql, (l) => count.get(l) ?? 0);
+  const r = scope(() => {
+    const Q = Tensor.from(qf, [ql.length, dim]), D = Tensor.from(df, [dl.length, dim]);
+    const QL = Tensor.from(Uint32Array.from(ql), [ql.length], 'u32'), DL = Tensor.from(Uint32Array.from(dl), [dl.length], 'u32');
+    tq.setPoison(true);
+    try { return ops.euclideanRelevantRanks(Q, D, QL, DL, relevant); } finally { tq.setPoison(false); }
+  });
+  const out = [...(await r.toArray())];
+  r.dispose();
+  return out;
+}
+
+test('real-valued relevant ranks equal a stable sort on integer features (many exact ties), radix over 4 passes, small tiles, several batches', async () => {
+  const r = rng(21);
+  for (const [dim, n, nq, range, tile] of [[3, 1001, 7, 4, 256], [48, 517, 5, 3, 16], [5, 20011, 160, 5, 16]]) {
+    // Features in −range..range: every distance is a small integer, exact in float32 and float64; many tie.
+    const qf = Float32Array.from({ length: nq * dim }, () => (r() % (2 * range + 1)) - range);
+    const df = Float32Array.from({ length: n * dim }, () => (r() % (2 * range + 1)) - range);
+    const ql = Array.from({ length: nq }, () => r() % 4), dl = Array.from({ length: n }, () => r() % 3);
+    const want = euclidReference(qf, df, ql, dl, dim);
+    // 20,011 items in tiles of 16: 1,251 tiles × 256 digits × 4 bytes per query, so 160 queries take 7 batches.
+    const got = await withKnobs({ 'rank.TILE': tile, 'rank.WX': 3 }, () => gpuEuclidRanks(qf, df, ql, dl, dim));
+    assertList(got, want, `dim ${dim}, n ${n}, TILE ${tile}`);
+  }
+});
+
+test('evaluateRetrievalGpu, real-valued: the CPU metrics to the bit on integer features, within 1e-6 on random ones; the protocol says float32', async () => {
+  const r = rng(9);
+  const dim = 12, n = 2003, nq = 301;
+  const labels = (k, c) => Array.from({ length: k }, () => r() % c);
+  const ints = (k) => Float32Array.from({ length: k }, () => (r() % 7) - 3);
+  const input = { queryFeatures: ints(nq * dim), dbFeatures: ints(n * dim), queryLabels: labels(nq, 5), dbLabels: labels(n, 5), bits: dim, topKs: [1, 10, 100], mapAt: [100, 1000] };
+  const gpu = await tq.hash.evaluateRetrievalGpu(input);
+  const cpu = tq.hash.evaluateRetrieval(input);
+  assert.match(gpu.protocol, /float32 on the GPU/);
+  assert.is(JSON.stringify({ ...gpu, seconds: 0, protocol: '' }), JSON.stringify({ ...cpu, seconds: 0, protocol: '' }));
+  // Random features: a float32 sum can order two nearly equal distances differently.
+  const rand = (k) => Float32Array.from({ length: k }, () => r() / 2 ** 31 - 1);
+  const input2 = { ...input, queryFeatures: rand(nq * dim), dbFeatures: rand(n * dim) };
+  const g2 = await tq.hash.evaluateRetrievalGpu(input2), c2 = tq.hash.evaluateRetrieval(input2);
+  assert.ok(Math.abs(g2.map - c2.map) < 1e-6, `mAP ${g2.map} vs the CPU's ${c2.map}`);
+  for (const [k, v] of Object.entries(c2.mapAt)) assert.ok(Math.abs(g2.mapAt[k] - v) < 1e-5, `mAP@${k} ${g2.mapAt[k]} vs ${v}`);
+});
+
+test('hammingRelevantRanks, euclideanRelevantRanks: bad arguments are rejected with the fix', () => {
   scope(() => {
     const q = Tensor.from(new Uint32Array(4), [2, 2], 'u32'), db = Tensor.from(new Uint32Array(8), [4, 2], 'u32');
     const ql = Tensor.from(new Uint32Array(2), [2], 'u32'), dl = Tensor.from(new Uint32Array(4), [4], 'u32');
@@ -145,6 +206,9 @@ test('hammingRelevantRanks: bad arguments are rejected with the fix', () => {
     assert.throws(() => ops.hammingRelevantRanks(q, db, dl, dl, 64, rel), /query labels .* must be u32 \[2\]/);
     assert.throws(() => ops.hammingRelevantRanks(q, db, ql, dl, 64, new Uint32Array(3)), /3 relevant counts for 2 queries/);
     assert.throws(() => ops.hammingRelevantRanks(q, db, ql, dl, 64, new Uint32Array([5, 0])), /5 relevant items in a database of 4/);
+    const qf = Tensor.from(new Float32Array(6), [2, 3]), dbf = Tensor.from(new Float32Array(8), [4, 2]);
+    assert.throws(() => ops.euclideanRelevantRanks(qf, dbf, ql, dl, rel), /database .* must be f32 \[n, 3\]/);
+    assert.throws(() => ops.euclideanRelevantRanks(q, db, ql, dl, rel), /queries .* must be f32/);
   });
 });
 

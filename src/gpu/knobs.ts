@@ -84,7 +84,7 @@ const TABLE = {
   'hamming.QV': intKnob(1, 8, 1, 4, 4, "Hamming top-k 'bmin': vec4 query groups per invocation of the block-minimum pass"),
   'hamming.MBLK': intKnob(4, 4096, 4, 64, 64, "Hamming top-k 'bmin': codes per block minimum"),
   'hamming.thresh': enumKnob(['swar', 'hist'] as const, 'swar', 'swar', "Hamming top-k 'bmin': per-query threshold by SWAR counts in registers or a workgroup histogram"),
-  'rank.on': enumKnob(['cpu', 'gpu'] as const, 'cpu', 'gpu', "binary retrieval metrics: the Hamming ranking on CPU worker threads or on the GPU (ops/rank.ts); on llvmpipe the GPU's 1.2 ms per query of 50,000 × 48 bits loses to 0.33 ms on 2 CPU threads, results/bench/metrics-2vcpu-epyc.txt; on a GPU unmeasured until bench/device.sh runs bench/metrics.js"),
+  'rank.on': enumKnob(['cpu', 'gpu'] as const, 'cpu', 'gpu', "retrieval metrics: the rankings on CPU worker threads or on the GPU (ops/rank.ts; binary: the same bits; real-valued: float32 distances); on llvmpipe the GPU loses, per query of 50,000 × 48: binary 1.0 ms against 0.31 on 2 CPU threads, real-valued 12 against 2.1 (results/bench/metrics-2vcpu-epyc.txt); unmeasured on a GPU until bench/device.sh runs bench/metrics.js"),
   'rank.TILE': intKnob(16, 4096, 16, 256, 256, 'relevant ranks for the metrics (ops/rank.ts): database items per invocation (≤ 4096 keeps a software adapter\'s loop cap)'),
   'rank.WX': intKnob(1, 256, 1, 8, 64, 'relevant ranks: invocations (queries) per workgroup'),
   'elementwise.variant': enumKnob(['auto', 'scalar', 'vec4'] as const, 'auto', 'auto', "elementwise maps: 'auto' = vec4 when the size is a multiple of 4"),

@@ -1,12 +1,13 @@
-// Op family rank: the ranks of the relevant items of each query in a Hamming ranking (shaders/rank.wgsl), the input of
-// the retrieval metrics (src/hash/metrics.ts: RetrievalAccumulator.addRelevantRanks). Not differentiable. The CPU
-// reference is relevantRanks (src/hash/metrics.ts) over the ranking of src/cpu/codes.ts.
+// Op family rank: the ranks of the relevant items of each query in a Hamming or a squared-Euclidean ranking
+// (shaders/rank.wgsl), the input of the retrieval metrics (src/hash/metrics.ts: RetrievalAccumulator.addHammingRanks,
+// addEuclideanRanks). Not differentiable. The CPU reference is the accumulator's own ranking (rankRow, radixOrder).
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
 import { knob } from '../gpu/knobs.js';
 import { wordsPerCode } from '../cpu/codes.js';
+import type { PooledBuffer } from '../gpu/buffers.js';
 
-/** Most bytes of each per-batch scratch buffer (the per-tile counts). */
+/** Most bytes of each per-batch scratch buffer (the per-tile counts, the keys). */
 const SCRATCH_BYTES = 32 * 2 ** 20;
 
 /** Result of hammingRelevantRanks. */
@@ -26,52 +27,113 @@ export interface RelevantRanks {
 export function hammingRelevantRanks(queries: Tensor, db: Tensor, queryLabels: Tensor, dbLabels: Tensor, bits: number, relevant: Uint32Array): RelevantRanks {
   if (!Number.isInteger(bits) || bits < 1 || bits > 256) throw new Error(`hammingRelevantRanks: bits = ${bits}; codes of 1..256 bits are supported`);
   const W = wordsPerCode(bits);
-  const u32Matrix = (t: Tensor, cols: number) => t.dtype === 'u32' && t.shape.length === 2 && t.shape[1] === cols;
-  if (!u32Matrix(queries, W)) throw new Error(`hammingRelevantRanks: queries ${queries.describe()} must be u32 [nq, ${W}] (${bits}-bit codes)`);
-  if (!u32Matrix(db, W)) throw new Error(`hammingRelevantRanks: database ${db.describe()} must be u32 [n, ${W}] (${bits}-bit codes)`);
+  checkItems('hammingRelevantRanks', queries, db, 'u32', W, `(${bits}-bit codes)`);
+  const nq = queries.shape[0];
+  const hist = Tensor.empty([nq, bits + 1], 'u32', 'distance histograms');
+  const lastMask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
+  const ranks = relevantRanks('hammingRelevantRanks', queries, db, queryLabels, dbLabels, relevant, {
+    keys: { entry: 'rk_hamming', overrides: { W }, params: { lastMask } },
+    passes: [{ shift: 0, mask: 511, bins: bits + 1 }],
+    hist,
+  });
+  return { ranks, hist };
+}
+
+/**
+ * As hammingRelevantRanks, ranked by the squared Euclidean distance Σ_c (q_c − x_c)², summed in float32 in order of c
+ * (ties — equal float32 sums — by index ascending): the ranks of the relevant items, u32 [Σ relevant]. Features f32
+ * [n, dim], finite (the caller checks). Float32 sums can order two nearly equal distances differently from the CPU
+ * ranking's float64 ones (rounded to float32); equal exactly where both are exact (integer features, say).
+ */
+export function euclideanRelevantRanks(queries: Tensor, db: Tensor, queryLabels: Tensor, dbLabels: Tensor, relevant: Uint32Array): Tensor {
+  const dim = queries.shape[1];
+  checkItems('euclideanRelevantRanks', queries, db, 'f32', dim, '(features)');
+  if (!(dim >= 1)) throw new Error(`euclideanRelevantRanks: queries ${queries.describe()} have no features`);
+  // The f32 bits of a distance ≥ 0 in 4 digits of 8 bits, least significant first (an LSD radix sort, stable).
+  return relevantRanks('euclideanRelevantRanks', queries, db, queryLabels, dbLabels, relevant, {
+    keys: { entry: 'rk_euclid', overrides: {}, params: { dim } },
+    passes: [0, 8, 16, 24].map((shift) => ({ shift, mask: 255, bins: 256 })),
+  });
+}
+
+function checkItems(who: string, queries: Tensor, db: Tensor, dtype: 'u32' | 'f32', cols: number, what: string): void {
+  const ok = (t: Tensor) => t.dtype === dtype && t.shape.length === 2 && t.shape[1] === cols;
+  if (!ok(queries)) throw new Error(`${who}: queries ${queries.describe()} must be ${dtype} [nq, ${cols}] ${what}`);
+  if (!ok(db)) throw new Error(`${who}: database ${db.describe()} must be ${dtype} [n, ${cols}] ${what}`);
+}
+
+interface RankPlan {
+  /** The kernel that writes each (query, item)'s key. */
+  keys: { entry: string; overrides: Record<string, number>; params: Record<string, number> };
+  /** Stable counting sorts by digit, in order; the last one emits the ranks. */
+  passes: { shift: number; mask: number; bins: number }[];
+  /** Where the last pass's per-digit totals go ([nq, bins]; the Hamming histograms). */
+  hist?: Tensor;
+}
+
+// The ranks of the relevant items of every query: the keys, then each pass (count, scans, scatter or emit), in
+// batches of queries whose scratch fits SCRATCH_BYTES per buffer.
+function relevantRanks(who: string, queries: Tensor, db: Tensor, queryLabels: Tensor, dbLabels: Tensor, relevant: Uint32Array, plan: RankPlan): Tensor {
   const nq = queries.shape[0], n = db.shape[0];
-  if (queryLabels.dtype !== 'u32' || queryLabels.size !== nq) throw new Error(`hammingRelevantRanks: query labels ${queryLabels.describe()} must be u32 [${nq}]`);
-  if (dbLabels.dtype !== 'u32' || dbLabels.size !== n) throw new Error(`hammingRelevantRanks: database labels ${dbLabels.describe()} must be u32 [${n}]`);
-  if (relevant.length !== nq) throw new Error(`hammingRelevantRanks: ${relevant.length} relevant counts for ${nq} queries`);
-  const hb = bits + 1;
+  if (queryLabels.dtype !== 'u32' || queryLabels.size !== nq) throw new Error(`${who}: query labels ${queryLabels.describe()} must be u32 [${nq}]`);
+  if (dbLabels.dtype !== 'u32' || dbLabels.size !== n) throw new Error(`${who}: database labels ${dbLabels.describe()} must be u32 [${n}]`);
+  if (relevant.length !== nq) throw new Error(`${who}: ${relevant.length} relevant counts for ${nq} queries`);
   const roff = new Uint32Array(nq);
   let total = 0;
   for (let q = 0; q < nq; q++) {
-    if (relevant[q] > n) throw new Error(`hammingRelevantRanks: query ${q} has ${relevant[q]} relevant items in a database of ${n}`);
+    if (relevant[q] > n) throw new Error(`${who}: query ${q} has ${relevant[q]} relevant items in a database of ${n}`);
     roff[q] = total;
     total += relevant[q];
   }
   const ranks = Tensor.empty([total], 'u32', 'relevant ranks');
-  const hist = Tensor.empty([nq, hb], 'u32', 'distance histograms');
-  if (nq === 0) return { ranks, hist };
-
+  if (nq === 0 || n === 0) {
+    if (plan.hist && nq > 0) runtime().zero(plan.hist.buffer);
+    return ranks;
+  }
   const rt = runtime();
   const TILE = knob('rank.TILE'), WX = knob('rank.WX'), WG = knob('ops.WG');
   const tiles = Math.ceil(n / TILE);
   // One workgroup row per tile (≤ 65,535); a software adapter also caps one invocation's loop iterations at 65,535
-  // (src/ops/hamming.ts: SOFTWARE_LOOP_CAP): rk_scan_tiles loops over the tiles, rk_count over the bins and a tile.
-  if (tiles > 65535) throw new Error(`hammingRelevantRanks: ${n} codes make ${tiles} tiles of ${TILE} (at most 65,535); raise rank.TILE (TQHASH_KNOBS=rank.TILE=${Math.ceil(n / 65535 / 64) * 64}) or rank the database in parts`);
-  const perQuery = tiles * hb * 4;
-  if (perQuery > SCRATCH_BYTES) throw new Error(`hammingRelevantRanks: ${n} codes need ${perQuery} bytes of counts per query (at most ${SCRATCH_BYTES}); raise rank.TILE or rank the database in parts`);
+  // (src/ops/hamming.ts: SOFTWARE_LOOP_CAP): rk_scan_tiles loops over the tiles, rk_count over the digits and a tile.
+  if (tiles > 65535) throw new Error(`${who}: ${n} items make ${tiles} tiles of ${TILE} (at most 65,535); raise rank.TILE (TQHASH_KNOBS=rank.TILE=4096) or rank the database in parts`);
+  const bins = Math.max(...plan.passes.map((s) => s.bins));
+  const perQuery = Math.max(tiles * bins * 4, n * 4);
+  if (perQuery > SCRATCH_BYTES) throw new Error(`${who}: ${n} items need ${perQuery} bytes of scratch per query (at most ${SCRATCH_BYTES}); raise rank.TILE or rank the database in parts`);
   const batch = Math.max(1, Math.min(nq, Math.floor(SCRATCH_BYTES / perQuery), 65535 * WX));
-  const CA = rt.alloc(batch * perQuery, 'rank tile counts');
-  const CR = rt.alloc(batch * perQuery, 'rank tile relevant counts');
-  const TR = rt.alloc(batch * hb * 4, 'rank relevant totals');
-  const BA = rt.alloc(batch * hb * 4, 'rank bases');
-  const BR = rt.alloc(batch * hb * 4, 'rank relevant bases');
-  const roffT = rt.upload(roff, 'rank output offsets');
-  const lastMask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
+  const radix = plan.passes.length > 1;
+  const scratch: PooledBuffer[] = [];
+  const alloc = (bytes: number, label: string) => (scratch.push(rt.alloc(bytes, label)), scratch[scratch.length - 1]);
+  const CA = alloc(batch * tiles * bins * 4, 'rank tile counts'), CR = alloc(batch * tiles * bins * 4, 'rank tile relevant counts');
+  const TA = alloc(batch * bins * 4, 'rank totals'), TR = alloc(batch * bins * 4, 'rank relevant totals');
+  const BA = alloc(batch * bins * 4, 'rank bases'), BR = alloc(batch * bins * 4, 'rank relevant bases');
+  const K = [alloc(batch * n * 4, 'rank keys'), ...(radix ? [alloc(batch * n * 4, 'rank keys')] : [])];
+  const I = radix ? [alloc(batch * n * 4, 'rank indices'), alloc(batch * n * 4, 'rank indices')] : [];
+  const roffT = alloc(nq * 4, 'rank output offsets');
+  rt.write(roffT, roff);
   const file = 'rank.wgsl';
-  const ov = { W, WX, TILE, WG };
-  const codes = { queries: queries.buffer, db: db.buffer, qlab: queryLabels.buffer, dblab: dbLabels.buffer };
+  const ov = { WX, TILE, WG };
+  const labels = { qlab: queryLabels.buffer, dblab: dbLabels.buffer };
   for (let q0 = 0; q0 < nq; q0 += batch) {
-    const params = { nq: Math.min(batch, nq - q0), n, tiles, hb, lastMask, q0 };
-    const perTile = [Math.ceil(params.nq / WX), tiles] as [number, number];
-    rt.dispatch({ file, entry: 'rk_count', overrides: ov }, { bindings: { ...codes, CA, CR }, params, workgroups: perTile });
-    rt.dispatch({ file, entry: 'rk_scan_tiles', overrides: ov }, { bindings: { CA, CR, TA: hist.buffer, TR }, params, workgroups: grid1d(params.nq * hb, WG) });
-    rt.dispatch({ file, entry: 'rk_scan_bins', overrides: ov }, { bindings: { TA: hist.buffer, TR, BA, BR }, params, workgroups: grid1d(params.nq, WG) });
-    rt.dispatch({ file, entry: 'rk_emit', overrides: ov }, { bindings: { ...codes, CA, CR, BA, BR, roff: roffT, ranks: ranks.buffer }, params, workgroups: perTile });
+    const common = { nq: Math.min(batch, nq - q0), n, tiles, q0 };
+    const perTile = [Math.ceil(common.nq / WX), tiles] as [number, number];
+    const itemsIn: Record<string, PooledBuffer> = plan.keys.entry === 'rk_hamming' ? { queries: queries.buffer, db: db.buffer } : { qf: queries.buffer, dbf: db.buffer };
+    rt.dispatch({ file, entry: plan.keys.entry, overrides: { ...ov, ...plan.keys.overrides } }, { bindings: { ...itemsIn, Kout: K[0] }, params: { ...common, ...plan.keys.params }, workgroups: grid1d(common.nq * n, WG) });
+    plan.passes.forEach((pass, k) => {
+      const first = k === 0, last = k === plan.passes.length - 1;
+      // Pass k reads the keys (and indices) pass k − 1 wrote; the first reads the keys in index order (Iin unread).
+      const Kin = K[k % 2], Iin = first ? Kin : I[k % 2];
+      const params = { ...common, hb: pass.bins, shift: pass.shift, mask: pass.mask, first: first ? 1 : 0, last: last ? 1 : 0 };
+      rt.dispatch({ file, entry: 'rk_count', overrides: ov }, { bindings: { ...labels, Kin, Iin, CA, CR }, params, workgroups: perTile });
+      rt.dispatch({ file, entry: 'rk_scan_tiles', overrides: ov }, { bindings: { CA, CR, TA, TR }, params, workgroups: grid1d(common.nq * pass.bins, WG) });
+      rt.dispatch({ file, entry: 'rk_scan_bins', overrides: ov }, { bindings: { TA, TR, BA, BR }, params, workgroups: grid1d(common.nq, WG) });
+      if (!last) {
+        rt.dispatch({ file, entry: 'rk_scatter', overrides: ov }, { bindings: { Kin, Iin, CA, BA, Kout: K[(k + 1) % 2], Iout: I[(k + 1) % 2] }, params, workgroups: perTile });
+        return;
+      }
+      rt.dispatch({ file, entry: 'rk_emit', overrides: ov }, { bindings: { ...labels, Kin, Iin, CA, CR, BA, BR, roff: roffT, ranks: ranks.buffer }, params, workgroups: perTile });
+      if (plan.hist) rt.dispatch({ file, entry: 'rk_hist', overrides: ov }, { bindings: { TA, hist: plan.hist.buffer }, params, workgroups: grid1d(common.nq * pass.bins, WG) });
+    });
   }
-  for (const b of [CA, CR, TR, BA, BR, roffT]) rt.free(b);
-  return { ranks, hist };
+  for (const b of scratch) rt.free(b);
+  return ranks;
 }

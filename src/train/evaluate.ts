@@ -95,15 +95,16 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
-  // The real-valued ranking runs on the CPU, on worker threads (10,000 × 50,000 takes minutes on one core); the binary
-  // one too, or on the GPU (knob rank.on): the same metrics to the bit either way. One progress bar each.
+  // The rankings run on the CPU, on worker threads (the real-valued one of 10,000 × 50,000 takes minutes on one core),
+  // or on the GPU (knob rank.on): binary metrics the same bits either way, real-valued ones from float32 distances on
+  // the GPU (said in their protocol). One progress bar each.
   const threads = defaultRankThreads();
-  const binaryOnGpu = knob('rank.on') === 'gpu';
+  const onGpu = knob('rank.on') === 'gpu';
   const ranked = async (label: string, input: RetrievalInput) => {
     const bar = new ProgressBar(label, ql.length, process.stderr, quiet);
     try {
       const withBar = { ...input, onProgress: (done: number) => bar.update(done, {}, done === ql.length) };
-      return await (binaryOnGpu && input.queryCodes ? evaluateRetrievalGpu(withBar, { signal }) : evaluateRetrievalParallel(withBar, { threads, signal }));
+      return await (onGpu ? evaluateRetrievalGpu(withBar, { signal }) : evaluateRetrievalParallel(withBar, { threads, signal }));
     } catch (e) {
       if (signal?.aborted && e instanceof RankingAborted) throw new StoppedError('stopped during the ranking');
       throw e;
@@ -116,8 +117,8 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   const t1 = performance.now();
   const real = await ranked('ranking, real-valued', { queryFeatures: qe.features, dbFeatures: de.features, queryLabels: ql, dbLabels: dl, bits: cfg.bits, topKs, mapAt });
   const t2 = performance.now();
-  const on = `${threads} thread${threads > 1 ? 's' : ''}`;
-  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s (${binaryOnGpu ? 'GPU' : on}), real-valued ${((t2 - t1) / 1000).toFixed(1)} s (${on})`);
+  const on = onGpu ? 'GPU' : `${threads} thread${threads > 1 ? 's' : ''}`;
+  if (!quiet) console.error(`metrics: binary ${((t1 - t0) / 1000).toFixed(1)} s, real-valued ${((t2 - t1) / 1000).toFixed(1)} s (${on})`);
   let topK: EvalResult['summary']['topK'];
   if (td.topKAccuracy) {
     const drop = ({ firstHit, ...rest }: TopKAccuracy) => (void firstHit, rest);
