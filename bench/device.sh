@@ -11,7 +11,7 @@
 # Order: the cold start (the first step with each command submitted alone: each preset pipeline's compile on this
 # driver), autotune (winners cached under $OUT/cache and used by every run after it), kernels, the training step at batch
 # 128 and 256 and the search, each against its peer (bench/peers/peers.py: PyTorch on CUDA where python3 has torch and
-# sees the GPU; skipped with the reason otherwise), the binary ranking of an evaluation on the GPU against the CPU
+# sees the GPU; skipped with the reason otherwise), an evaluation's rankings on the GPU against the CPU
 # (bench/metrics.js: decides knob rank.on), the whole test suite, then a training run on real CIFAR-10 when
 # TQHASH_DEVICE_DATA names a folder carried with the tree (`bash bench/device-data.sh 1600` makes a 30 MB subset with
 # its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
@@ -62,7 +62,7 @@ run() {
 
 run info 60 bench/info.js
 if [ "${TQHASH_DEVICE_QUICK:-0}" = 1 ]; then
-  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50); MARGS=(--q 500 --repeats 1); BATCHES=(16)
+  KARGS=(--quick); SARGS=(--quick --batch 16 --steps 2); QARGS=(--n 50000 --q 50); MARGS=(--q 500 --real-q 100 --repeats 1); BATCHES=(16)
 else
   KARGS=(--cpu-budget 1); SARGS=(); QARGS=(); MARGS=(); BATCHES=(128 256)  # CPU references: 1 s each, then sliced and scaled
 fi

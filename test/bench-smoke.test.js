@@ -108,17 +108,21 @@ test('search.js small, both variants, --peer FIXTURE: CPU and GPU queries/s, eve
   assert.match(r.stdout, /ratio +tqhash .* queries\/s \/ FAISS \(fixture\) 400 queries\/s/);
 });
 
-test('metrics.js small: GPU and CPU rankings timed, the same metrics to the bit', async () => {
+test('metrics.js small: both rankings on the GPU and the CPU timed; binary the same bits, real-valued within rounding', async () => {
   const file = join(dir, 'metrics.json');
-  const r = await run('metrics.js', ['--n', '3001', '--q', '300', '--bits', '24', '--repeats', '1', '--json', file]);
+  const r = await run('metrics.js', ['--n', '3001', '--q', '300', '--real-q', '60', '--bits', '24', '--repeats', '1', '--json', file]);
   assert.is(r.code, 0, r.stderr + r.stdout);
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
   assert.is(j.same_bits, true);
-  assert.equal(j.config, { n: 3001, q: 300, bits: 24, classes: 10, seed: 1, repeats: 1 });
-  assert.ok(j.rows.length >= 2 && j.rows.every((row) => row.ms > 0 && Math.abs(row.ms_per_query - row.ms / 300) < 1e-9));
-  assert.ok(Math.abs(j.gpu_vs_cpu - j.rows[0].ms / Math.min(...j.rows.slice(1).map((row) => row.ms))) < 1e-9);
-  assert.ok(j.map > 0 && j.map < 1);
+  assert.equal(j.config, { n: 3001, q: 300, realQ: 60, bits: 24, classes: 10, seed: 1, repeats: 1 });
+  for (const [ranking, nq] of [['binary', 300], ['real', 60]]) {
+    const rows = j.rows.filter((row) => row.ranking === ranking);
+    assert.ok(rows.length >= 2 && rows.every((row) => row.ms > 0 && Math.abs(row.ms_per_query - row.ms / nq) < 1e-9), ranking);
+    assert.ok(Math.abs(j.gpu_vs_cpu[ranking] - rows[0].ms / Math.min(...rows.slice(1).map((row) => row.ms))) < 1e-9, ranking);
+    assert.ok(j.map[ranking] > 0 && j.map[ranking] < 1, ranking);
+  }
+  assert.ok(j.real_map_diff < 1e-6, `real-valued mAP differs by ${j.real_map_diff}`);
 });
 
 test('bad options exit 2 with the usage', async () => {

@@ -10,7 +10,7 @@ import { init } from '../tensor.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { commandLine, reportError } from './command.js';
 
-export const summary = 'benchmarks: kernels (every kernel family vs the ceilings), step (training step), search (Hamming top-k), metrics (the binary ranking of an evaluation, GPU vs CPU)';
+export const summary = 'benchmarks: kernels (every kernel family vs the ceilings), step (training step), search (Hamming top-k), metrics (an evaluation\'s rankings, GPU vs CPU)';
 
 const help = { type: 'bool', default: false, help: 'this text' } as const;
 const json = { type: 'string', help: 'also write the report as JSON to FILE' } as const;
@@ -63,14 +63,15 @@ const BENCHES = new Map<string, Bench>([
     },
   }],
   ['metrics', {
-    head: 'usage: tqhash bench metrics [options]     (also: node bench/metrics.js)\n\nThe binary retrieval metrics of a CIFAR-10-shaped evaluation with the Hamming ranking on the GPU against the CPU on one\nthread and on worker threads, checked to be the same bits: what knob rank.on should be on this adapter.',
+    head: 'usage: tqhash bench metrics [options]     (also: node bench/metrics.js)\n\nThe retrieval metrics of a CIFAR-10-shaped evaluation with the rankings on the GPU against the CPU on one thread and on\nworker threads (binary: checked to be the same bits; real-valued: the mAP difference): what knob rank.on should be here.',
     spec: {
-      n: { type: 'float', help: 'database codes (default 50000)' }, q: { type: 'float', help: 'queries (default 10000)' }, bits: { type: 'float', help: 'code length (default 48)' },
+      n: { type: 'float', help: 'database items (default 50000)' }, q: { type: 'float', help: 'binary queries (default 10000)' }, 'real-q': { type: 'float', help: 'real-valued queries (default 1000)' },
+      bits: { type: 'float', help: 'code length and feature dimension (default 48)' },
       classes: { type: 'float', help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
       repeats: { type: 'float', help: 'timed repeats of each way, median (default 3)' }, json, help,
     },
     run: async (o) => {
-      const report = await runMetricsBench(o as object);
+      const report = await runMetricsBench({ ...(o as object), realQ: o['real-q'] as number | undefined });
       return { report, failed: !report.same_bits };
     },
   }],
@@ -98,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
-    if (name === 'metrics') checkMetricsOptions(opts);
+    if (name === 'metrics') checkMetricsOptions({ ...opts, realQ: opts['real-q'] as number | undefined });
     if (name === 'search') {
       checkSearchOptions(opts);
       for (const v of (opts.variants as string | undefined)?.split(',') ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
