@@ -47,6 +47,14 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
     for (const key of ['map', 'mapAt', 'precisionAtK', 'pr', 'ranking', 'tieRule']) assert.ok(key in m, `metrics have ${key}`);
   }
   assert.ok('precisionRadius2' in r.binary);
+  // Where the wall time went: every part measured, together within the wall time.
+  const { ranking, ...parts } = r.time;
+  const all = [...Object.values(parts), ranking.binary, ranking.real];
+  assert.equal(Object.keys(parts), ['startup', 'training', 'validation', 'checkpoints', 'encoding']);
+  assert.ok(all.every((x) => Number.isFinite(x) && x >= 0), JSON.stringify(r.time));
+  assert.ok(all.reduce((a, b) => a + b, 0) <= r.wallSeconds, `${JSON.stringify(r.time)} vs wall ${r.wallSeconds}`);
+  assert.is(r.time.training, r.trainSeconds);
+  assert.ok(r.time.validation > 0 && r.epochLog.every((e) => e.valSeconds > 0), 'per-epoch validation timed');
   assert.is(r.dataset, 'cifar10');
   assert.is(r.bits, 16);
   // 10 balanced classes: a random ranking has mAP ≈ 0.1.

@@ -77,6 +77,8 @@ export interface EvalResult {
     database: number;
     binary: ReturnType<typeof evaluateRetrieval>;
     real: ReturnType<typeof evaluateRetrieval>;
+    /** Seconds spent encoding the queries and the database (the rankings' own are binary.seconds, real.seconds). */
+    encodeSeconds: number;
     /** In-shop's metric: top-k retrieval accuracy (binary and real-valued). */
     topK?: { binary: Omit<TopKAccuracy, 'firstHit'>; real: Omit<TopKAccuracy, 'firstHit'> };
   };
@@ -90,8 +92,10 @@ export interface EvalResult {
 export async function evaluateAll(model: Module, store: ImageStore, td: TrainData, cfg: TrainConfig, quiet: boolean, signal?: AbortSignal): Promise<EvalResult> {
   const q = cfg.evalLimit ? subset(td.query, cfg.evalLimit) : td.query;
   const d = cfg.evalLimit ? subset(td.database, cfg.evalLimit) : td.database;
+  const te = performance.now();
   const qe = await encode(model, store, q, cfg.bits, td.norm, { label: 'encoding queries', quiet, signal });
   const de = await encode(model, store, d, cfg.bits, td.norm, { label: 'encoding database', quiet, signal });
+  const encodeSeconds = (performance.now() - te) / 1000;
   const ql = labelsOf(td.labels, q), dl = labelsOf(td.labels, d);
   const topKs = [1, 10, 50, 100, 200, 500, 1000].filter((k) => k <= d.length);
   const mapAt = [1000, 5000].filter((k) => k <= d.length);
@@ -131,7 +135,7 @@ export async function evaluateAll(model: Module, store: ImageStore, td: TrainDat
   db.add(de.codes, dl, d);
   const queries = new CodeDB(cfg.bits);
   queries.add(qe.codes, ql, q);
-  return { summary: { queries: q.length, database: d.length, binary, real, ...(topK ? { topK } : {}) }, db, queries };
+  return { summary: { queries: q.length, database: d.length, binary, real, encodeSeconds, ...(topK ? { topK } : {}) }, db, queries };
 }
 
 /** The metric lines of an evaluation: In-shop's top-k accuracy (when measured), then "TAG: mAP@all binary …, real … (drop … points)". */

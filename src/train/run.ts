@@ -129,6 +129,8 @@ interface Run {
   /** Wall time spans every process of a resumed run (checkpoints of older versions did not record it). */
   wall: { t0: number; before: number; known: boolean; sessions: number };
   lastSave: number;
+  /** This process's seconds before the first step (data, model, kernels) and in checkpoint saves. */
+  clock: { startup?: number; checkpoints: number };
 }
 
 /** Reads the data (split.json written), builds model and optimiser, and restores the checkpoint when resuming. */
@@ -157,7 +159,7 @@ async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoin
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
   log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${warmupText(cfg, stepsPerEpoch)}), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
   const wall = { t0, before: ck?.state.wallSeconds ?? 0, known: !ck || ck.state.wallSeconds !== undefined, sessions: ck ? (ck.state.sessions ?? 1) + 1 : 1 };
-  return { cfg, opts, log, ckptDir, td, store, sampler, model, optimizer, stepsPerEpoch, p, wall, lastSave: performance.now() };
+  return { cfg, opts, log, ckptDir, td, store, sampler, model, optimizer, stepsPerEpoch, p, wall, lastSave: performance.now(), clock: { checkpoints: 0 } };
 }
 
 const wallNow = (run: Run) => run.wall.before + (performance.now() - run.wall.t0) / 1000;
@@ -165,15 +167,18 @@ const wallNow = (run: Run) => run.wall.before + (performance.now() - run.wall.t0
 /** Saves the checkpoint; `partial`: the epoch so far, for a save within an epoch. */
 async function saveRun(run: Run, partial?: EpochPartial): Promise<void> {
   const { cfg, p } = run;
+  const t = performance.now();
   const metadata = { tag: runTag(cfg), epoch: String(p.epoch), step: String(p.step) };
   const { epoch, step, globalStep, lossHistory, epochLog, trainSeconds, imagesSeen, extensions } = p;
   saveCheckpoint(run.ckptDir, await stateDict(run.model), await run.optimizer.stateDict(), { epoch, step, globalStep, config: { ...cfg }, lossHistory, epochLog, trainSeconds, imagesSeen, wallSeconds: wallNow(run), sessions: run.wall.sessions, ...(partial ? { epochPartial: partial } : {}), ...(extensions.length ? { extensions } : {}) }, metadata);
   run.lastSave = performance.now();
+  run.clock.checkpoints += (run.lastSave - t) / 1000;
 }
 
 /** Runs the remaining epochs; false when stopped early (a stop request or --max-steps), after saving a checkpoint. */
 async function trainEpochs(run: Run): Promise<boolean> {
   const { cfg, p } = run;
+  run.clock.startup = (performance.now() - run.wall.t0) / 1000;
   while (p.epoch < cfg.epochs) {
     run.model.train();
     const e = await trainEpoch(run);
@@ -258,7 +263,8 @@ function issueStep(run: Run, step: number, globalStep: number): IssuedStep {
 async function endEpoch(run: Run, e: { loss: number; count: number; start: number }): Promise<void> {
   const { cfg, p } = run;
   const secs = (performance.now() - e.start) / 1000;
-  const val = cfg.valQueries > 0 ? await quickValidation(run.model, run.store, run.td, cfg) : undefined;
+  const tv = performance.now();
+  const val = cfg.valQueries > 0 ? { ...(await quickValidation(run.model, run.store, run.td, cfg)), valSeconds: (performance.now() - tv) / 1000 } : undefined;
   p.epoch++;
   p.step = 0;
   const entry = { epoch: p.epoch, loss: e.loss / Math.max(1, e.count), seconds: secs, imagesPerSecond: (e.count * cfg.P * cfg.K) / secs, ...(val ?? {}) };
@@ -293,6 +299,8 @@ async function evaluateAndReport(run: Run, rt: Runtime): Promise<TrainOutcome> {
   log(`results: ${join(cfg.out, 'results.json')}, report: ${join(cfg.out, 'report.md')}, codes: ${join(cfg.out, 'db.codes')}, model: ${join(cfg.out, 'model.safetensors')}`);
   const lines = metricLines(runTag(cfg), evalRes.summary);
   if (lines.topK) log(lines.topK);
+  const tm = results.time, d = (x: number | undefined) => (x === undefined ? '–' : x < 60 ? `${x.toFixed(1)} s` : formatDuration(x));
+  log(`time: start-up ${d(tm.startup)}, training ${d(tm.training)}, validation ${d(tm.validation)}, checkpoints ${d(tm.checkpoints)}, encoding ${d(tm.encoding)}, ranking ${d(tm.ranking.binary)} + ${d(tm.ranking.real)} (binary + real-valued)${run.wall.sessions > 1 ? '; start-up and checkpoints of this process' : ''}`);
   log(`${lines.map}; ${results.imagesPerSecond.toFixed(0)} img/s; wall ${formatDuration(wall)}`);
   return { config: cfg, outDir: cfg.out, finished: true, results };
 }
@@ -300,6 +308,7 @@ async function evaluateAndReport(run: Run, rt: Runtime): Promise<TrainOutcome> {
 /** results.json: the run's protocol and settings, its clocks, where it ran, and the evaluation's metrics. */
 function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
   const { cfg, p } = run;
+  const { encodeSeconds, ...summary } = evalRes.summary;
   return {
     tag: runTag(cfg),
     dataset: cfg.dataset,
@@ -326,6 +335,16 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
     imagesPerSecond: p.imagesSeen / Math.max(p.trainSeconds, 1e-9),
     trainSeconds: p.trainSeconds,
     wallSeconds: wall,
+    // Where the wall time went: training and validation over every process of the run; start-up and checkpoint
+    // saves of this process; the final evaluation's encoding and rankings.
+    time: {
+      startup: run.clock.startup,
+      training: p.trainSeconds,
+      validation: p.epochLog.reduce((a, e) => a + (typeof e.valSeconds === 'number' ? e.valSeconds : 0), 0),
+      checkpoints: run.clock.checkpoints,
+      encoding: encodeSeconds,
+      ranking: { binary: summary.binary.seconds, real: summary.real.seconds },
+    },
     sessions: run.wall.sessions,
     ...(run.wall.known ? {} : { wallNote: `wall time of the last of ${run.wall.sessions} processes only (resumed from a checkpoint that did not record wall time)` }),
     date: new Date().toISOString(),
@@ -337,7 +356,7 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
     epochLog: p.epochLog,
     // Every setting, under the names RESUME_KEYS compares (a study checks a finished cell with them).
     config: { ...cfg },
-    ...evalRes.summary,
+    ...summary,
   };
 }
 
