@@ -68,8 +68,16 @@ test('augment: without crop/flip the batch is the normalised images; out-of-rang
     assert.ok(Math.abs(got[per + i] - images[i] / 255) < 1e-7);
   }
   assert.throws(() => store.batch(Uint32Array.from([6]), { norm: tq.ops.CIFAR10_NORM }), /index 6 out of range/);
+  // The same bytes at an offset that is not a whole word (copied, not viewed) give the same batch.
+  const shifted = new Uint8Array(images.length + 1).subarray(1);
+  shifted.set(images);
+  const store2 = new tq.ops.ImageStore(shifted, count, side);
+  const t2 = store2.batch(Uint32Array.from([5, 0]), { norm: { mean: [0, 0, 0], std: [1, 1, 1] } });
+  assert.equal([...(await t2.toArray())], [...got]);
   t.dispose();
+  t2.dispose();
   store.dispose();
+  store2.dispose();
 });
 
 test.after(async () => {

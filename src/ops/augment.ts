@@ -33,8 +33,11 @@ export class ImageStore {
     for (let start = 0; start < Math.max(count, 1); start += perChunk) {
       const n = Math.min(perChunk, count - start);
       const bytes = images.subarray(start * per, (start + n) * per);
-      const words = new Uint32Array(Math.ceil(bytes.length / 4));
-      new Uint8Array(words.buffer).set(bytes);
+      // A view when the bytes are whole aligned words (the data sets' own arrays): a copy of 184 MB took 0.5 s of
+      // the trainer's start-up.
+      const aligned = bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0;
+      const words = aligned ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Uint32Array(Math.ceil(bytes.length / 4));
+      if (!aligned) new Uint8Array(words.buffer).set(bytes);
       this.chunks.push(Tensor.from(words, [words.length], 'u32', 'images').keep());
     }
   }
