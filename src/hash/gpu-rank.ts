@@ -24,13 +24,14 @@ export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal
   const { bits } = input;
   const ndb = input.dbLabels.length;
   const dbLabels = Int32Array.from(input.dbLabels);
-  const classCount = new Map<number, number>();
-  for (const l of dbLabels) classCount.set(l, (classCount.get(l) ?? 0) + 1);
+  let acc = new RetrievalAccumulator(input.dbLabels, input);
+  const { classCount } = acc;
   // Codes (u32, W words each) or features (f32, `bits` each): the query rows to gather and the database on the GPU.
   const binary = prep.binary;
   const cols = binary ? wordsPerCode(bits) : bits;
-  const qRows = binary ? input.queryCodes! : Float32Array.from(input.queryFeatures!);
-  const dbRows = binary ? input.dbCodes!.subarray(0, ndb * cols) : Float32Array.from(input.dbFeatures!);
+  const f32 = (x: Float32Array | Float64Array) => (x instanceof Float32Array ? x : Float32Array.from(x));
+  const qRows = binary ? input.queryCodes! : f32(input.queryFeatures!);
+  const dbRows = binary ? input.dbCodes!.subarray(0, ndb * cols) : f32(input.dbFeatures!);
   if (!binary) {
     for (const [what, x] of [['queryFeatures', qRows], ['dbFeatures', dbRows]] as const) {
       const i = x.findIndex((v) => !Number.isFinite(v));
@@ -72,7 +73,6 @@ export async function evaluateRetrievalGpu(input: RetrievalInput, opts: { signal
   const partials: RankingPartial[] = [];
   let next: ReturnType<typeof launch> | undefined;
   try {
-    let acc = new RetrievalAccumulator(input.dbLabels, input);
     next = pieces.length ? launch(pieces[0].from, pieces[0].to) : undefined;
     for (let i = 0; next; i++) {
       const cur = next;

@@ -139,7 +139,8 @@ function toInt32(labels: ArrayLike<number>, what: string): Int32Array {
 export class RetrievalAccumulator {
   readonly ndb: number;
   private readonly dbLabels: Int32Array;
-  private readonly classCount = new Map<number, number>();
+  /** Database items per label (a query's R). */
+  readonly classCount: ReadonlyMap<number, number>;
   private readonly topKs: number[];
   private readonly mapAt: number[];
   private readonly cutoffs: number[];
@@ -169,7 +170,9 @@ export class RetrievalAccumulator {
   constructor(dbLabels: ArrayLike<number>, opts: MetricOptions = {}) {
     this.ndb = dbLabels.length;
     this.dbLabels = toInt32(dbLabels, 'dbLabels');
-    for (const l of this.dbLabels) this.classCount.set(l, (this.classCount.get(l) ?? 0) + 1);
+    const count = new Map<number, number>();
+    for (const l of this.dbLabels) count.set(l, (count.get(l) ?? 0) + 1);
+    this.classCount = count;
     const mapAt = opts.mapAt === undefined ? [1000] : typeof opts.mapAt === 'number' ? [opts.mapAt] : opts.mapAt;
     this.topKs = sortedUnique(opts.topKs ?? [1, 10, 100, 1000], this.ndb, 'topKs');
     this.mapAt = sortedUnique(mapAt, this.ndb, 'mapAt');

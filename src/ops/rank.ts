@@ -46,9 +46,9 @@ export function hammingRelevantRanks(queries: Tensor, db: Tensor, queryLabels: T
  * ranking's float64 ones (rounded to float32); equal exactly where both are exact (integer features, say).
  */
 export function euclideanRelevantRanks(queries: Tensor, db: Tensor, queryLabels: Tensor, dbLabels: Tensor, relevant: Uint32Array): Tensor {
-  const dim = queries.shape[1];
+  const dim = queries.shape[1] ?? 0;
   checkItems('euclideanRelevantRanks', queries, db, 'f32', dim, '(features)');
-  if (!(dim >= 1)) throw new Error(`euclideanRelevantRanks: queries ${queries.describe()} have no features`);
+  if (dim < 1) throw new Error(`euclideanRelevantRanks: queries ${queries.describe()} have no features`);
   // The f32 bits of a distance ≥ 0 in 4 digits of 8 bits, least significant first (an LSD radix sort, stable).
   return relevantRanks('euclideanRelevantRanks', queries, db, queryLabels, dbLabels, relevant, {
     keys: { entry: 'rk_euclid', overrides: {}, params: { dim } },
@@ -58,7 +58,7 @@ export function euclideanRelevantRanks(queries: Tensor, db: Tensor, queryLabels:
 
 function checkItems(who: string, queries: Tensor, db: Tensor, dtype: 'u32' | 'f32', cols: number, what: string): void {
   const ok = (t: Tensor) => t.dtype === dtype && t.shape.length === 2 && t.shape[1] === cols;
-  if (!ok(queries)) throw new Error(`${who}: queries ${queries.describe()} must be ${dtype} [nq, ${cols}] ${what}`);
+  if (!ok(queries)) throw new Error(`${who}: queries ${queries.describe()} must be ${dtype} [nq, ${cols || 'k'}] ${what}`);
   if (!ok(db)) throw new Error(`${who}: database ${db.describe()} must be ${dtype} [n, ${cols}] ${what}`);
 }
 
