@@ -15,6 +15,8 @@ export interface Flags {
   knobs?: string;
   /** Time the kernel variants on this adapter once and cache the winners (src/gpu/autotune.ts). */
   autotune: boolean;
+  /** The knob preset to start from instead of the adapter's class (src/gpu/knobs.ts): software | gpu. */
+  preset?: 'software' | 'gpu';
   /** The python3 that runs bench/peers/peers.py (PyTorch and FAISS peers of the benchmarks). */
   python?: string;
 }
@@ -40,6 +42,10 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
   if (at !== undefined && !['', '0', '1', 'false', 'true'].includes(at)) {
     throw new Error(`TQHASH_AUTOTUNE=${at}: use 1 (time the kernel variants once per adapter, cache the winners) or 0`);
   }
+  const pr = env.TQHASH_PRESET;
+  if (pr && pr !== 'software' && pr !== 'gpu') {
+    throw new FlagError(`TQHASH_PRESET=${pr} is not a knob preset: use software or gpu, or unset it to take the adapter's own`);
+  }
   return {
     backend: env.TQHASH_BACKEND || undefined,
     adapter: env.TQHASH_ADAPTER || undefined,
@@ -47,6 +53,7 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     debug: env.TQHASH_DEBUG === '1' || env.TQHASH_DEBUG === 'true',
     knobs: env.TQHASH_KNOBS || undefined,
     autotune: env.TQHASH_AUTOTUNE === '1' || env.TQHASH_AUTOTUNE === 'true',
+    preset: (pr || undefined) as Flags['preset'],
     python: env.TQHASH_PYTHON || undefined,
   };
 }

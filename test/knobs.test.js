@@ -75,7 +75,8 @@ test('presets are chosen by adapter class; GEMM is the knob that differs', () =>
 test('the runtime selected the preset of its own adapter class, and the header says so', () => {
   gpu.restoreKnobs(saved);
   return gpu.getRuntime().then((rt) => {
-    const cls = gpu.adapterClass(rt.info);
+    const cls = gpu.presetClass(rt.info); // the adapter's class unless TQHASH_PRESET names one
+    assert.is(cls, process.env.TQHASH_PRESET || gpu.adapterClass(rt.info));
     assert.is(gpu.knobClass(), cls);
     assert.match(gpu.formatAdapterInfo(rt.info), new RegExp(`knobs\\s+${cls} preset`));
     assert.match(gpu.formatAdapterInfo(rt.info), /conv\.WGX=\d+/);
@@ -192,6 +193,24 @@ test('TQHASH_KNOBS reaches the report header; a mistake stops the program with i
   const bad = spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: env('conv.WGX=sixteen'), encoding: 'utf8', timeout: 60_000 });
   assert.is.not(bad.status, 0);
   assert.match(bad.stderr, /TQHASH_KNOBS: conv\.WGX=sixteen is not allowed; conv\.WGX takes an integer in 1\.\.1024/);
+});
+
+test('TQHASH_PRESET starts from the named preset whatever the adapter, tunes under its own key, and refuses other names', () => {
+  const run = (preset) => spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: { ...process.env, TQHASH_PRESET: preset, TQHASH_KNOBS: '' }, encoding: 'utf8', timeout: 60_000 });
+  for (const cls of ['gpu', 'software']) {
+    const r = run(cls);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`knobs\\s+${cls} preset`));
+    assert.match(r.stdout, new RegExp(`gemm\\.variant=${gpu.presetKnobs(cls)['gemm.variant']} `));
+    assert.match(r.stdout, new RegExp(`TQHASH_PRESET=${cls}`), 'the flags line names it');
+  }
+  const bad = run('fast');
+  assert.is(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /^error: TQHASH_PRESET=fast is not a knob preset: use software or gpu/);
+  assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
+  const info = { name: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', webgpuPackage: '0.6.2', software: true };
+  const forced = process.env.TQHASH_PRESET; // this process's own (flags are read once)
+  assert.is(gpu.tuneKey(info).includes(' · preset '), Boolean(forced), gpu.tuneKey(info));
 });
 
 test('the tuning key names the CPU for a software adapter only (llvmpipe has one name on every host)', () => {

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
 import { hostCpu } from '../util/host.js';
 import type { AdapterInfo } from './adapter.js';
-import { adapterClass, checkKnobs, currentKnobs, fixedKnobs, knobClass, parseKnobOverrides, restoreKnobs, selectKnobs, setKnobs, setTunedFrom, snapshotKnobs, type KnobName, type KnobValues } from './knobs.js';
+import { adapterClass, type AdapterClass, checkKnobs, currentKnobs, fixedKnobs, knobClass, parseKnobOverrides, restoreKnobs, selectKnobs, setKnobs, setTunedFrom, snapshotKnobs, type KnobName, type KnobValues } from './knobs.js';
 
 /** One candidate knob set of a task. */
 export interface TuneCandidate {
@@ -52,9 +52,17 @@ export function defaultTuneCache(): string {
 
 /** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu; for a software
  *  adapter also the CPU it runs on (model × logical CPUs, and LP_NUM_THREADS when set): llvmpipe reports the same name
- *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ). */
+ *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ).
+ *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class. */
 export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
-  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+  const forced = flags().preset;
+  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''}${forced ? ` · preset ${forced}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+}
+
+/** The knob preset of an adapter: its class's, unless TQHASH_PRESET names the other (to run a GPU's kernels and
+ *  variant choices on a software adapter, say, as a check of that path). */
+export function presetClass(info: Pick<AdapterInfo, 'software'>): AdapterClass {
+  return flags().preset ?? adapterClass(info);
 }
 
 /** Every entry of a cache file (empty when absent); a file that is not a cache is an error naming it. */
@@ -161,5 +169,5 @@ export function initKnobs(info: AdapterInfo, overrides: Partial<KnobValues>): vo
   // The cache path only with TQHASH_AUTOTUNE: the browser has no home folder (web/adapter.ts).
   const file = flags().autotune ? defaultTuneCache() : undefined;
   const hit = file ? readTuneCache(file, tuneKey(info)) : undefined;
-  selectKnobs(adapterClass(info), { tuned: hit?.knobs, tunedFrom: hit ? file : undefined, overrides });
+  selectKnobs(presetClass(info), { tuned: hit?.knobs, tunedFrom: hit ? file : undefined, overrides });
 }

@@ -7,6 +7,6 @@ export {
   knob, setKnobs, currentKnobs, knobClass, knobView, selectKnobs, presetKnobs, adapterClass, parseKnobOverrides, checkKnobs, describeKnob, formatKnobs,
   snapshotKnobs, restoreKnobs, fixedKnobs, KNOB_NAMES, CONV_VARIANTS, GEMM_VARIANTS, type KnobName, type KnobValues, type AdapterClass, type KnobSource,
 } from './knobs.js';
-export { autotune, defaultTuneCache, tuneKey, readTuneCache, type TuneTask, type TuneCandidate, type TuneResult } from './autotune.js';
+export { autotune, defaultTuneCache, tuneKey, presetClass, readTuneCache, type TuneTask, type TuneCandidate, type TuneResult } from './autotune.js';
 export { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
 export { softwareReason } from './software.js';
