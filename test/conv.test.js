@@ -38,6 +38,40 @@ const SHAPES = [
   [2, 4, 9, 12, 6, 5, 1, 0],
 ]; // (the unrolled variant runs 'rb' on the others: that fallback is covered too)
 
+/** One convolution (forward with bias and fused ReLU or neither, backward-data, backward-weights) of `variant` under
+ *  the knobs in force, against the float64 reference, outputs poisoned before the run. */
+async function checkConv(variant, [N, Cin, H, W, Cout, K, stride, padding], seed, withBias, label = variant) {
+  const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
+  const { OH, OW } = cpu.conv2dOutShape(shape);
+  const xs = rand(N * Cin * H * W, seed), ws = rand(Cout * Cin * K * K, seed + 1), bs = rand(Cout, seed + 2);
+  const dys = rand(N * Cout * OH * OW, seed + 3);
+  const relu = withBias; // relu only with bias: covers both epilogues in half the runs
+  const what = `${label} [${N},${Cin},${H},${W}]→${Cout} k${K} s${stride} p${padding}${withBias ? ' +bias+relu' : ''}`;
+  const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]);
+  const w = Tensor.from(Float32Array.from(ws), [Cout, Cin, K, K]);
+  const b = withBias ? Tensor.from(Float32Array.from(bs), [Cout]) : null;
+  x.requiresGrad = true;
+  w.requiresGrad = true;
+  if (b) b.requiresGrad = true;
+  tq.setPoison(true);
+  const y = ops.conv2d(x, w, b, { stride, padding, relu, variant });
+  const dy = Tensor.from(Float32Array.from(dys), y.shape);
+  tq.backward(y, dy);
+  tq.setPoison(false);
+  let yRef = cpu.conv2d(xs, ws, withBias ? bs : null, shape);
+  let dyRef = dys;
+  if (relu) {
+    dyRef = dys.map((d, i) => (yRef[i] > 0 ? d : 0));
+    yRef = yRef.map((v) => Math.max(v, 0));
+  }
+  assertClose(f64(await y.toArray()), yRef, TOL, `${what} y`);
+  assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dyRef, ws, shape), TOL, `${what} dx`);
+  const { dw, db } = cpu.conv2dBackwardWeights(xs, dyRef, shape);
+  assertClose(f64(await w.grad.toArray()), dw, TOL, `${what} dw`);
+  if (b) assertClose(f64(await b.grad.toArray()), db, TOL, `${what} db`);
+  for (const t of [x, w, b, y, dy, x.grad, w.grad, b?.grad]) t?.dispose();
+}
+
 // The unrolled backward-weights kernel runs with 4 and 8 output channels per invocation, and 1, 2 (Cin = 3, 5: a
 // partial last block), 3 and 4 input channels (more than Cin = 2: clamped).
 for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
@@ -45,37 +79,9 @@ for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto',
     ops.CONV_KNOBS.DW_CO_B = dwCoB;
     ops.CONV_KNOBS.DW_CI_B = dwCiB;
     let seed = 10;
-    for (const [N, Cin, H, W, Cout, K, stride, padding] of SHAPES) {
-      const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride, padding };
-      const { OH, OW } = cpu.conv2dOutShape(shape);
-      const xs = rand(N * Cin * H * W, seed++), ws = rand(Cout * Cin * K * K, seed++), bs = rand(Cout, seed++);
-      const dys = rand(N * Cout * OH * OW, seed++);
-      for (const withBias of [false, true]) {
-        const relu = withBias; // relu only with bias: covers both epilogues in half the runs
-        const what = `${variant} [${N},${Cin},${H},${W}]→${Cout} k${K} s${stride} p${padding}${withBias ? ' +bias+relu' : ''}`;
-        const x = Tensor.from(Float32Array.from(xs), [N, Cin, H, W]);
-        const w = Tensor.from(Float32Array.from(ws), [Cout, Cin, K, K]);
-        const b = withBias ? Tensor.from(Float32Array.from(bs), [Cout]) : null;
-        x.requiresGrad = w.requiresGrad = true;
-        if (b) b.requiresGrad = true;
-        tq.setPoison(true);
-        const y = ops.conv2d(x, w, b, { stride, padding, relu, variant });
-        const dy = Tensor.from(Float32Array.from(dys), y.shape);
-        tq.backward(y, dy);
-        tq.setPoison(false);
-        let yRef = cpu.conv2d(xs, ws, withBias ? bs : null, shape);
-        let dyRef = dys;
-        if (relu) {
-          dyRef = dys.map((d, i) => (yRef[i] > 0 ? d : 0));
-          yRef = yRef.map((v) => Math.max(v, 0));
-        }
-        assertClose(f64(await y.toArray()), yRef, TOL, `${what} y`);
-        assertClose(f64(await x.grad.toArray()), cpu.conv2dBackwardData(dyRef, ws, shape), TOL, `${what} dx`);
-        const { dw, db } = cpu.conv2dBackwardWeights(xs, dyRef, shape);
-        assertClose(f64(await w.grad.toArray()), dw, TOL, `${what} dw`);
-        if (b) assertClose(f64(await b.grad.toArray()), db, TOL, `${what} db`);
-        for (const t of [x, w, b, y, dy, x.grad, w.grad, b?.grad]) t?.dispose();
-      }
+    for (const sh of SHAPES) {
+      for (const withBias of [false, true]) await checkConv(variant, sh, seed, withBias);
+      seed += 4;
     }
     ops.CONV_KNOBS.DW_CO_B = 'auto';
     ops.CONV_KNOBS.DW_CI_B = 'auto';
@@ -115,6 +121,36 @@ if (!HAS_SUBGROUPS) console.log('conv: the device has no subgroups (compatibilit
     tq.gpu.restoreKnobs(saved);
   }
   assert.ok(seen.has('conv-gen/dw_sg'), [...seen].join(', '));
+});
+
+// Autotune keeps whichever candidate is fastest on the adapter, so every candidate of both presets' lists
+// (ops.convCandidates: workgroup widths to 128, backward-weights invocations to 65,536, the subgroup variant where the
+// device has it) must compute the same convolution: each is checked here, forward blocks and backward-weights
+// blockings under the widest workgroup, at one of two shapes that the unrolled kernels take and no block divides (one
+// shape each: the generated kernels cost ~2.6 s each to compile on llvmpipe with Mesa's shader cache cold, as in CI).
+test('conv2d: every candidate of autotune (software and GPU presets) vs float64', async () => {
+  const saved = tq.gpu.snapshotKnobs();
+  const shapes = [[2, 5, 13, 16, 9, 5, 1, 2], [3, 3, 7, 20, 6, 5, 1, 2]];
+  const lists = ['software', 'gpu'].map((cls) => ops.convCandidates(cls, HAS_SUBGROUPS));
+  const uniq = (cs) => [...new Map(cs.map((c) => [JSON.stringify(c.knobs), c])).values()];
+  const widest = Math.max(...lists.flatMap((l) => l.all.map((c) => c.knobs['conv.WGX'])));
+  let checked = 0;
+  try {
+    let seed = 700;
+    for (const c of uniq(lists.flatMap((l) => l.all))) {
+      tq.gpu.restoreKnobs(saved);
+      tq.gpu.setKnobs(c.knobs);
+      await checkConv(c.knobs['conv.variant'], shapes[checked++ % 2], seed += 4, checked % 2 === 0, c.label);
+    }
+    for (const c of uniq(lists.flatMap((l) => [...l.fwd, ...l.dw]))) {
+      tq.gpu.restoreKnobs(saved);
+      tq.gpu.setKnobs({ 'conv.variant': 'unrolled', 'conv.WGX': widest, ...c.knobs });
+      await checkConv('unrolled', shapes[checked++ % 2], seed += 4, false, `${c.label}, WGX ${widest}`);
+    }
+  } finally {
+    tq.gpu.restoreKnobs(saved);
+  }
+  assert.ok(checked >= 10 + 8 + 12, `${checked} candidates checked`);
 });
 
 // Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).

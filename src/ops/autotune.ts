@@ -3,7 +3,7 @@
 // Naive variants are not candidates: 10× slower everywhere they were measured, they would only lengthen the tuning.
 import { flags } from '../config.js';
 import { autotune, defaultTuneCache, readTuneCache, tuneKey, type TuneCandidate, type TuneResult, type TuneTask } from '../gpu/autotune.js';
-import { knob, knobClass, type KnobValues } from '../gpu/knobs.js';
+import { knob, knobClass, type AdapterClass, type KnobValues } from '../gpu/knobs.js';
 import { noGrad } from '../autograd.js';
 import { runtime, scope, Tensor } from '../tensor.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardWeights, conv2dGeometry } from './conv.js';
@@ -41,14 +41,29 @@ function convLayers(B: number, own: Tensor[]) {
   });
 }
 
+/** The candidate knob sets of each conv task for an adapter class (wider workgroups and more backward-weights
+ *  invocations on a GPU; the subgroup variant where the device has subgroups). Exported so that a test runs every one
+ *  of them against the float64 reference: whichever wins on an adapter computes the right convolution. */
+export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[] } {
+  const gpu = cls === 'gpu';
+  const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
+  const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
+  const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
+  const sgs = subgroups ? [false, true] : [false];
+  return {
+    all: cands(wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }]))),
+    fwd: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
+    dw: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => sgs.map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
+  };
+}
+
 /** The conv tasks: variant × workgroup x extent over all three passes, then the forward block and the backward-weights knobs of 'unrolled'. */
 function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
   const layers = convLayers(B, own);
-  const gpu = knobClass() === 'gpu';
-  const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
+  const c = convCandidates(knobClass(), runtime().info.subgroups !== undefined);
   const all: TuneTask = {
     name: `conv (dshNet's 3 layers, batch ${B}, fwd + bwd-data + bwd-weights)`,
-    candidates: cands(wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }]))),
+    candidates: c.all,
     time: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
@@ -57,10 +72,9 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
       }
     }, repeats),
   };
-  const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
   const fwd: TuneTask = {
     name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
-    candidates: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
+    candidates: c.fwd,
     skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
     time: () => gpuMs(() => {
       for (const l of layers) {
@@ -69,11 +83,10 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
       }
     }, repeats),
   };
-  const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
   const dw: TuneTask = {
     name: `conv backward-weights (unrolled, batch ${B})`,
     // Where the device has subgroups, each blocking also runs as the subgroup variant (conv.DW_SG).
-    candidates: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => (runtime().info.subgroups ? [false, true] : [false]).map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
+    candidates: c.dw,
     skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
     time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
   };
