@@ -258,7 +258,7 @@ test('knob presets by adapter: bmin on software adapters (measured on llvmpipe),
   assert.equal(Object.keys(ops.HAMMING_KNOBS).sort(), ['BLK', 'CH', 'MBLK', 'QV', 'WX', 'thresh', 'variant']);
 });
 
-test('bad arguments are rejected with the fix', () => {
+test('bad arguments are rejected with the fix (the bmin-only rules with bmin named: the GPU preset takes hist)', () => {
   scope(() => {
     const q = Tensor.from(new Uint32Array(4), [2, 2], 'u32'), db = Tensor.from(new Uint32Array(8), [4, 2], 'u32');
     assert.throws(() => ops.hammingTopK(q, db, 64, -1), /non-negative integer/);
@@ -266,10 +266,10 @@ test('bad arguments are rejected with the fix', () => {
     assert.throws(() => ops.hammingTopK(q, db, 32, 3), /must be u32 \[nq, 1\]/);
     assert.throws(() => ops.hammingTopK(q, db, 300, 3), /1\.\.256 bits/);
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 100 }), /multiple/);
-    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { CH: 128, BLK: 64, MBLK: 128 }), /2·MBLK/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'bmin', CH: 128, BLK: 64, MBLK: 128 }), /2·MBLK/);
     assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'heap' }), /'bmin' or 'hist'/);
-    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { thresh: 'sort' }), /'swar' or 'hist'/);
-    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { MBLK: 30, CH: 960, BLK: 64 }), /multiple of 4/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'bmin', thresh: 'sort' }), /'swar' or 'hist'/);
+    assert.throws(() => ops.hammingTopK(q, db, 64, 3, { variant: 'bmin', MBLK: 30, CH: 960, BLK: 64 }), /multiple of 4/);
   });
 });
 
