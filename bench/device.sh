@@ -17,7 +17,8 @@
 # its checksums; records per file are read off test_batch.bin), TQHASH_DEVICE_EPOCHS epochs (default 12), with
 # TQHASH_DEVICE_TRAIN_ARGS added.
 # TQHASH_DEVICE_ONLY='study' (names among info compile autotune kernels step search metrics tests train study): run only those.
-# TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh).
+# TQHASH_DEVICE_QUICK=1: CI-sized runs (a dry run of this script on any machine: OUT=/tmp/x TQHASH_DEVICE_QUICK=1 bash bench/device.sh;
+# with TQHASH_PRESET=gpu it runs the GPU preset's choices on a CPU adapter, e.g. lavapipe at core: bench/NOTES.md, 2026-12-02).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT="${OUT:-/tmp/tqhash-bench-out}"
