@@ -208,9 +208,21 @@ test('TQHASH_PRESET starts from the named preset whatever the adapter, tunes und
   assert.is(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /^error: TQHASH_PRESET=fast is not a knob preset: use software or gpu/);
   assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
+  // The tuning key of one adapter, in a process with and without the flag (flags are read once per process).
   const info = { name: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', webgpuPackage: '0.6.2', software: true };
-  const forced = process.env.TQHASH_PRESET; // this process's own (flags are read once)
-  assert.is(gpu.tuneKey(info).includes(' · preset '), Boolean(forced), gpu.tuneKey(info));
+  const keyWith = (preset) => {
+    const code = `import('./dist/index.js').then((t) => console.log(t.gpu.tuneKey(${JSON.stringify(info)})))`;
+    const env = { ...process.env };
+    delete env.TQHASH_PRESET;
+    if (preset) env.TQHASH_PRESET = preset;
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const own = keyWith(undefined), forced = keyWith('gpu');
+  assert.not.match(own, / · preset /);
+  assert.ok(forced.includes(' · preset gpu · '), forced);
+  assert.is(forced.replace(' · preset gpu', ''), own, 'the same key otherwise');
 });
 
 test('the tuning key names the CPU for a software adapter only (llvmpipe has one name on every host)', () => {
