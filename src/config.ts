@@ -19,6 +19,8 @@ export interface Flags {
   preset?: 'software' | 'gpu';
   /** The python3 that runs bench/peers/peers.py (PyTorch and FAISS peers of the benchmarks). */
   python?: string;
+  /** 'default': open the device with WebGPU's core default limits, not the adapter's (what every core adapter offers). */
+  limits?: 'default';
 }
 
 /** A TQHASH_* variable with a value it cannot have: entry points print the message as one line, exit code 2. */
@@ -46,6 +48,10 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
   if (pr && pr !== 'software' && pr !== 'gpu') {
     throw new FlagError(`TQHASH_PRESET=${pr} is not a knob preset: use software or gpu, or unset it to take the adapter's own`);
   }
+  const li = env.TQHASH_LIMITS;
+  if (li && li !== 'default' && li !== 'adapter') {
+    throw new FlagError(`TQHASH_LIMITS=${li}: use default (WebGPU's core default limits, which every adapter at feature level core offers) or adapter (its own, as when unset)`);
+  }
   return {
     backend: env.TQHASH_BACKEND || undefined,
     adapter: env.TQHASH_ADAPTER || undefined,
@@ -55,6 +61,7 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     autotune: env.TQHASH_AUTOTUNE === '1' || env.TQHASH_AUTOTUNE === 'true',
     preset: (pr || undefined) as Flags['preset'],
     python: env.TQHASH_PYTHON || undefined,
+    limits: li === 'default' ? 'default' : undefined,
   };
 }
 

@@ -6,7 +6,7 @@ import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
 import { softwareReason } from './software.js';
-import { WANTED_LIMITS, type LimitName } from './limits.js';
+import { SPEC_DEFAULTS, WANTED_LIMITS, type LimitName } from './limits.js';
 import { withNativeStderrMuted, withRuntimeDir } from './native-stderr.js';
 
 export { WANTED_LIMITS, type LimitName };
@@ -163,9 +163,11 @@ async function openAdapter(at: Attempt, tried: string[]): Promise<{ instance: GP
 async function openDevice(instance: GPU, adapter: GPUAdapter, at: Attempt, software: string | undefined, tried: string[]): Promise<Selected> {
   const requiredLimits: Record<string, number> = {};
   const limits = {} as AdapterInfo['limits'];
+  // TQHASH_LIMITS=default: WebGPU's core defaults (where the adapter offers them), what the least core adapter has.
+  const atDefaults = flags().limits === 'default';
   for (const name of WANTED_LIMITS) {
     const offered = adapter.limits[name] as number;
-    requiredLimits[name] = offered;
+    requiredLimits[name] = atDefaults ? Math.min(offered, SPEC_DEFAULTS[name]) : offered;
     limits[name] = { requested: offered, adapter: offered, default: 0 };
   }
   const requiredFeatures: GPUFeatureName[] = [];
@@ -204,18 +206,6 @@ function subgroupSizes(adapter: GPUAdapter): { min: number; max: number } | unde
 }
 
 // The WebGPU spec's default limits, to show how far above them the engine asks.
-const SPEC_DEFAULTS: Record<LimitName, number> = {
-  maxComputeInvocationsPerWorkgroup: 256,
-  maxComputeWorkgroupSizeX: 256,
-  maxComputeWorkgroupSizeY: 256,
-  maxComputeWorkgroupSizeZ: 64,
-  maxComputeWorkgroupStorageSize: 16384,
-  maxComputeWorkgroupsPerDimension: 65535,
-  maxStorageBuffersPerShaderStage: 8,
-  maxStorageBufferBindingSize: 134217728,
-  maxUniformBufferBindingSize: 65536,
-  maxBufferSize: 268435456,
-};
 function fillDefaults(info: AdapterInfo): void {
   for (const name of WANTED_LIMITS) info.limits[name].default = SPEC_DEFAULTS[name];
 }

@@ -53,10 +53,11 @@ export function defaultTuneCache(): string {
 /** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu; for a software
  *  adapter also the CPU it runs on (model × logical CPUs, and LP_NUM_THREADS when set): llvmpipe reports the same name
  *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ).
- *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class. */
+ *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class; so is
+ *  TQHASH_LIMITS=default, under which some candidates do not fit. */
 export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
-  const forced = flags().preset;
-  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''}${forced ? ` · preset ${forced}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+  const { preset: forced, limits } = flags();
+  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''}${forced ? ` · preset ${forced}` : ''}${limits ? ` · limits ${limits}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
 }
 
 /** The knob preset of an adapter: its class's, unless TQHASH_PRESET names the other (to run a GPU's kernels and

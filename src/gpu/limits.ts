@@ -15,3 +15,18 @@ export const WANTED_LIMITS = [
   'maxBufferSize',
 ] as const;
 export type LimitName = (typeof WANTED_LIMITS)[number];
+
+/** WebGPU's default values of those limits at feature level core: what every core adapter offers (compatibility's
+ *  defaults are lower: 128 invocations per workgroup, 16 KiB of uniform binding). */
+export const SPEC_DEFAULTS: Record<LimitName, number> = {
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBuffersPerShaderStage: 8,
+  maxStorageBufferBindingSize: 134217728,
+  maxUniformBufferBindingSize: 65536,
+  maxBufferSize: 268435456,
+};
