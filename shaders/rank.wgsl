@@ -9,11 +9,12 @@
 //   rk_hamming / rk_euclid  per (query, item): the keys K [q, j] (items in index order)
 //   rk_count       per (query, tile): items per digit → CA [q, tile, d]; on the last pass also the relevant ones → CR
 //   rk_scan_tiles  per (query, d): CA, CR become exclusive sums over the tiles; their totals → TA, TR [q, d]
-//   rk_scan_bins   per query: exclusive sums of TA, TR over the digits → BA, BR [q, d]
-//   rk_scatter     per (query, tile), a pass before the last: item at position i of digit d moves to BA[d] + CA[tile, d]++
+//   rk_scan_bins   per query: exclusive sums of TA, TR over the digits → B [q, d] = (all, roff[q0 + q] + relevant)
+//   rk_scatter     per (query, tile), a pass before the last: item at position i of digit d moves to B[d].x + CA[tile, d]++
 //                  (its key to Kout, its index to Iout)
-//   rk_emit        per (query, tile), the last pass: the item of digit d has rank BA[d] + CA[tile, d]++ + 1, and when
-//                  relevant it is the (BR[d] + CR[tile, d]++)-th relevant item of the query: ranks[roff[q0 + q] + that]
+//   rk_emit        per (query, tile), the last pass: the item of digit d has rank B[d].x + CA[tile, d]++ + 1, and when
+//                  relevant it goes to ranks[B[d].y + CR[tile, d]++] (B.y already holds the query's offset roff)
+// Every entry point binds at most 8 storage buffers, WebGPU's default limit per stage (test/limits.test.js).
 // Lanes (x) run over queries in the per-tile kernels, so every lane of a SIMD group walks the same positions.
 
 struct Params {
@@ -40,8 +41,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> CR: array<u32>;
 @group(0) @binding(7) var<storage, read_write> TA: array<u32>;
 @group(0) @binding(8) var<storage, read_write> TR: array<u32>;
-@group(0) @binding(9) var<storage, read_write> BA: array<u32>;
-@group(0) @binding(10) var<storage, read_write> BR: array<u32>;
+// Per (query, digit): where its items start in the ranking (x) and where its relevant items start in `ranks` (y).
+@group(0) @binding(9) var<storage, read_write> B: array<vec2u>;
 // Where each query's ranks start in `ranks` (the host knows each query's number of relevant items).
 @group(0) @binding(11) var<storage, read> roff: array<u32>;
 @group(0) @binding(12) var<storage, read_write> ranks: array<u32>;
@@ -140,11 +141,10 @@ fn rk_scan_bins(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups
   let q = g.x + g.y * nw.x * WG;
   if (q >= p.nq) { return; }
   var all = 0u;
-  var rel = 0u;
+  var rel = roff[p.q0 + q];
   for (var d = 0u; d < p.hb; d++) {
     let i = q * p.hb + d;
-    BA[i] = all;
-    BR[i] = rel;
+    B[i] = vec2u(all, rel);
     all += TA[i];
     rel += TR[i];
   }
@@ -162,7 +162,7 @@ fn rk_scatter(@builtin(global_invocation_id) g: vec3u) {
     let d = (key >> p.shift) & p.mask;
     let pos = CA[row + d];
     CA[row + d] = pos + 1u;
-    let o = items + BA[q * p.hb + d] + pos;
+    let o = items + B[q * p.hb + d].x + pos;
     Kout[o] = key;
     Iout[o] = itemIndex(items, i);
   }
@@ -175,7 +175,6 @@ fn rk_emit(@builtin(global_invocation_id) g: vec3u) {
   if (q >= p.nq || t >= p.tiles) { return; }
   let row = (q * p.tiles + t) * p.hb;
   let lab = qlab[p.q0 + q];
-  let out = roff[p.q0 + q];
   let items = q * p.n;
   for (var i = t * TILE; i < min(p.n, (t + 1u) * TILE); i++) {
     let d = (Kin[items + i] >> p.shift) & p.mask;
@@ -184,7 +183,8 @@ fn rk_emit(@builtin(global_invocation_id) g: vec3u) {
     if (dblab[itemIndex(items, i)] == lab) {
       let o = CR[row + d];
       CR[row + d] = o + 1u;
-      ranks[out + BR[q * p.hb + d] + o] = BA[q * p.hb + d] + pos + 1u;
+      let base = B[q * p.hb + d];
+      ranks[base.y + o] = base.x + pos + 1u;
     }
   }
 }

@@ -174,7 +174,9 @@ function recordBmin(pl: Plan, kn: HammingKnobs): void {
   const nblk = ranges.reduce((a, r) => a + Math.ceil(r.n / kn.MBLK), 0);
   const target = Math.min(kk, nblk);
   const cap = target * kn.MBLK + 1;
-  const WQ = 16;
+  // Lanes of the per-query kernels: hb_thresh_hist and hb_select hold a histogram of bits + 2 bins per lane in
+  // workgroup memory, so 256-bit codes get 15 lanes where the adapter has only WebGPU's default 16 KiB.
+  const WQ = Math.max(1, Math.min(16, Math.floor(rt.limits.maxComputeWorkgroupStorageSize / (4 * (bits + 2)))));
   const batch = queryBatch(pl.nq, pl.N, Math.max(wpq, cap, kk + 1) * 4, 65535 * Math.min(4 * QV * kn.WX, WQ));
   const P = rt.alloc(batch * wpq * 4, 'hamming block minima');
   const L = rt.alloc(batch * (kk + 1) * 4, 'hamming candidate blocks');

@@ -105,7 +105,7 @@ function relevantRanks(who: string, queries: Tensor, db: Tensor, queryLabels: Te
   const alloc = (bytes: number, label: string) => (scratch.push(rt.alloc(bytes, label)), scratch[scratch.length - 1]);
   const CA = alloc(batch * tiles * bins * 4, 'rank tile counts'), CR = alloc(batch * tiles * bins * 4, 'rank tile relevant counts');
   const TA = alloc(batch * bins * 4, 'rank totals'), TR = alloc(batch * bins * 4, 'rank relevant totals');
-  const BA = alloc(batch * bins * 4, 'rank bases'), BR = alloc(batch * bins * 4, 'rank relevant bases');
+  const B = alloc(batch * bins * 8, 'rank bases');
   const K = [alloc(batch * n * 4, 'rank keys'), ...(radix ? [alloc(batch * n * 4, 'rank keys')] : [])];
   const I = radix ? [alloc(batch * n * 4, 'rank indices'), alloc(batch * n * 4, 'rank indices')] : [];
   const roffT = alloc(nq * 4, 'rank output offsets');
@@ -125,12 +125,12 @@ function relevantRanks(who: string, queries: Tensor, db: Tensor, queryLabels: Te
       const params = { ...common, hb: pass.bins, shift: pass.shift, mask: pass.mask, first: first ? 1 : 0, last: last ? 1 : 0 };
       rt.dispatch({ file, entry: 'rk_count', overrides: ov }, { bindings: { ...labels, Kin, Iin, CA, CR }, params, workgroups: perTile });
       rt.dispatch({ file, entry: 'rk_scan_tiles', overrides: ov }, { bindings: { CA, CR, TA, TR }, params, workgroups: grid1d(common.nq * pass.bins, WG) });
-      rt.dispatch({ file, entry: 'rk_scan_bins', overrides: ov }, { bindings: { TA, TR, BA, BR }, params, workgroups: grid1d(common.nq, WG) });
+      rt.dispatch({ file, entry: 'rk_scan_bins', overrides: ov }, { bindings: { TA, TR, B, roff: roffT }, params, workgroups: grid1d(common.nq, WG) });
       if (!last) {
-        rt.dispatch({ file, entry: 'rk_scatter', overrides: ov }, { bindings: { Kin, Iin, CA, BA, Kout: K[(k + 1) % 2], Iout: I[(k + 1) % 2] }, params, workgroups: perTile });
+        rt.dispatch({ file, entry: 'rk_scatter', overrides: ov }, { bindings: { Kin, Iin, CA, B, Kout: K[(k + 1) % 2], Iout: I[(k + 1) % 2] }, params, workgroups: perTile });
         return;
       }
-      rt.dispatch({ file, entry: 'rk_emit', overrides: ov }, { bindings: { ...labels, Kin, Iin, CA, CR, BA, BR, roff: roffT, ranks: ranks.buffer }, params, workgroups: perTile });
+      rt.dispatch({ file, entry: 'rk_emit', overrides: ov }, { bindings: { ...labels, Kin, Iin, CA, CR, B, ranks: ranks.buffer }, params, workgroups: perTile });
       if (plan.hist) rt.dispatch({ file, entry: 'rk_hist', overrides: ov }, { bindings: { TA, hist: plan.hist.buffer }, params, workgroups: grid1d(common.nq * pass.bins, WG) });
     });
   }
