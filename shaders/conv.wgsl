@@ -312,6 +312,148 @@ fn dw_rb(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: ve
   }
 }
 
+// ---------- variant 'tiled': implicit GEMM through workgroup memory (the shape GPUs run GEMMs in) ----------
+// Output channels × output pixels of all images (M = Cout, the GEMM's N = N·Hout·Wout, K = Cin·KH·KW). A workgroup
+// of TWX × TWY lanes computes a tile of 4·TWY channels × 4·TWX pixels, each lane 4 × 4 of it (channels l.y + i·TWY,
+// pixels l.x + j·TWX: neighbouring lanes read neighbouring words of the pixel tile and one word of the weight tile).
+// Per step of BK reductions the lanes stage the weights (wt [k][CoutP], contiguous along channels) and the input taps
+// (gathered from x: the im2col rows, never stored) into workgroup memory; each pixel's image and corner are
+// decoded once. Also backward-data, as fwd_rb: DIL dilates the input. Grid: x = ⌈N·Hout·Wout / (4·TWX)⌉,
+// y = ⌈Cout / (4·TWY)⌉. Slow on llvmpipe (barriers, workgroup memory): a candidate of the GPU preset's autotune.
+override TWX: u32 = 16;
+override TWY: u32 = 16;
+override BK: u32 = 16;
+@group(0) @binding(11) var<storage, read> wt: array<f32>;
+var<workgroup> tA: array<f32, BK * 4u * TWY>;
+var<workgroup> tB: array<f32, BK * 4u * TWX>;
+var<workgroup> pxPlane: array<u32, 4u * TWX>;
+var<workgroup> pxH: array<i32, 4u * TWX>;
+var<workgroup> pxW: array<i32, 4u * TWX>;
+
+@compute @workgroup_size(TWX, TWY, 1)
+fn fwd_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let BM = 4u * TWY;
+  let BN = 4u * TWX;
+  let T = TWX * TWY;
+  let lid = l.y * TWX + l.x;
+  let HWo = p.Hout * p.Wout;
+  let P = p.N * HWo;
+  let K = p.Cin * KH * KW;
+  let p0 = wid.x * BN;
+  let m0 = wid.y * BM;
+  // Each pixel of the tile: its image's first input plane (u32 max past the last pixel) and its corner (vh, vw).
+  for (var e = lid; e < BN; e += T) {
+    let q = p0 + e;
+    let r = q % HWo;
+    pxPlane[e] = select(0xffffffffu, (q / HWo) * p.Cin, q < P);
+    pxH[e] = i32((r / p.Wout) * STRIDE) - p.pad;
+    pxW[e] = i32((r % p.Wout) * STRIDE) - p.padW;
+  }
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+    workgroupBarrier();
+    for (var e = lid; e < BK * BM; e += T) {
+      let k = k0 + e / BM;
+      let m = m0 + e % BM;
+      let ok = k < K && m < p.CoutP;
+      tA[e] = select(0.0, wt[select(0u, k * p.CoutP + m, ok)], ok);
+    }
+    for (var e = lid; e < BK * BN; e += T) {
+      let k = k0 + e / BN;
+      let pp = e % BN;
+      let ci = k / (KH * KW);
+      let t = k % (KH * KW);
+      let ok = k < K && pxPlane[pp] != 0xffffffffu;
+      let plane = select(0u, (pxPlane[pp] + ci) * p.Hin * p.Win, ok);
+      tB[e] = select(0.0, xin(plane, pxH[pp] + i32(t / KW), pxW[pp] + i32(t % KW)), ok);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = tA[kk * BM + l.y + i * TWY]; }
+      for (var j = 0u; j < 4u; j++) { b[j] = tB[kk * BN + l.x + j * TWX]; }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      }
+    }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let co = m0 + l.y + i * TWY;
+    if (co >= p.Cout) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let q = p0 + l.x + j * TWX;
+      if (q >= P) { continue; }
+      var v = acc[i * 4u + j];
+      if (p.hasBias != 0u) { v += bias[co]; }
+      if (p.relu != 0u) { v = max(v, 0.0); }
+      y[((q / HWo) * p.Cout + co) * HWo + q % HWo] = v;
+    }
+  }
+}
+
+// Backward-weights of the tiled variant, the same GEMM with the pixels as its reduction: part[s][co][k] = Σ over the
+// pixels of split s of dy[co, pixel] · x at tap k = (ci, kh, kw) for that pixel; the last Cout entries of each split
+// hold Σ dy (db). A workgroup: 4·TWY channels × 4·TWX taps; per step BK pixels of dy and of the gathered taps go
+// through workgroup memory (loaded along the pixels, contiguous in NCHW). Splits: p.nPer pixels each (a multiple of
+// BK). Grid: x = ⌈Cin·KH·KW / (4·TWX)⌉, y = ⌈Cout / (4·TWY)⌉, z = splits. Summed by dw_reduce, as dw_rb's.
+@compute @workgroup_size(TWX, TWY, 1)
+fn dw_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let BM = 4u * TWY;
+  let BN = 4u * TWX;
+  let T = TWX * TWY;
+  let lid = l.y * TWX + l.x;
+  let HWo = p.Hout * p.Wout;
+  let R = p.Cin * KH * KW;
+  let n0 = wid.x * BN;
+  let m0 = wid.y * BM;
+  let qa = wid.z * p.nPer;
+  let qb = min(p.N * HWo, qa + p.nPer);
+  var acc: array<f32, 16>;
+  var sdb: array<f32, 4>;
+  for (var q0 = qa; q0 < qb; q0 += BK) {
+    workgroupBarrier();
+    for (var e = lid; e < BK * BM; e += T) {
+      let q = q0 + e % BK;
+      let m = m0 + e / BK;
+      let ok = q < qb && m < p.Cout;
+      tA[(e % BK) * BM + e / BK] = select(0.0, dy[select(0u, ((q / HWo) * p.Cout + m) * HWo + q % HWo, ok)], ok);
+    }
+    for (var e = lid; e < BK * BN; e += T) {
+      let q = q0 + e % BK;
+      let k = n0 + e / BK;
+      let ok = q < qb && k < R;
+      let r = q % HWo;
+      let t = k % (KH * KW);
+      let plane = select(0u, ((q / HWo) * p.Cin + k / (KH * KW)) * p.Hin * p.Win, ok);
+      let vh = i32((r / p.Wout) * STRIDE + t / KW) - p.pad;
+      let vw = i32((r % p.Wout) * STRIDE + t % KW) - p.padW;
+      tB[(e % BK) * BN + e / BK] = select(0.0, xin(plane, vh, vw), ok);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = tA[kk * BM + l.y + i * TWY]; }
+      for (var j = 0u; j < 4u; j++) { b[j] = tB[kk * BN + l.x + j * TWX]; }
+      for (var i = 0u; i < 4u; i++) {
+        sdb[i] += a[i];
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      }
+    }
+  }
+  let base = wid.z * (p.Cout * R + p.Cout);
+  for (var i = 0u; i < 4u; i++) {
+    let co = m0 + l.y + i * TWY;
+    if (co >= p.Cout) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let k = n0 + l.x + j * TWX;
+      if (k < R) { part[base + co * R + k] = acc[i * 4u + j]; }
+    }
+    if (l.x == 0u && wid.x == 0u) { part[base + p.Cout * R + co] = sdb[i]; }
+  }
+}
+
 // Sums the splits of dw_rb in a fixed order (deterministic): y = dw [Cout·R], db = the bias gradient [Cout].
 @compute @workgroup_size(WG)
 fn dw_reduce(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {

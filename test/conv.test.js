@@ -36,6 +36,9 @@ const SHAPES = [
   [1, 3, 4, 4, 17, 3, 1, 1],
   [3, 2, 7, 20, 3, 1, 1, 0],
   [2, 4, 9, 12, 6, 5, 1, 0],
+  // More channels than the tiled kernel's 64-channel tile, reductions (Cin·K·K) that 16 does not divide, stride 2.
+  [2, 7, 11, 13, 70, 3, 1, 1],
+  [3, 4, 10, 11, 33, 5, 2, 2],
 ]; // (the unrolled variant runs 'rb' on the others: that fallback is covered too)
 
 /** One convolution (forward with bias and fused ReLU or neither, backward-data, backward-weights) of `variant` under
@@ -74,7 +77,7 @@ async function checkConv(variant, [N, Cin, H, W, Cout, K, stride, padding], seed
 
 // The unrolled backward-weights kernel runs with 4 and 8 output channels per invocation, and 1, 2 (Cin = 3, 5: a
 // partial last block), 3 and 4 input channels (more than Cin = 2: clamped).
-for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
+for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['tiled', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
   test(`conv2d ${variant} (dw CO_B ${dwCoB}, CI_B ${dwCiB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
     ops.CONV_KNOBS.DW_CO_B = dwCoB;
     ops.CONV_KNOBS.DW_CI_B = dwCiB;
@@ -133,7 +136,7 @@ test('conv2d: every candidate of autotune (software and GPU presets) vs float64'
   const shapes = [[2, 5, 13, 16, 9, 5, 1, 2], [3, 3, 7, 20, 6, 5, 1, 2]];
   const lists = ['software', 'gpu'].map((cls) => ops.convCandidates(cls, HAS_SUBGROUPS));
   const uniq = (cs) => [...new Map(cs.map((c) => [JSON.stringify(c.knobs), c])).values()];
-  const widest = Math.max(...lists.flatMap((l) => l.all.map((c) => c.knobs['conv.WGX'])));
+  const widest = Math.max(...lists.flatMap((l) => l.all.map((c) => c.knobs['conv.WGX'] ?? 0)));
   let checked = 0;
   try {
     let seed = 700;
@@ -148,10 +151,15 @@ test('conv2d: every candidate of autotune (software and GPU presets) vs float64'
       tq.gpu.setKnobs({ 'conv.variant': 'unrolled', 'conv.WGX': widest, ...c.knobs });
       await checkConv('unrolled', shapes[checked++ % 2], seed += 4, false, `${c.label}, WGX ${widest}`);
     }
+    for (const c of uniq(lists.flatMap((l) => l.dwTiled))) {
+      tq.gpu.restoreKnobs(saved);
+      tq.gpu.setKnobs({ 'conv.variant': 'tiled', ...c.knobs });
+      await checkConv('tiled', shapes[checked++ % 2], seed += 4, true, c.label);
+    }
   } finally {
     tq.gpu.restoreKnobs(saved);
   }
-  assert.ok(checked >= 10 + 8 + 12, `${checked} candidates checked`);
+  assert.ok(checked >= 10 + 8 + 12 + 4, `${checked} candidates checked`);
 });
 
 // Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).

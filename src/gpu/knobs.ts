@@ -9,7 +9,7 @@ export type AdapterClass = 'software' | 'gpu';
 /** Where a knob's current value came from. */
 export type KnobSource = 'preset' | 'autotune' | 'TQHASH_KNOBS' | 'set';
 
-export const CONV_VARIANTS = ['naive', 'rb', 'unrolled'] as const;
+export const CONV_VARIANTS = ['naive', 'rb', 'unrolled', 'tiled'] as const;
 export const GEMM_VARIANTS = ['naive', 'tiled', 'regblock', 'unrolled'] as const;
 /** Blocks of the unrolled conv forward kernel, 'CO_BxPXWxRB' (output channels × pixels × rows per invocation), or 'auto'. */
 export const FWD_BLOCKS = ['auto', ...[4, 8, 16].flatMap((c) => [8, 16, 32].flatMap((p) => [1, 2, 3, 4, 6, 8].map((r) => `${c}x${p}x${r}`)))] as const;

@@ -44,15 +44,20 @@ function convLayers(B: number, own: Tensor[]) {
 /** The candidate knob sets of each conv task for an adapter class (wider workgroups and more backward-weights
  *  invocations on a GPU; the subgroup variant where the device has subgroups). Exported so that a test runs every one
  *  of them against the float64 reference: whichever wins on an adapter computes the right convolution. */
-export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[] } {
+export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[]; dwTiled: TuneCandidate[] } {
   const gpu = cls === 'gpu';
   const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
   const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
   const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
   const sgs = subgroups ? [false, true] : [false];
   return {
-    all: cands(wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }]))),
+    // 'tiled' (workgroup-memory tiles) on a GPU only: on llvmpipe its barriers make it the slowest.
+    all: cands([
+      ...wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }])),
+      ...(gpu ? [['tiled', { 'conv.variant': 'tiled' }] as [string, Partial<KnobValues>]] : []),
+    ]),
     fwd: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
+    dwTiled: cands(inv.map((n): [string, Partial<KnobValues>] => [`tiled, ${n} invocations`, { 'conv.DW_INVOCATIONS': n }])),
     dw: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => sgs.map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
   };
 }
@@ -90,7 +95,13 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
     skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
     time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
   };
-  return [all, fwd, dw];
+  const dwTiled: TuneTask = {
+    name: `conv backward-weights (tiled, batch ${B})`,
+    candidates: c.dwTiled,
+    skip: () => (knob('conv.variant') === 'tiled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    time: dw.time,
+  };
+  return [all, fwd, dw, dwTiled];
 }
 
 /** The GEMM task: the FC layer 1024 → 500's forward, dX and dW products at batch B, per variant and blocking. */

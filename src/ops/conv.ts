@@ -17,7 +17,12 @@
 //             × 4 rows × 8 pixels on narrow rows, per invocation, the rows sliding down one input row per tap;
 //             backward-weights 8 channels × all taps of one input channel down a column of 8 pixels; the layer's
 //             sizes are override constants). Where its constraints fail (stride ≠ 1, row lengths not multiples of 4,
-//             wide padding) it runs 'rb'.
+//             wide padding) it runs 'rb';
+//   'tiled' — the implicit GEMM as GPUs run GEMMs: a tile of channels × pixels of all images per workgroup, the
+//             weights and the gathered input taps staged through workgroup memory, 4 × 4 outputs per invocation
+//             (forward and backward-data); backward-weights the same with the pixels as the reduction, split
+//             into about DW_INVOCATIONS invocations' worth of partial sums. A candidate of the GPU preset's
+//             autotune: on llvmpipe barriers and workgroup memory make it slow.
 import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
@@ -169,6 +174,29 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
   );
 }
 
+/** Lanes of the tiled kernel, TWX along the pixels × TWY along the channels (4 × 4 outputs each): 256 in all, fewer
+ *  channel lanes for few channels, and at most 32 pixel lanes so that the staged taps stay within 8 KiB. */
+function tiledShape(Cout: number): { TWX: number; TWY: number; BK: number } {
+  const TWY = Math.min(16, 2 ** Math.ceil(Math.log2(Math.ceil(Cout / 4))));
+  return { TWX: Math.min(32, 256 / TWY), TWY, BK: 16 };
+}
+
+/** Whether the tiled kernel's grid fits (one workgroup row per 4·TWX output pixels of all images). */
+const tiledFits = (N: number, Hout: number, Wout: number, Cout: number) => Math.ceil((N * Hout * Wout) / (4 * tiledShape(Cout).TWX)) <= 65535;
+
+/** The tiled kernel (forward, and backward-data with DIL = the forward stride): y[N, Cout_k, Hout, Wout]. */
+function dispatchTiled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & RbSizes, STRIDE: number, DIL: number): void {
+  const sh = tiledShape(k.Cout);
+  runtime().dispatch(
+    { file: FILE, entry: 'fwd_tiled', overrides: { ...sh, KH: k.KH, KW: k.KW, STRIDE, DIL } },
+    {
+      bindings: { x: input.buffer, wt: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
+      params: { ...k, hasBias: bias ? 1 : 0 },
+      workgroups: [Math.ceil((k.N * k.Hout * k.Wout) / (4 * sh.TWX)), Math.ceil(k.Cout / (4 * sh.TWY)), 1],
+    },
+  );
+}
+
 /** y = conv2d(x, w) + b (optionally ReLU'd): x [N, Cin, H, W], w [Cout, Cin, KH, KW], b [Cout] or null → y [N, Cout, OH, OW]. */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   checkF32(x, 'x'); checkF32(w, 'w'); if (b) checkF32(b, 'bias');
@@ -176,7 +204,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   const relu = opts.relu ?? false, variant = opts.variant ?? CONV_KNOBS.variant;
   const y = Tensor.empty([g.N, g.Cout, g.OH, g.OW]);
   if (!VARIANTS.includes(variant)) throw new Error(`conv2d: unknown variant "${variant as string}"; use one of ${VARIANTS.join(', ')}`);
-  if (variant === 'unrolled' && unrolledFits(g.KW, g.padding, g.stride, g.W)) {
+  if (variant === 'tiled' && tiledFits(g.N, g.OH, g.OW, g.Cout)) {
+    const { wt, CoutP } = transposedWeights(w, g, 'forward');
+    dispatchTiled(x, wt, b, y, { ...fwdParams(g), CoutP, relu: relu ? 1 : 0 }, g.stride, 1);
+    wt.dispose();
+  } else if (variant === 'unrolled' && unrolledFits(g.KW, g.padding, g.stride, g.W)) {
     const { wt, CoutP } = transposedWeights(w, g, 'forward');
     dispatchUnrolled(x, wt, b, y, { ...fwdParams(g), CoutP, relu: relu ? 1 : 0 });
     wt.dispose();
@@ -197,7 +229,14 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
 export function conv2dBackwardData(dy: Tensor, w: Tensor, g: ConvGeometry, variant: ConvVariant = CONV_KNOBS.variant): Tensor {
   const dx = Tensor.empty([g.N, g.Cin, g.H, g.W]);
   const padW = g.KW - 1 - g.padding;
-  if (variant === 'unrolled' && g.stride === 1 && unrolledFits(g.KW, padW, 1, g.OW)) {
+  if (variant === 'tiled' && tiledFits(g.N, g.H, g.W, g.Cin)) {
+    const { wt, CoutP } = transposedWeights(w, g, 'backward');
+    dispatchTiled(dy, wt, null, dx, {
+      N: g.N, Cin: g.Cout, Hin: g.OH, Win: g.OW, Cout: g.Cin, Hout: g.H, Wout: g.W, KH: g.KH, KW: g.KW,
+      stride: 1, pad: g.KH - 1 - g.padding, padW, dil: g.stride, CoutP, relu: 0,
+    }, 1, g.stride);
+    wt.dispose();
+  } else if (variant === 'unrolled' && g.stride === 1 && unrolledFits(g.KW, padW, 1, g.OW)) {
     const { wt, CoutP } = transposedWeights(w, g, 'backward');
     dispatchUnrolled(dy, wt, null, dx, {
       N: g.N, Cin: g.Cout, Hin: g.OH, Win: g.OW, Cout: g.Cin, Hout: g.H, Wout: g.W, KH: g.KH, KW: g.KW, pad: g.KH - 1 - g.padding, padW, CoutP, relu: 0,
@@ -275,6 +314,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
     );
     return { dw, db };
   }
+  if (variant === 'tiled') return dwTiled(x, dy, g, dw, db);
   const unrolled = variant === 'unrolled' && unrolledFits(g.KW, g.padding, g.stride, g.OW) && g.W % 4 === 0;
   const block = dwBlock(g), perSplit = dwPerSplit(g, block);
   // The subgroup variant runs WGX lanes per block and split: its splits come from DW_INVOCATIONS / WGX.
@@ -305,6 +345,30 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
       { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: { ...fwdParams(g), nPer, splits }, workgroups: [Math.ceil((g.Cin * g.KH) / CONV_KNOBS.WGX), Math.ceil(g.Cout / CO_B), splits] },
     );
   }
+  rt.dispatch(
+    { file: FILE, entry: 'dw_reduce', overrides: { WG } },
+    { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: { Cout: g.Cout, splits, total: len }, workgroups: grid1d(len, WG) },
+  );
+  part.dispose();
+  return { dw, db };
+}
+
+/** Backward-weights of the tiled variant: partial sums over splits of the pixels (about DW_INVOCATIONS invocations
+ *  in all, each split a multiple of BK pixels), then dw_reduce. */
+function dwTiled(x: Tensor, dy: Tensor, g: ConvGeometry, dw: Tensor, db: Tensor): { dw: Tensor; db: Tensor } {
+  const rt = runtime();
+  const sh = tiledShape(g.Cout);
+  const R = g.Cin * g.KH * g.KW, Q = g.N * g.OH * g.OW;
+  const gx = Math.ceil(R / (4 * sh.TWX)), gy = Math.ceil(g.Cout / (4 * sh.TWY));
+  const want = Math.max(1, Math.round(CONV_KNOBS.DW_INVOCATIONS / (sh.TWX * sh.TWY * gx * gy)));
+  const nPer = roundUp(Math.ceil(Q / Math.min(want, Math.ceil(Q / sh.BK), 65535)), sh.BK);
+  const splits = Math.ceil(Q / nPer);
+  const len = dw.size + g.Cout;
+  const part = Tensor.empty([splits * len]);
+  rt.dispatch(
+    { file: FILE, entry: 'dw_tiled', overrides: { ...sh, KH: g.KH, KW: g.KW, STRIDE: g.stride } },
+    { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: { ...fwdParams(g), nPer }, workgroups: [gx, gy, splits] },
+  );
   rt.dispatch(
     { file: FILE, entry: 'dw_reduce', overrides: { WG } },
     { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: { Cout: g.Cout, splits, total: len }, workgroups: grid1d(len, WG) },

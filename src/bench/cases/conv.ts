@@ -53,6 +53,7 @@ export async function convCases(ctx: BenchContext): Promise<void> {
             { variant: 'naive', record: () => gpu(xs, dys, gs, 'naive'), scale: B / Nn, note: naiveNote },
             { variant: 'rb', record: () => gpu(x, dy, g, 'rb') },
             { variant: 'unrolled', record: () => gpu(x, dy, g, 'unrolled') },
+            { variant: 'tiled', record: () => gpu(x, dy, g, 'tiled') },
           ];
           // Where the device has subgroups, backward-weights also as its subgroup variant (conv.DW_SG), the plain one beside.
           if (pass === 'bwd-weights' && runtime().info.subgroups) {
