@@ -62,6 +62,7 @@ const TABLE = {
   'conv.DW_CI_B': enumKnob([1, 2, 3, 4, 'auto'] as const, 'auto', 1, "unrolled conv backward-weights: input channels per invocation ('auto': all of them up to 3, else 2)"),
   'conv.DW_SG': boolKnob(false, false, "unrolled conv backward-weights: a workgroup's lanes share one channel block and split its columns of output pixels, summed with subgroupAdd (where the device has 'subgroups', i.e. core; ignored elsewhere; not yet measured on a GPU: autotune times it)"),
   'conv.FWD_BLOCK': enumKnob(FWD_BLOCKS, 'auto', 'auto', "unrolled conv forward/backward-data: channels×pixels×rows per invocation ('auto': 8x16x4 on rows ≥ 16 wide, else 8x8x8; on a GPU 8x16x2 / 8x8x4)"),
+  'conv.TILED_TWX': enumKnob([8, 16, 32] as const, 32, 32, "tiled conv: lanes along the pixels, at most (the workgroup has 256 lanes, fewer channel lanes for few channels); smaller tiles make more workgroups of a small layer"),
   'gemm.variant': enumKnob(GEMM_VARIANTS, 'unrolled', 'regblock', 'GEMM kernel variant'),
   'gemm.TM': enumKnob([4, 8, 12, 16] as const, 16, 4, 'regblock/unrolled GEMM: rows per invocation'),
   'gemm.TN': enumKnob([4, 8, 12, 16] as const, 16, 4, 'regblock/unrolled GEMM: columns per invocation'),

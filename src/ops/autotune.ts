@@ -54,7 +54,7 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
     // 'tiled' (workgroup-memory tiles) on a GPU only: on llvmpipe its barriers make it the slowest.
     all: cands([
       ...wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }])),
-      ...(gpu ? [['tiled', { 'conv.variant': 'tiled' }] as [string, Partial<KnobValues>]] : []),
+      ...(gpu ? ([8, 16, 32] as const).map((t): [string, Partial<KnobValues>] => [`tiled TWX ${t}`, { 'conv.variant': 'tiled', 'conv.TILED_TWX': t }]) : []),
     ]),
     fwd: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
     dwTiled: cands(inv.map((n): [string, Partial<KnobValues>] => [`tiled, ${n} invocations`, { 'conv.DW_INVOCATIONS': n }])),

@@ -58,7 +58,7 @@ const WG = 64;
  * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
  * variant = the default variant.
  */
-export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'DW_SG', 'FWD_BLOCK', 'variant']);
+export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'DW_SG', 'FWD_BLOCK', 'TILED_TWX', 'variant']);
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -174,11 +174,11 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
   );
 }
 
-/** Lanes of the tiled kernel, TWX along the pixels × TWY along the channels (4 × 4 outputs each): 256 in all, fewer
- *  channel lanes for few channels, and at most 32 pixel lanes so that the staged taps stay within 8 KiB. */
+/** Lanes of the tiled kernel, TWX along the pixels × TWY along the channels (4 × 4 outputs each): at most 256, fewer
+ *  channel lanes for few channels, and at most conv.TILED_TWX (≤ 32) pixel lanes, so the staged taps stay ≤ 8 KiB. */
 function tiledShape(Cout: number): { TWX: number; TWY: number; BK: number } {
   const TWY = Math.min(16, 2 ** Math.ceil(Math.log2(Math.ceil(Cout / 4))));
-  return { TWX: Math.min(32, 256 / TWY), TWY, BK: 16 };
+  return { TWX: Math.min(CONV_KNOBS.TILED_TWX, 256 / TWY), TWY, BK: 16 };
 }
 
 /** Whether the tiled kernel's grid fits (one workgroup row per 4·TWX output pixels of all images). */
