@@ -323,18 +323,34 @@ fn dw_rb(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: ve
 override TWX: u32 = 16;
 override TWY: u32 = 16;
 override BK: u32 = 16;
+// Derived, never set by the host: a tile's channels (BM) and pixels or taps (BN), and the lanes of a workgroup (T).
+override BM: u32 = 4u * TWY;
+override BN: u32 = 4u * TWX;
+override T: u32 = TWX * TWY;
 @group(0) @binding(11) var<storage, read> wt: array<f32>;
-var<workgroup> tA: array<f32, BK * 4u * TWY>;
-var<workgroup> tB: array<f32, BK * 4u * TWX>;
-var<workgroup> pxPlane: array<u32, 4u * TWX>;
-var<workgroup> pxH: array<i32, 4u * TWX>;
-var<workgroup> pxW: array<i32, 4u * TWX>;
+var<workgroup> tA: array<f32, BK * BM>;
+var<workgroup> tB: array<f32, BK * BN>;
+var<workgroup> pxPlane: array<u32, BN>;
+var<workgroup> pxH: array<i32, BN>;
+var<workgroup> pxW: array<i32, BN>;
+
+// One staged step of the tiled kernels: this lane's 4 × 4 block += tA[kk][its rows] ⊗ tB[kk][its columns] over the
+// BK reductions; rowSums += the tA rows (backward-weights' db).
+fn tileMac(acc: ptr<function, array<f32, 16>>, rowSums: ptr<function, array<f32, 4>>, l: vec3u) {
+  for (var kk = 0u; kk < BK; kk++) {
+    var a: array<f32, 4>;
+    var b: array<f32, 4>;
+    for (var i = 0u; i < 4u; i++) { a[i] = tA[kk * BM + l.y + i * TWY]; }
+    for (var j = 0u; j < 4u; j++) { b[j] = tB[kk * BN + l.x + j * TWX]; }
+    for (var i = 0u; i < 4u; i++) {
+      (*rowSums)[i] += a[i];
+      for (var j = 0u; j < 4u; j++) { (*acc)[i * 4u + j] = fma(a[i], b[j], (*acc)[i * 4u + j]); }
+    }
+  }
+}
 
 @compute @workgroup_size(TWX, TWY, 1)
 fn fwd_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let BM = 4u * TWY;
-  let BN = 4u * TWX;
-  let T = TWX * TWY;
   let lid = l.y * TWX + l.x;
   let HWo = p.Hout * p.Wout;
   let P = p.N * HWo;
@@ -368,15 +384,8 @@ fn fwd_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid:
       tB[e] = select(0.0, xin(plane, pxH[pp] + i32(t / KW), pxW[pp] + i32(t % KW)), ok);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = tA[kk * BM + l.y + i * TWY]; }
-      for (var j = 0u; j < 4u; j++) { b[j] = tB[kk * BN + l.x + j * TWX]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
-      }
-    }
+    var unused: array<f32, 4>;
+    tileMac(&acc, &unused, l);
   }
   for (var i = 0u; i < 4u; i++) {
     let co = m0 + l.y + i * TWY;
@@ -399,9 +408,6 @@ fn fwd_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid:
 // BK). Grid: x = ⌈Cin·KH·KW / (4·TWX)⌉, y = ⌈Cout / (4·TWY)⌉, z = splits. Summed by dw_reduce, as dw_rb's.
 @compute @workgroup_size(TWX, TWY, 1)
 fn dw_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let BM = 4u * TWY;
-  let BN = 4u * TWX;
-  let T = TWX * TWY;
   let lid = l.y * TWX + l.x;
   let HWo = p.Hout * p.Wout;
   let R = p.Cin * KH * KW;
@@ -431,16 +437,7 @@ fn dw_tiled(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: 
       tB[(e % BK) * BN + e / BK] = select(0.0, xin(plane, vh, vw), ok);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = tA[kk * BM + l.y + i * TWY]; }
-      for (var j = 0u; j < 4u; j++) { b[j] = tB[kk * BN + l.x + j * TWX]; }
-      for (var i = 0u; i < 4u; i++) {
-        sdb[i] += a[i];
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
-      }
-    }
+    tileMac(&acc, &sdb, l);
   }
   let base = wid.z * (p.Cout * R + p.Cout);
   for (var i = 0u; i < 4u; i++) {
