@@ -9,11 +9,13 @@ import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-bench-'));
 
-/** Runs `node bench/<script> ...args`; resolves with { code, stdout, stderr }. */
-function run(script, args, timeout = 60_000) {
+/** Runs `node bench/<script> ...args`; resolves with { code, stdout, stderr }. The time limit only guards against a
+ *  hang (lavapipe with Mesa's shader cache cold took over 60 s for kernels.js --quick): a kill says so in stderr. */
+function run(script, args, timeout = 300_000) {
   return new Promise((resolve) => {
     execFile(process.execPath, [join('bench', script), ...args], { timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr });
+      const killed = err?.killed ? `\n(killed by the test's ${timeout / 1000} s limit: ${err.signal})` : '';
+      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr: stderr + killed });
     });
   });
 }
