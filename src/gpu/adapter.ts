@@ -205,7 +205,7 @@ function subgroupSizes(adapter: GPUAdapter): { min: number; max: number } | unde
   return adapter.features.has('subgroups') && min >= 1 && max >= min ? { min, max } : undefined;
 }
 
-// The WebGPU spec's default limits, to show how far above them the engine asks.
+// The spec's default beside each limit in the report (gpu/limits.ts), to show how far above it the engine asks.
 function fillDefaults(info: AdapterInfo): void {
   for (const name of WANTED_LIMITS) info.limits[name].default = SPEC_DEFAULTS[name];
 }

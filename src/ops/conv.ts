@@ -345,7 +345,13 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
       { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: { ...fwdParams(g), nPer, splits }, workgroups: [Math.ceil((g.Cin * g.KH) / CONV_KNOBS.WGX), Math.ceil(g.Cout / CO_B), splits] },
     );
   }
-  rt.dispatch(
+  return reduceSplits(part, splits, g, dw, db);
+}
+
+/** dw and db from the partial sums of `splits` splits ([splits][Cout·Cin·KH·KW + Cout]), summed in a fixed order. */
+function reduceSplits(part: Tensor, splits: number, g: ConvGeometry, dw: Tensor, db: Tensor): { dw: Tensor; db: Tensor } {
+  const len = dw.size + g.Cout;
+  runtime().dispatch(
     { file: FILE, entry: 'dw_reduce', overrides: { WG } },
     { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: { Cout: g.Cout, splits, total: len }, workgroups: grid1d(len, WG) },
   );
@@ -369,12 +375,7 @@ function dwTiled(x: Tensor, dy: Tensor, g: ConvGeometry, dw: Tensor, db: Tensor)
     { file: FILE, entry: 'dw_tiled', overrides: { ...sh, KH: g.KH, KW: g.KW, STRIDE: g.stride } },
     { bindings: { x: x.buffer, dy: dy.buffer, part: part.buffer }, params: { ...fwdParams(g), nPer }, workgroups: [gx, gy, splits] },
   );
-  rt.dispatch(
-    { file: FILE, entry: 'dw_reduce', overrides: { WG } },
-    { bindings: { part: part.buffer, y: dw.buffer, db: db.buffer }, params: { Cout: g.Cout, splits, total: len }, workgroups: grid1d(len, WG) },
-  );
-  part.dispose();
-  return { dw, db };
+  return reduceSplits(part, splits, g, dw, db);
 }
 
 defineBackward('conv2d', (node, gy) => {
