@@ -62,6 +62,9 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
   };
 }
 
+/** A task's skip rule: its knobs serve one conv variant; under another they are not timed. */
+const onlyUnder = (variant: KnobValues['conv.variant']) => () => (knob('conv.variant') === variant ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`);
+
 /** The conv tasks: variant × workgroup x extent over all three passes, then the forward block and the backward-weights knobs of 'unrolled'. */
 function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
   const layers = convLayers(B, own);
@@ -80,7 +83,7 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
   const fwd: TuneTask = {
     name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
     candidates: c.fwd,
-    skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    skip: onlyUnder('unrolled'),
     time: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
@@ -92,13 +95,13 @@ function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
     name: `conv backward-weights (unrolled, batch ${B})`,
     // Where the device has subgroups, each blocking also runs as the subgroup variant (conv.DW_SG).
     candidates: c.dw,
-    skip: () => (knob('conv.variant') === 'unrolled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    skip: onlyUnder('unrolled'),
     time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
   };
   const dwTiled: TuneTask = {
     name: `conv backward-weights (tiled, batch ${B})`,
     candidates: c.dwTiled,
-    skip: () => (knob('conv.variant') === 'tiled' ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`),
+    skip: onlyUnder('tiled'),
     time: dw.time,
   };
   return [all, fwd, dw, dwTiled];
