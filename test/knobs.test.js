@@ -195,7 +195,7 @@ test('TQHASH_KNOBS reaches the report header; a mistake stops the program with i
   assert.match(bad.stderr, /TQHASH_KNOBS: conv\.WGX=sixteen is not allowed; conv\.WGX takes an integer in 1\.\.1024/);
 });
 
-test('TQHASH_PRESET starts from the named preset whatever the adapter, tunes under its own key, and refuses other names', () => {
+test('TQHASH_PRESET starts from the named preset whatever the adapter and refuses other names', () => {
   const run = (preset) => spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: { ...process.env, TQHASH_PRESET: preset, TQHASH_KNOBS: '' }, encoding: 'utf8', timeout: 60_000 });
   for (const cls of ['gpu', 'software']) {
     const r = run(cls);
@@ -208,21 +208,29 @@ test('TQHASH_PRESET starts from the named preset whatever the adapter, tunes und
   assert.is(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /^error: TQHASH_PRESET=fast is not a knob preset: use software or gpu/);
   assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
-  // The tuning key of one adapter, in a process with and without the flag (flags are read once per process).
+});
+
+// The tuning key of one adapter in a child process with these TQHASH_* flags and no others of its kind (flags are
+// read once per process).
+function tuneKeyWith(set) {
   const info = { name: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', webgpuPackage: '0.6.2', software: true };
-  const keyWith = (preset) => {
-    const code = `import('./dist/index.js').then((t) => console.log(t.gpu.tuneKey(${JSON.stringify(info)})))`;
-    const env = { ...process.env };
-    delete env.TQHASH_PRESET;
-    if (preset) env.TQHASH_PRESET = preset;
-    const r = spawnSync(process.execPath, ['-e', code], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
-    assert.is(r.status, 0, r.stderr);
-    return r.stdout.trim();
-  };
-  const own = keyWith(undefined), forced = keyWith('gpu');
-  assert.not.match(own, / · preset /);
-  assert.ok(forced.includes(' · preset gpu · '), forced);
-  assert.is(forced.replace(' · preset gpu', ''), own, 'the same key otherwise');
+  const code = `import('./dist/index.js').then((t) => console.log(t.gpu.tuneKey(${JSON.stringify(info)})))`;
+  const env = { ...process.env };
+  delete env.TQHASH_PRESET;
+  delete env.TQHASH_LIMITS;
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, env: { ...env, ...set }, encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('a forced preset (TQHASH_PRESET) and the default limits (TQHASH_LIMITS=default) each tune under a key of their own', () => {
+  const own = tuneKeyWith({});
+  assert.not.match(own, / · (preset|limits) /);
+  for (const [set, part] of [[{ TQHASH_PRESET: 'gpu' }, ' · preset gpu'], [{ TQHASH_LIMITS: 'default' }, ' · limits default']]) {
+    const key = tuneKeyWith(set);
+    assert.ok(key.includes(`${part} · `), key);
+    assert.is(key.replace(part, ''), own, 'the same key otherwise');
+  }
 });
 
 test('the tuning key names the CPU for a software adapter only (llvmpipe has one name on every host)', () => {
