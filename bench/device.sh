@@ -92,7 +92,7 @@ fi
 export XDG_CACHE_HOME="$PWD/.device/cache"
 run compile "$T" bench/step.js --quick --compile --no-breakdown --steps 1 --batch "${BATCHES[0]}" --json "$OUT/compile.json"
 TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
-run kernels "$T" bench/kernels.js "${KARGS[@]}" --json "$OUT/kernels.json"
+run kernels "$T" bench/kernels.js "${KARGS[@]}" --peer --json "$OUT/kernels.json"
 for B in "${BATCHES[@]}"; do
   TQHASH_AUTOTUNE=1 run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"
 done

@@ -5,9 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tq from '../dist/index.js';
 
 const { parsePeerReport, readPeerFile, formatPeerRatio, takePeerArg, runPeer, peerPython } = tq.bench;
@@ -35,10 +36,50 @@ test('parsePeerReport reads peers.py JSON and keeps its figures', () => {
 test('parsePeerReport rejects what is not a peers.py report, saying what is wrong', () => {
   assert.throws(() => parsePeerReport('{not json', 'f'), /peer f: not JSON/);
   assert.throws(() => parsePeerReport('[1, 2]', 'f'), /JSON object/);
-  assert.throws(() => parsePeerReport('{}', 'f'), /neither "step" nor "search"/);
+  assert.throws(() => parsePeerReport('{}', 'f'), /no "step", "search" or "convs"/);
   assert.throws(() => parsePeerReport(JSON.stringify({ missing: ['step: No module named torch'] }), 'f'), /No module named torch/);
   assert.throws(() => parsePeerReport(JSON.stringify({ step: { step_ms: -1, images_per_s: 3 } }), 'f'), /step_ms and images_per_s/);
   assert.throws(() => parsePeerReport(JSON.stringify({ search: { ms: 1, qps: 1, config: { n: 1, q: 1, bits: 64 } } }), 'f'), /search\.config\.k/);
+});
+
+const CONVS = {
+  engine: 'PyTorch 1.13 (CPU, 2 threads)', config: { batch: 8, threads: 2 },
+  rows: ['fwd', 'bwd-data', 'bwd-weights'].map((pass, i) => ({ name: 'conv3', pass, batch: 8, ms: 0.5 + i, cpu_ms: 1 })),
+};
+
+test('parsePeerReport reads the convs rows and rejects a malformed one, naming it', () => {
+  const r = parsePeerReport(JSON.stringify({ convs: CONVS }), 'c');
+  assert.equal(r.convs.rows.map((x) => [x.name, x.pass, x.batch, x.ms]), [['conv3', 'fwd', 8, 0.5], ['conv3', 'bwd-data', 8, 1.5], ['conv3', 'bwd-weights', 8, 2.5]]);
+  assert.is(r.convs.engine, CONVS.engine);
+  const bad = (row) => JSON.stringify({ convs: { ...CONVS, rows: [CONVS.rows[0], row] } });
+  assert.throws(() => parsePeerReport(bad({ ...CONVS.rows[0], pass: 'backward' }), 'c'), /convs\.rows\[1\] needs name, pass/);
+  assert.throws(() => parsePeerReport(bad({ ...CONVS.rows[0], ms: 0 }), 'c'), /convs\.rows\[1\]/);
+  assert.throws(() => parsePeerReport(JSON.stringify({ convs: { rows: 3 } }), 'c'), /"convs" needs an array "rows"/);
+});
+
+test('kernels.js --peer FILE: each conv2d pass beside the peer\'s, ratio = peer ms ÷ our fastest variant\'s', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const f = join(dir, 'convs.json'), out = join(dir, 'kernels.json');
+  writeFileSync(f, JSON.stringify({ convs: CONVS }));
+  const r = spawnSync(process.execPath, ['bench/kernels.js', '--quick', '--filter', 'conv3', '--peer', f, '--json', out], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, '== conv2d against the peer: PyTorch 1.13 (CPU, 2 threads), each pass alone ==');
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.peer_convs.rows.map((x) => x.pass), ['fwd', 'bwd-data', 'bwd-weights']);
+  for (const p of j.peer_convs.rows) {
+    const ours = j.rows.filter((x) => x.name === `conv3 ${p.pass}` && x.shape.startsWith('N8 ') && x.variant !== 'im2col+gemm');
+    const best = ours.sort((a, b) => a.ms - b.ms)[0];
+    assert.is(p.variant, best.variant);
+    assert.is(p.ours_ms, best.ms);
+    assert.ok(Math.abs(p.ratio - p.peer_ms / best.ms) < 1e-12, `${p.pass}: ${p.ratio}`);
+    assert.is(p.peer_ms, CONVS.rows.find((x) => x.pass === p.pass).ms);
+  }
+  // A file without convs is one error line naming what writes them, before anything is measured.
+  writeFileSync(f, JSON.stringify({ step: FIXTURE.step }));
+  const r2 = spawnSync(process.execPath, ['bench/kernels.js', '--quick', '--filter', 'conv3', '--peer', f], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  assert.is(r2.status, 1);
+  assert.not.match(r2.stdout, 'conv2d', 'measured before the error');
+  assert.match(r2.stderr, /error: --peer .*convs\.json: no "convs" in it \(bench\/peers\/peers\.py convs --batch B writes them\)\n$/);
 });
 
 test('readPeerFile: a regular file of bounded size', () => {
@@ -97,6 +138,15 @@ test('peers.py step (where python3 has torch): one tiny PyTorch step of dshNet +
   assert.ok(s.step_ms > 0 && s.images_per_s > 0);
   assert.is(s.config.batch, 8);
   assert.is(s.config.bits, 12);
+});
+
+test('peers.py convs (where python3 has torch): every pass of the three convolutions timed', () => {
+  if (!hasModule('torch')) { console.log(`  (skipped: ${peerPython()} has no torch; apt-get install python3-torch to run the peer)`); return; }
+  const r = runPeer('convs', ['--batch', '2', '--steps', '1']);
+  assert.ok(r.report, r.reason);
+  const rows = r.report.convs.rows;
+  assert.equal(rows.map((x) => `${x.name} ${x.pass}`), ['conv1', 'conv2', 'conv3'].flatMap((n) => ['fwd', 'bwd-data', 'bwd-weights'].map((p) => `${n} ${p}`)));
+  for (const x of rows) assert.ok(x.batch === 2 && x.ms > 0, JSON.stringify(x));
 });
 
 test('runPeer without a usable python says why instead of failing', () => {

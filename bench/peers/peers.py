@@ -8,10 +8,13 @@
   search  FAISS IndexBinaryFlat: exact Hamming top-k of the same random codes as bench/search.js (its randomWords
           generator, reimplemented below), queries/s; with a digest of the distances so the caller can check that both
           engines found the same top-k distances.
+  convs   PyTorch: each of that network's three convolutions alone at --batch, forward, backward-data and
+          backward-weights, as autograd asks them of its library (oneDNN on a CPU, cuDNN on a GPU): the rows
+          bench/kernels.js --peer sets beside its conv2d rows.
 
 Prints one JSON object on stdout. Not a dependency of tqhash: bench/step.js and bench/search.js run it with --peer
 where python3 has torch / faiss (Debian: apt-get install python3-torch python3-faiss), and say so where not.
-Usage: /usr/bin/python3 bench/peers/peers.py {step,search,all} [--device auto|cpu|cuda] [--batch 128] [--bits 48] [--steps 10] [--threads 2]
+Usage: /usr/bin/python3 bench/peers/peers.py {step,search,convs,all} [--device auto|cpu|cuda] [--batch 128] [--bits 48] [--steps 10] [--threads 2]
        [--n 1000000] [--q 1000] [--search-bits 64] [--k 100] [--seed 1] [--repeats 5] [--omp-wait PASSIVE]
 """
 import argparse
@@ -122,6 +125,48 @@ def run_step(a):
     }
 
 
+# --------------------------------------------------------------------------------------------------------------- convs
+# dshNet's convolutions (src/bench/cases/conv.ts LAYERS): name, input channels, height = width, output channels; 5x5, pad 2.
+CONV_LAYERS = (('conv1', 3, 32, 32), ('conv2', 32, 16, 32), ('conv3', 32, 8, 64))
+
+
+def run_convs(a):
+    """Median ms of each convolution pass alone. Backward-data asks autograd for the input's gradient only and
+    backward-weights for the weight's only, so the library computes just that pass (convolution_backward's mask)."""
+    import torch
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dev = torch_device(torch, a)
+    sync = torch.cuda.synchronize if dev == 'cuda' else (lambda: None)
+    conv2d = torch.nn.functional.conv2d
+    rows = []
+    for name, cin, h, cout in CONV_LAYERS:
+        x = torch.randn(a.batch, cin, h, h, device=dev, requires_grad=True)
+        w = (0.2 * torch.randn(cout, cin, 5, 5, device=dev)).requires_grad_()
+        y = conv2d(x, w, padding=2)
+        dy = torch.randn_like(y)
+
+        def fwd():
+            with torch.no_grad():
+                conv2d(x, w, padding=2)
+            sync()
+
+        def grad_of(t):
+            def run():
+                torch.autograd.grad(y, t, dy, retain_graph=True)
+                sync()
+            return run
+
+        flop = 2 * a.batch * cout * h * h * cin * 25
+        for pass_, fn in (('fwd', fwd), ('bwd-data', grad_of(x)), ('bwd-weights', grad_of(w))):
+            ms, samples, cpu_ms = median_ms(fn, 3, a.steps)
+            rows.append({'name': name, 'pass': pass_, 'batch': a.batch, 'shape': f'N{a.batch} {cin}->{cout} {h}x{h} k5',
+                         'ms': ms, 'ms_samples': samples, 'cpu_ms': cpu_ms, 'gflops': flop / (ms * 1e6)})
+    where = f'CUDA, {torch.cuda.get_device_name()}, fp32, TF32 off' if dev == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    return {'engine': f'PyTorch {torch.__version__} ({where})', 'config': {'batch': a.batch, 'threads': torch.get_num_threads(), 'repeats': a.steps},
+            'rows': rows}
+
+
 # -------------------------------------------------------------------------------------------------------------- search
 def random_words(n, seed):
     """src/bench/util.ts randomWords (xorshift), bit for bit."""
@@ -221,10 +266,10 @@ def run_search(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('what', choices=['step', 'search', 'all'])
+    p.add_argument('what', choices=['step', 'search', 'convs', 'all'])
     p.add_argument('--batch', type=int, default=128)
     p.add_argument('--bits', type=int, default=48, help='code length of the training step')
-    p.add_argument('--steps', type=int, default=10, help='timed steps after 2 warm-up steps')
+    p.add_argument('--steps', type=int, default=10, help='timed steps after 2 warm-up steps (convs: timed calls of each pass after 3)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto',
                    help='auto: CUDA where PyTorch sees a GPU (step: PyTorch on the GPU; search: a PyTorch byte-table peer), else the CPU (search: FAISS)')
@@ -243,7 +288,7 @@ def main():
     out = {'peers': 'bench/peers/peers.py', 'command': ' '.join([sys.executable] + sys.argv), 'python': platform.python_version(), 'machine': platform.machine(),
            'cpus': os.cpu_count(), 'omp_wait_policy': a.omp_wait, 'loadavg': list(os.getloadavg()), 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
     missing = []
-    for what, fn in (('step', run_step), ('search', run_search)):
+    for what, fn in (('step', run_step), ('search', run_search), ('convs', run_convs)):
         if a.what in (what, 'all'):
             try:
                 out[what] = fn(a)
@@ -254,7 +299,7 @@ def main():
     out['loadavg_after'] = list(os.getloadavg())
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write('\n')
-    return 3 if missing and not any(w in out for w in ('step', 'search')) else 0
+    return 3 if missing and not any(w in out for w in ('step', 'search', 'convs')) else 0
 
 
 if __name__ == '__main__':

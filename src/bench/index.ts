@@ -2,7 +2,7 @@
 export * from './harness.js';
 export { capture, replay, setPhase, commandName, commandFlops, type Command, type Capture } from './capture.js';
 export { measure, formatCeilingSweep, ceilingsJSON, formatTable, parseArgs, header, fmt, randomValues, randomWords } from './util.js';
-export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions } from './kernels.js';
+export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions, type ConvPeerRow } from './kernels.js';
 export { runStepBench, type StepReport, type StepKernelRow, type StepBenchOptions } from './step.js';
 export { runSearchBench, checkSearchOptions, type SearchReport, type SearchBenchOptions } from './search.js';
-export { parsePeerReport, readPeerFile, runPeer, peerPython, formatPeerRatio, takePeerArg, PEER_SCRIPT, type PeerReport, type PeerStep, type PeerSearch } from './peers.js';
+export { parsePeerReport, readPeerFile, runPeer, peerPython, formatPeerRatio, takePeerArg, PEER_SCRIPT, type PeerReport, type PeerStep, type PeerSearch, type PeerConvs, type PeerConvRow } from './peers.js';

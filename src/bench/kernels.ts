@@ -8,6 +8,7 @@ import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, type Ceilings } from './harness.js';
 import { capture, replay, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatCeilingSweep, formatTable, header, measure } from './util.js';
+import { peerPython, readPeerFile, runPeer, type PeerConvs } from './peers.js';
 import { FAMILIES, type BenchContext, type CaseSpec, type VariantSpec } from './cases/index.js';
 import { loadavg } from 'node:os';
 import { hostCpu } from '../util/host.js';
@@ -45,6 +46,20 @@ export interface KernelReport {
   loadavg: number[];
   date: string;
   rows: KernelRow[];
+  /** With --peer: each conv2d pass against the peer's (PyTorch: oneDNN / cuDNN). */
+  peer_convs?: { engine: string; rows: ConvPeerRow[] };
+}
+
+/** Our fastest conv2d variant of one layer, pass and batch against the peer's same pass. */
+export interface ConvPeerRow {
+  name: string;
+  pass: string;
+  batch: number;
+  ours_ms: number;
+  variant: string;
+  peer_ms: number;
+  /** peer_ms / ours_ms: our speed in units of the peer's (above 1: faster). */
+  ratio: number;
 }
 
 /** Options of runKernelBench. */
@@ -57,6 +72,8 @@ export interface KernelBenchOptions {
   batches?: number[];
   /** A CPU reference run projected longer than this is timed on a slice and scaled (default 20 s; quick 0.5 s). */
   cpuBudgetS?: number;
+  /** Set the conv2d rows beside the peer's (bench/peers/peers.py convs): true runs it per batch, a string reads that file. */
+  peer?: string | true;
   log?: (line: string) => void;
 }
 
@@ -128,6 +145,8 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const quick = o.quick ?? false;
   const filt = o.filter?.toLowerCase();
   const want = (...parts: string[]) => !filt || parts.join(' ').toLowerCase().includes(filt);
+  // A peer file is read first: a wrong one is an error before minutes of measuring, not after.
+  const peerFile = typeof o.peer === 'string' ? readConvPeerFile(o.peer) : undefined;
   await autotuneIfAsked(log);
   const ceil: Ceilings = await measureCeilings({ quick });
   log(header(ceil));
@@ -142,5 +161,50 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   for (const family of FAMILIES) await family(ctx);
   runner.flush();
   await rt.sync();
-  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), rows: runner.rows };
+  const peer = o.peer === undefined ? undefined : convPeer(runner.rows, ctx.batches, peerFile ?? true, quick, log);
+  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), rows: runner.rows, ...(peer ? { peer_convs: peer } : {}) };
+}
+
+/** The variants training can run (im2col + GEMM is a comparison without the bias and ReLU). */
+const TRAINABLE = new Set(['naive', 'rb', 'unrolled', 'tiled', 'unrolled+subgroups']);
+
+/** The `convs` of a saved peers.py report. */
+function readConvPeerFile(path: string): PeerConvs {
+  const r = readPeerFile(path);
+  if (!r.convs) throw new Error(`--peer ${path}: no "convs" in it (bench/peers/peers.py convs --batch B writes them)`);
+  return r.convs;
+}
+
+/** The conv2d rows against the peer's passes (run here per batch, or read from a file): a table, and its rows. */
+function convPeer(rows: KernelRow[], batches: number[], peer: PeerConvs | true, quick: boolean, log: (line: string) => void): { engine: string; rows: ConvPeerRow[] } | undefined {
+  const conv = rows.filter((r) => r.family === 'conv2d' && TRAINABLE.has(r.variant));
+  const withRows = batches.filter((B) => conv.some((r) => r.shape.startsWith(`N${B} `)));
+  if (!withRows.length) {
+    log('peer      no conv2d rows to compare (--filter left none)');
+    return undefined;
+  }
+  const reports: PeerConvs[] = [];
+  if (peer === true) {
+    for (const B of withRows) {
+      log(`peer      running ${peerPython()} bench/peers/peers.py convs --batch ${B} …`);
+      const r = runPeer('convs', ['--batch', `${B}`, '--steps', quick ? '3' : '10', '--threads', '2']);
+      if (!r.report) {
+        log(`peer      skipped: ${r.reason}`);
+        return undefined;
+      }
+      reports.push(r.report.convs!);
+    }
+  } else reports.push(peer);
+  const out: ConvPeerRow[] = [];
+  for (const p of reports.flatMap((r) => r.rows)) {
+    const ours = conv.filter((r) => r.name === `${p.name} ${p.pass}` && r.shape.startsWith(`N${p.batch} `)).sort((a, b) => a.ms - b.ms)[0];
+    if (ours) out.push({ name: p.name, pass: p.pass, batch: p.batch, ours_ms: ours.ms, variant: ours.variant, peer_ms: p.ms, ratio: p.ms / ours.ms });
+  }
+  const engine = reports[0].engine;
+  log(`== conv2d against the peer: ${engine}, each pass alone ==`);
+  log(formatTable(['name', 'batch', 'tqhash ms', 'fastest variant', 'peer ms', 'tqhash ÷ peer (speed)'],
+    out.map((r) => [`${r.name} ${r.pass}`, r.batch, fmt(r.ours_ms), r.variant, fmt(r.peer_ms), r.ratio.toFixed(2)])));
+  if (!out.length) log('(no row of the peer matched a layer, pass and batch measured here)');
+  log('');
+  return { engine, rows: out };
 }

@@ -1,6 +1,6 @@
-// Peers in the repository, not dependencies: bench/peers/peers.py times PyTorch (the same network's training step) and
-// FAISS (the same search) on this machine and prints JSON; bench/step.js and bench/search.js read it (--peer FILE) or
-// run it themselves (--peer), before and after their own measurement, and print the ratio tqhash / peer of one run.
+// Peers in the repository, not dependencies: bench/peers/peers.py times PyTorch (the same network's training step and
+// each of its convolutions) and FAISS (the same search) on this machine and prints JSON; bench/step.js, search.js and
+// kernels.js read it (--peer FILE) or run it themselves (--peer) and print the ratio tqhash / peer of one run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,12 +32,28 @@ export interface PeerSearch {
   distances_sha256?: string;
 }
 
+/** One convolution pass of the peer (a row of the `convs` object of peers.py's JSON). */
+export interface PeerConvRow {
+  /** conv1 | conv2 | conv3 (src/bench/cases/conv.ts). */
+  name: string;
+  pass: 'fwd' | 'bwd-data' | 'bwd-weights';
+  batch: number;
+  ms: number;
+}
+
+/** The peers' timing of dshNet's convolutions, each pass alone (the `convs` object of peers.py's JSON). */
+export interface PeerConvs {
+  engine: string;
+  rows: PeerConvRow[];
+}
+
 /** What peers.py prints (the parts the benchmarks read; other fields are kept as they are). */
 export interface PeerReport {
   date?: string;
   loadavg?: number[];
   step?: PeerStep;
   search?: PeerSearch;
+  convs?: PeerConvs;
   missing?: string[];
   /** Where it came from: the file read, or the command run. */
   source: string;
@@ -79,7 +95,18 @@ export function parsePeerReport(text: string, source: string): PeerReport {
       distances_sha256: typeof s.distances_sha256 === 'string' ? s.distances_sha256 : undefined,
     };
   }
-  if (!out.step && !out.search) throw new Error(`peer ${source}: neither "step" nor "search" in it${out.missing ? ` (${out.missing.join('; ')})` : ''}`);
+  if (o.convs !== undefined) {
+    const c = o.convs as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null || !Array.isArray(c.rows)) throw new Error(`peer ${source}: "convs" needs an array "rows"`);
+    const rows = c.rows.map((r: Record<string, unknown>, i: number): PeerConvRow => {
+      if (typeof r?.name !== 'string' || !['fwd', 'bwd-data', 'bwd-weights'].includes(r.pass as string) || !isNum(r.batch) || !isNum(r.ms)) {
+        throw new Error(`peer ${source}: convs.rows[${i}] needs name, pass (fwd | bwd-data | bwd-weights), positive batch and ms`);
+      }
+      return { name: r.name, pass: r.pass as PeerConvRow['pass'], batch: r.batch, ms: r.ms };
+    });
+    out.convs = { engine: String(c.engine ?? 'peer'), rows };
+  }
+  if (!out.step && !out.search && !out.convs) throw new Error(`peer ${source}: no "step", "search" or "convs" in it${out.missing ? ` (${out.missing.join('; ')})` : ''}`);
   return out;
 }
 
@@ -105,13 +132,13 @@ export function peerPython(): string {
  * Runs bench/peers/peers.py `what` with `args` and parses its JSON; null with `reason` when it cannot run here (no
  * Python, no torch / faiss): the peers are optional. Blocks until it is done (call with no GPU work in flight).
  */
-export function runPeer(what: 'step' | 'search', args: string[], o: { python?: string; timeoutMs?: number } = {}): { report: PeerReport | null; reason?: string } {
+export function runPeer(what: 'step' | 'search' | 'convs', args: string[], o: { python?: string; timeoutMs?: number } = {}): { report: PeerReport | null; reason?: string } {
   const py = o.python ?? peerPython();
   const timeoutMs = o.timeoutMs ?? 20 * 60_000;
   const cmd = [PEER_SCRIPT, what, ...args];
   const r = spawnSync(py, cmd, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_PEER_BYTES });
   const source = `${py} ${cmd.join(' ')}`;
-  if (r.error) return { report: null, reason: `${py} could not run (${r.error.message}); set TQHASH_PYTHON to a python3 with ${what === 'step' ? 'torch' : 'faiss'}` };
+  if (r.error) return { report: null, reason: `${py} could not run (${r.error.message}); set TQHASH_PYTHON to a python3 with ${what === 'search' ? 'faiss' : 'torch'}` };
   let report: PeerReport;
   try {
     report = parsePeerReport(r.stdout, source);

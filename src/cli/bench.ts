@@ -14,7 +14,7 @@ export const summary = 'benchmarks: kernels (every kernel family vs the ceilings
 
 const help = { type: 'bool', default: false, help: 'this text' } as const;
 const json = { type: 'string', help: 'also write the report as JSON to FILE' } as const;
-const PEER = `  --peer [FILE]                          run the peer (bench/peers/peers.py, TQHASH_PYTHON or /usr/bin/python3) before and after ours: the ratio of one run; with FILE, a saved peers.py JSON`;
+const PEER = `  --peer [FILE]                          run the peer (bench/peers/peers.py, TQHASH_PYTHON or /usr/bin/python3; step, search: before and after ours; kernels: its conv2d rows, after): the ratio of one run; with FILE, a saved peers.py JSON`;
 
 interface Bench {
   head: string;
@@ -32,7 +32,8 @@ const BENCHES = new Map<string, Bench>([
       quick: { type: 'bool', default: false, help: 'CI-sized shapes and short timings' }, batch: { type: 'int', min: 1, help: 'network batch (default: 128 and 256)' },
       'cpu-budget': { type: 'float', min: 0, help: 'a float64 CPU reference projected over S seconds is timed on a slice and scaled (default 20)' }, help,
     },
-    run: async (o) => ({ report: await runKernelBench({ filter: o.filter as string | undefined, quick: o.quick as boolean, batches: o.batch ? [o.batch as number] : undefined, cpuBudgetS: o['cpu-budget'] as number | undefined }) }),
+    peer: true,
+    run: async (o, peer) => ({ report: await runKernelBench({ filter: o.filter as string | undefined, quick: o.quick as boolean, batches: o.batch ? [o.batch as number] : undefined, cpuBudgetS: o['cpu-budget'] as number | undefined, peer }) }),
   }],
   ['step', {
     head: 'usage: tqhash bench step [options]     (also: node bench/step.js)\n\nTraining-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per step) and a\nper-kernel breakdown; with --peer, PyTorch\'s step of the same network, loss and optimiser.',
