@@ -8,9 +8,9 @@
 #   .device/cifar-800, real CIFAR-10 records: 47 + 14 MiB with the tree, which device-pack.sh prints).
 # The plan for a session's 15 device minutes (a start takes some of them): two calls of the run tool, the second at once
 # while the machine is warm (it keeps ignored files between calls: the unpacked Node, node_modules, the autotune cache),
-#   carry ["dist", ".device/node.xz", ".device/modules.tar.xz", ".device/cifar-800"] both times, timeout_s 600;
+#   carry ["dist", ".device/node.xz", ".device/modules.tar.xz", ".device/cifar-800"] both times, timeout_s the budget + 60;
 #   1. TQHASH_DEVICE_BUDGET=420 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='info compile autotune step search fullrun' bash bench/device.sh
-#   2. TQHASH_DEVICE_BUDGET=300 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='kernels metrics train tests' bash bench/device.sh
+#   2. TQHASH_DEVICE_BUDGET=240 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='kernels metrics train tests' bash bench/device.sh
 # TQHASH_DEVICE_BUDGET=S: this call's seconds; a program gets at most what is left (less 15 s), and one that would get
 # under 20 s is skipped, so the script always ends itself and copies its results (a call killed from outside does not).
 # Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
