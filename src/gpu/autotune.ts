@@ -51,8 +51,8 @@ export function defaultTuneCache(): string {
 }
 
 /** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu; for a software
- *  adapter also the CPU it runs on (model × logical CPUs, and LP_NUM_THREADS when set): llvmpipe reports the same name
- *  on every host, and its winners are the CPU's (two hosts of this project's 2-vCPU class, Intel and AMD, differ).
+ *  adapter also the CPU it runs on (util/host.ts: model × logical CPUs, family, model number and vector ISA, and
+ *  LP_NUM_THREADS when set): llvmpipe reports the same name on every host, and its winners are the CPU's.
  *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class; so is
  *  TQHASH_LIMITS=default, under which some candidates do not fit. */
 export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
