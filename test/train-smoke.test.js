@@ -55,6 +55,8 @@ test('trains on a synthetic archive: mAP above chance, results.json complete, re
   assert.ok(all.reduce((a, b) => a + b, 0) <= r.wallSeconds, `${JSON.stringify(r.time)} vs wall ${r.wallSeconds}`);
   assert.is(r.time.training, r.trainSeconds);
   assert.ok(r.time.validation > 0 && r.epochLog.every((e) => e.valSeconds > 0), 'per-epoch validation timed');
+  // The VM host's steal while the run went (a share of the machine's CPU time; null only without /proc/stat).
+  assert.ok(r.steal === null ? !existsSync('/proc/stat') : r.steal >= 0 && r.steal <= 1, `steal ${r.steal}`);
   assert.is(r.dataset, 'cifar10');
   assert.is(r.bits, 16);
   // 10 balanced classes: a random ranking has mAP ≈ 0.1.

@@ -5,4 +5,5 @@ export { measure, formatCeilingSweep, ceilingsJSON, formatTable, parseArgs, head
 export { runKernelBench, type KernelRow, type KernelReport, type KernelBenchOptions, type ConvPeerRow } from './kernels.js';
 export { runStepBench, type StepReport, type StepKernelRow, type StepBenchOptions } from './step.js';
 export { runSearchBench, checkSearchOptions, type SearchReport, type SearchBenchOptions } from './search.js';
+export { hostCpu, cpuTimes, stealShare, formatSteal, type CpuTimes } from '../util/host.js';
 export { parsePeerReport, readPeerFile, runPeer, peerPython, formatPeerRatio, takePeerArg, PEER_SCRIPT, type PeerReport, type PeerStep, type PeerSearch, type PeerConvs, type PeerConvRow } from './peers.js';

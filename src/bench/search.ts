@@ -1,7 +1,7 @@
 // tqhash bench search: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
 // (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
-import { hostCpu } from '../util/host.js';
+import { cpuTimes, formatSteal, hostCpu, stealShare } from '../util/host.js';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
@@ -47,6 +47,8 @@ export interface SearchReport {
   host: string;
   loadavg: number[];
   loadavg_after: number[];
+  /** Share of the machine's CPU time stolen by the VM host over the whole benchmark, ours and the peer's runs (null: unknown). */
+  steal: number | null;
   date: string;
   config: { n: number; q: number; bits: number; k: number; seed: number; repeats: number };
   /** The first variant (the preset unless --variants says otherwise). */
@@ -80,7 +82,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const variants = o.variants ?? [HAMMING_KNOBS.variant];
   for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
   const W = wordsPerCode(bits);
-  const load0 = loadavg();
+  const load0 = loadavg(), times0 = cpuTimes();
   log(header());
   log(`search    ${n} random ${bits}-bit codes (seed ${seed}) · ${nq} queries · exact top-${k} by Hamming distance, ties by lower index`);
   const mask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
@@ -113,8 +115,11 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   if (o.peer !== undefined && rows.length > 1) log(`ratio     for the fastest variant, ${best.variant}`);
   if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[bi].d);
   else log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
+  const steal = stealShare(times0);
+  const stealLine = formatSteal(steal, 'during this benchmark');
+  if (stealLine) log(stealLine);
   return {
-    adapter: rt.info, host: hostCpu(), loadavg: load0, loadavg_after: loadavg(), date: new Date().toISOString(), config: c,
+    adapter: rt.info, host: hostCpu(), loadavg: load0, loadavg_after: loadavg(), steal, date: new Date().toISOString(), config: c,
     gpu, variants: rows, cpu, check, peer: peerReport,
   };
 }

@@ -1,7 +1,7 @@
 // tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
-import { hostCpu } from '../util/host.js';
+import { cpuTimes, formatSteal, hostCpu, stealShare } from '../util/host.js';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { tripletQuantLoss, tqlDefaults } from '../ops/tql.js';
@@ -63,6 +63,8 @@ export interface StepReport {
    * stretches with other processes' load, the CPU time much less. */
   step_cpu_ms: number;
   images_per_s: number;
+  /** Share of the machine's CPU time stolen by the VM host while our steps were timed (null: unknown, e.g. not Linux). */
+  steal: number | null;
   /** Mean wall ms per step of `steps` steps issued back to back with each loss read one step late, as the trainer
    * runs them (src/train/run.ts): on a GPU with an asynchronous queue the host records a step while the GPU runs
    * the one before; step_ms waits for each step before recording the next. */
@@ -76,7 +78,7 @@ export interface StepReport {
   /** --compile: the first step, each command submitted alone, and the first use of each pipeline (compileTimes). */
   compile: CompileReport | null;
   /** The PyTorch peer of this run (before and after ours when run here), and ours ÷ its mean images/s. */
-  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
+  peer: { runs: { when: string; engine: string; images_per_s: number; step_ms: number; step_cpu_ms?: number; loadavg?: number[]; date?: string; source: string; steal?: number | null }[]; ratio: number | null; cpu_ratio: number | null; step_cpu_ms: number; skipped?: string } | null;
 }
 
 type PeerRuns = NonNullable<StepReport['peer']>['runs'];
@@ -121,6 +123,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
   else if (o.peer === true) await peer.runNow('before ours');
 
+  const ours0 = cpuTimes();
   const { samples, cpuSamples, disp } = await timeSteps(step, steps, log, !compile);
   const stepMs = median(samples);
   const ips = (1000 * B) / stepMs;
@@ -129,6 +132,9 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
   const pipelinedMs = await timePipelined(stepLoss, steps);
   log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s`);
+  const steal = stealShare(ours0);
+  const stealLine = formatSteal(steal, 'while our steps were timed');
+  if (stealLine) log(stealLine);
   if (o.peer === true) await peer.runNow('after ours');
   const peerReport = o.peer !== undefined ? peer.summary(ips, cpuMs) : null;
 
@@ -152,7 +158,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     ceilings: ceilingsJSON(ceil),
     knobs: currentKnobs(),
     host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, steal, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
     step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, compile, peer: peerReport,
   };
 }
@@ -245,11 +251,12 @@ class StepPeer {
   constructor(private readonly B: number, private readonly bits: number, private readonly steps: number, private readonly comparable: boolean, private readonly log: (s: string) => void) {}
 
   /** Adds a peers.py report (run now or read from a file). */
-  take(r: PeerReport, when: string): void {
+  take(r: PeerReport, when: string, steal?: number | null): void {
     const p = r.step!;
     if (p.config.batch !== this.B || p.config.bits !== this.bits) this.log(`peer      WARNING: ${r.source} ran batch ${p.config.batch}, ${p.config.bits} bits; this run: batch ${this.B}, ${this.bits} bits`);
-    this.runs.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source });
-    this.log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'})`);
+    this.runs.push({ when, engine: p.engine, images_per_s: p.images_per_s, step_ms: p.step_ms, step_cpu_ms: p.step_cpu_ms, loadavg: r.loadavg, date: r.date, source: r.source, ...(steal !== undefined ? { steal } : {}) });
+    const stolen = steal ? `; steal ${(100 * steal).toFixed(0)} %` : '';
+    this.log(`peer      ${p.engine}: ${fmt(p.images_per_s)} images/s (${fmt(p.step_ms)} ms/step, median; ${when}; load ${r.loadavg?.map((x) => x.toFixed(2)).join(' ') ?? '?'}${stolen})`);
   }
 
   /** Runs peers.py step now (skipped, with the reason, when it cannot run or the network differs). */
@@ -257,8 +264,9 @@ class StepPeer {
     if (!this.comparable) { this.skipped ??= 'the peer is dshNet with batch norm only'; return; }
     await runtime().sync();
     this.log(`peer      running ${peerPython()} bench/peers/peers.py step (${when}) …`);
+    const t0 = cpuTimes();
     const r = runPeer('step', ['--batch', `${this.B}`, '--bits', `${this.bits}`, '--steps', `${this.steps}`, '--threads', '2']);
-    if (r.report) this.take(r.report, when);
+    if (r.report) this.take(r.report, when, stealShare(t0));
     else { this.skipped = r.reason; this.log(`peer      skipped: ${r.reason}`); }
   }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as data from '../data/index.js';
 import { checkDataFlags, loadTrainData, type TrainData } from './datasets.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
-import { hostCpu } from '../util/host.js';
+import { cpuTimes, hostCpu, stealShare, type CpuTimes } from '../util/host.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { flagsSet } from '../config.js';
 import { backward } from '../autograd.js';
@@ -129,8 +129,9 @@ interface Run {
   /** Wall time spans every process of a resumed run (checkpoints of older versions did not record it). */
   wall: { t0: number; before: number; known: boolean; sessions: number };
   lastSave: number;
-  /** This process's seconds before the first step (data, model, kernels) and in checkpoint saves. */
-  clock: { startup?: number; checkpoints: number };
+  /** This process's seconds before the first step (data, model, kernels) and in checkpoint saves; the machine's CPU
+   *  time counters when it started (the VM host's steal over this process goes into results.json). */
+  clock: { startup?: number; checkpoints: number; times0?: CpuTimes };
 }
 
 /** Reads the data (split.json written), builds model and optimiser, and restores the checkpoint when resuming. */
@@ -159,7 +160,7 @@ async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoin
   const nParams = params.reduce((s, [, t]) => s + t.size, 0);
   log(`model: ${cfg.model}${cfg.bn || cfg.model === 'resnet' ? '+BN' : ''}, ${nParams.toLocaleString('en-US')} parameters; P×K = ${cfg.P}×${cfg.K}; ${stepsPerEpoch} steps/epoch; ${cfg.optimizer} lr ${cfg.lr} (${cfg.schedule}, ${warmupText(cfg, stepsPerEpoch)}), wd ${cfg.weightDecay}; augmentation ${cfg.augment}`);
   const wall = { t0, before: ck?.state.wallSeconds ?? 0, known: !ck || ck.state.wallSeconds !== undefined, sessions: ck ? (ck.state.sessions ?? 1) + 1 : 1 };
-  return { cfg, opts, log, ckptDir, td, store, sampler, model, optimizer, stepsPerEpoch, p, wall, lastSave: performance.now(), clock: { checkpoints: 0 } };
+  return { cfg, opts, log, ckptDir, td, store, sampler, model, optimizer, stepsPerEpoch, p, wall, lastSave: performance.now(), clock: { checkpoints: 0, times0: cpuTimes() } };
 }
 
 const wallNow = (run: Run) => run.wall.before + (performance.now() - run.wall.t0) / 1000;
@@ -350,6 +351,8 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
     date: new Date().toISOString(),
     adapter: rt.info,
     host: hostCpu(),
+    // Share of the machine's CPU time the VM host gave other guests while this process ran: a slow run on a noisy host.
+    steal: stealShare(run.clock.times0),
     flags: flagsSet(),
     command: run.opts.command ?? `node bench/train.js ${process.argv.slice(2).join(' ')}`,
     version: codeVersion(),

@@ -28,3 +28,33 @@ export function hostCpu(): string {
   const d = cpuDetail();
   return `${(c[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' ')} × ${c.length}${d ? ` (${d})` : ''}${threads}`;
 }
+
+/** The machine's CPU time since boot from /proc/stat's 'cpu' line, in clock ticks; undefined where there is none. */
+export interface CpuTimes { total: number; steal: number }
+
+/** Reads the machine's CPU time counters (all CPUs): total and steal (time the hypervisor ran other guests). */
+export function cpuTimes(): CpuTimes | undefined {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  } catch {
+    return undefined;
+  }
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  const v = line?.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (!v || v.length < 8 || v.some((x) => !Number.isFinite(x))) return undefined;
+  return { total: v.reduce((a, b) => a + b, 0), steal: v[7] };
+}
+
+/** The share of the machine's CPU time stolen by the hypervisor between two readings (the second: now by default), 0..1,
+ *  null when unknown. On a shared VM this is what slows wall times that the process's own CPU time does not show. */
+export function stealShare(from: CpuTimes | undefined, to: CpuTimes | undefined = cpuTimes()): number | null {
+  if (!from || !to || to.total <= from.total) return null;
+  return (to.steal - from.steal) / (to.total - from.total);
+}
+
+/** "steal 31 % of the machine's CPU time …" for a report, or '' when unknown or under 1 %. */
+export function formatSteal(share: number | null, during: string): string {
+  if (share === null || share < 0.01) return '';
+  return `steal     ${(100 * share).toFixed(0)} % of the machine's CPU time ${during} went to other guests of the VM host: wall times are that much slower, CPU times are not`;
+}
