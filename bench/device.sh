@@ -68,6 +68,7 @@ BUDGET="${TQHASH_DEVICE_BUDGET:-}"
 wanted() { [ -z "${TQHASH_DEVICE_ONLY:-}" ] || [[ " $TQHASH_DEVICE_ONLY " == *" ${1%%-*} "* ]]; }
 run() {
   local name="$1" secs="$2" capped=""; shift 2
+  LAST_RC=skipped
   if ! wanted "$name"; then say "$name: skipped (TQHASH_DEVICE_ONLY)"; return; fi
   if [ -n "$BUDGET" ]; then
     local left=$((BUDGET - SECONDS - 15))
@@ -77,6 +78,7 @@ run() {
   local t0=$SECONDS
   timeout -k 10 "$secs" "$NODE" "$@" 2>&1 | tee "$OUT/$name.log"
   local rc=${PIPESTATUS[0]}
+  LAST_RC=$rc
   say "$name: exit $rc after $((SECONDS - t0)) s$([ "$rc" = 124 ] && echo " (timed out at $secs s$capped)")"
 }
 
@@ -92,11 +94,16 @@ fi
 export XDG_CACHE_HOME="$PWD/.device/cache"
 run compile "$T" bench/step.js --quick --compile --no-breakdown --steps 1 --batch "${BATCHES[0]}" --json "$OUT/compile.json"
 TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
+# The runs below use autotune's winners when it finished (or, skipped in this call, when an earlier call on this warm
+# machine cached them); otherwise the adapter's preset, rather than each tuning again within its own time limit.
+AT=0
+if [ "$LAST_RC" = 0 ] || { [ "$LAST_RC" = skipped ] && [ -f "$XDG_CACHE_HOME/tqhash/autotune.json" ]; }; then AT=1; fi
+[ "$AT" = 0 ] && say "autotune: no winners (autotune $LAST_RC): the runs below use the adapter's preset"
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --peer --json "$OUT/kernels.json"
 for B in "${BATCHES[@]}"; do
-  TQHASH_AUTOTUNE=1 run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"
+  TQHASH_AUTOTUNE=$AT run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"
 done
-TQHASH_AUTOTUNE=1 run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --peer --json "$OUT/search.json"
+TQHASH_AUTOTUNE=$AT run search "$T" bench/search.js "${QARGS[@]}" --variants hist,bmin --peer --json "$OUT/search.json"
 run metrics "$T" bench/metrics.js "${MARGS[@]}" --json "$OUT/metrics.json"
 # Training on real data: TQHASH_DEVICE_DATA = a CIFAR-10 folder carried with the tree (bench/device-data.sh N makes one of
 # N records per file with its checksums; the whole set, 170 MB, is over one call's 64 MiB).
@@ -107,15 +114,15 @@ if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
   N=$(( $(stat -c %s "$D/test_batch.bin" 2>/dev/null || echo 30730000) / 3073 ))
   [ "$N" != 10000 ] && DARGS+=(--records-per-file "$N")
   # shellcheck disable=SC2086 # the extra arguments are meant to split
-  TQHASH_AUTOTUNE=1 run train "$T" bench/train.js cifar10 "${DARGS[@]}" --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
+  TQHASH_AUTOTUNE=$AT run train "$T" bench/train.js cifar10 "${DARGS[@]}" --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
   # The full-size run (timing only: the carried records repeated to 10,000 per file), its results and report to $OUT.
   if wanted fullrun; then
     F="$D"  # a dry run (TQHASH_DEVICE_QUICK=1) trains on the carried records as they are, 1 epoch
     if [ "$N" != 10000 ] && [ "${TQHASH_DEVICE_QUICK:-0}" != 1 ]; then F=.device/cifar-full; bash bench/device-data.sh --repeat "$D" "$F" > /dev/null || say "fullrun: making $F failed"; fi
     rm -rf .device/fullrun
     # shellcheck disable=SC2086 # the extra arguments are meant to split
-    TQHASH_AUTOTUNE=1 run fullrun "$T" bench/train.js cifar10 --data "$F" --checksums "$F/CIFAR10.sha256" $([ "$F" = "$D" ] && [ "$N" != 10000 ] && echo "--records-per-file $N --epochs 1" || echo "--epochs 12") ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/fullrun --quiet
-    mkdir -p "$OUT/fullrun" && cp .device/fullrun/results.json .device/fullrun/report.md "$OUT/fullrun/" 2>/dev/null
+    TQHASH_AUTOTUNE=$AT run fullrun "$T" bench/train.js cifar10 --data "$F" --checksums "$F/CIFAR10.sha256" $([ "$F" = "$D" ] && [ "$N" != 10000 ] && echo "--records-per-file $N --epochs 1" || echo "--epochs 12") ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/fullrun --quiet
+    [ -f .device/fullrun/results.json ] && mkdir -p "$OUT/fullrun" && cp .device/fullrun/results.json .device/fullrun/report.md "$OUT/fullrun/"
     [ "$F" != "$D" ] && say "fullrun: $F repeats the $N records of each file of $D: its wall time is a full run's, its mAP is not CIFAR-10's"
   fi
 else
@@ -129,7 +136,7 @@ run tests "$T" scripts/test.mjs
 # results.json and report.md, are copied to $OUT/study.
 if [ -n "${TQHASH_DEVICE_STUDY:-}" ] && [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
   # shellcheck disable=SC2086 # the extra arguments are meant to split
-  TQHASH_AUTOTUNE=1 run study "${TQHASH_DEVICE_STUDY_TIMEOUT:-480}" bench/study.js cifar10 --grid "$TQHASH_DEVICE_STUDY" "${DARGS[@]}" \
+  TQHASH_AUTOTUNE=$AT run study "${TQHASH_DEVICE_STUDY_TIMEOUT:-480}" bench/study.js cifar10 --grid "$TQHASH_DEVICE_STUDY" "${DARGS[@]}" \
     --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/study --quiet
   mkdir -p "$OUT/study"
   (cd .device/study 2>/dev/null && find . \( -name README.md -o -name study.json -o -name '*.svg' -o -name results.json -o -name report.md \) -print0 |
