@@ -1,7 +1,7 @@
 // tqhash bench search: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
 // (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
-import { cpuTimes, formatSteal, hostCpu, stealShare } from '../util/host.js';
+import { cpuTimes, hostCpu, logSteal } from '../util/host.js';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
@@ -115,9 +115,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   if (o.peer !== undefined && rows.length > 1) log(`ratio     for the fastest variant, ${best.variant}`);
   if (o.peer !== undefined) peerReport = peer.summary(gpu.qps, best.cpu_ms, results[bi].d);
   else log('peer      (none: --peer runs FAISS IndexBinaryFlat from bench/peers/peers.py in this run, --peer FILE reads its JSON)');
-  const steal = stealShare(times0);
-  const stealLine = formatSteal(steal, 'during this benchmark');
-  if (stealLine) log(stealLine);
+  const steal = logSteal(times0, 'during this benchmark', log);
   return {
     adapter: rt.info, host: hostCpu(), loadavg: load0, loadavg_after: loadavg(), steal, date: new Date().toISOString(), config: c,
     gpu, variants: rows, cpu, check, peer: peerReport,

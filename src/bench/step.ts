@@ -1,7 +1,7 @@
 // tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
-import { cpuTimes, formatSteal, hostCpu, stealShare } from '../util/host.js';
+import { cpuTimes, hostCpu, logSteal, stealShare } from '../util/host.js';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { tripletQuantLoss, tqlDefaults } from '../ops/tql.js';
@@ -132,9 +132,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
   const pipelinedMs = await timePipelined(stepLoss, steps);
   log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s`);
-  const steal = stealShare(ours0);
-  const stealLine = formatSteal(steal, 'while our steps were timed');
-  if (stealLine) log(stealLine);
+  const steal = logSteal(ours0, 'while our steps were timed', log);
   if (o.peer === true) await peer.runNow('after ours');
   const peerReport = o.peer !== undefined ? peer.summary(ips, cpuMs) : null;
 

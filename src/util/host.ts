@@ -58,3 +58,11 @@ export function formatSteal(share: number | null, during: string): string {
   if (share === null || share < 0.01) return '';
   return `steal     ${(100 * share).toFixed(0)} % of the machine's CPU time ${during} went to other guests of the VM host: wall times are that much slower, CPU times are not`;
 }
+
+/** The steal since `from` (until now), logged with formatSteal when it shows; returned for a report. */
+export function logSteal(from: CpuTimes | undefined, during: string, log: (line: string) => void): number | null {
+  const share = stealShare(from);
+  const line = formatSteal(share, during);
+  if (line) log(line);
+  return share;
+}
