@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +27,11 @@ function checkAdapter(j) {
   assert.match(j.host, new RegExp(` × ${cpus().length}`), 'the CPU the numbers were measured on');
 }
 
+/** The VM host's steal over the measurement: a share of the machine's CPU time, or null without /proc/stat. */
+function checkSteal(j) {
+  assert.ok(j.steal === null ? !existsSync('/proc/stat') : j.steal >= 0 && j.steal <= 1, `steal ${j.steal}`);
+}
+
 function checkCeilings(c) {
   for (const k of ['fma_gflops', 'copy_gbps', 'dispatch_ms']) assert.ok(Number.isFinite(c[k]) && c[k] > 0, `ceilings.${k} = ${c[k]}`);
   // Each ceiling is the best shape of its sweep, named.
@@ -45,6 +50,7 @@ test('kernels.js --quick --filter fc1 --json: adapter, ceilings, GEMM rows of ev
   assert.match(r.stdout, 'ceilings  FMA');
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
+  checkSteal(j);
   checkCeilings(j.ceilings);
   assert.match(r.stdout, /knobs\s+(software|gpu) preset/);
   assert.ok(['naive', 'tiled', 'regblock', 'unrolled'].includes(j.knobs['gemm.variant']), `knobs in the JSON: gemm.variant = ${j.knobs['gemm.variant']}`);
@@ -71,6 +77,7 @@ test('step.js --quick --compile --peer FIXTURE: the first use of each pipeline, 
   assert.is(j.peer.runs.length, 1);
   assert.ok(Math.abs(j.peer.ratio - j.images_per_s / 250) < 1e-9, `ratio ${j.peer.ratio} vs ${j.images_per_s} / 250`);
   checkAdapter(j);
+  checkSteal(j);
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
   assert.ok(j.pipelined_step_ms > 0 && Number.isFinite(j.pipelined_step_ms), `pipelined ${j.pipelined_step_ms} ms`);
@@ -102,6 +109,7 @@ test('search.js small, both variants, --peer FIXTURE: CPU and GPU queries/s, eve
   assert.is(r.code, 0, r.stderr + r.stdout);
   const j = JSON.parse(readFileSync(file, 'utf8'));
   checkAdapter(j);
+  checkSteal(j);
   assert.ok(j.cpu.qps > 0);
   assert.ok(j.gpu.qps > 0);
   assert.equal(j.variants.map((v) => v.variant), ['bmin', 'hist']);

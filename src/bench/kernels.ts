@@ -11,7 +11,7 @@ import { ceilingsJSON, fmt, formatCeilingSweep, formatTable, header, measure } f
 import { peerPython, readPeerFile, runPeer, type PeerConvs } from './peers.js';
 import { FAMILIES, type BenchContext, type CaseSpec, type VariantSpec } from './cases/index.js';
 import { loadavg } from 'node:os';
-import { hostCpu } from '../util/host.js';
+import { cpuTimes, hostCpu, logSteal } from '../util/host.js';
 
 /** One measured kernel (or kernel sequence of one op call) at one shape and variant. */
 export interface KernelRow {
@@ -44,6 +44,8 @@ export interface KernelReport {
   /** The CPU (hostCpu()): a software adapter's speed is the CPU's. */
   host: string;
   loadavg: number[];
+  /** Share of the machine's CPU time stolen by the VM host over the benchmark (null: unknown). */
+  steal: number | null;
   date: string;
   rows: KernelRow[];
   /** With --peer: each conv2d pass against the peer's (PyTorch: oneDNN / cuDNN). */
@@ -147,6 +149,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const want = (...parts: string[]) => !filt || parts.join(' ').toLowerCase().includes(filt);
   // A peer file is read first: a wrong one is an error before minutes of measuring, not after.
   const peerFile = typeof o.peer === 'string' ? readConvPeerFile(o.peer) : undefined;
+  const times0 = cpuTimes();
   await autotuneIfAsked(log);
   const ceil: Ceilings = await measureCeilings({ quick });
   log(header(ceil));
@@ -162,7 +165,8 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   runner.flush();
   await rt.sync();
   const peer = o.peer === undefined ? undefined : convPeer(runner.rows, ctx.batches, peerFile ?? true, quick, log);
-  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), rows: runner.rows, ...(peer ? { peer_convs: peer } : {}) };
+  const steal = logSteal(times0, 'during this benchmark', log);
+  return { adapter: rt.info, ceilings: ceilingsJSON(ceil), knobs: currentKnobs(), host: hostCpu(), loadavg: loadavg(), steal, date: new Date().toISOString(), rows: runner.rows, ...(peer ? { peer_convs: peer } : {}) };
 }
 
 /** The variants training can run (im2col + GEMM is a comparison without the bias and ReLU). */
