@@ -117,11 +117,12 @@ if [ -n "${TQHASH_DEVICE_DATA:-}" ]; then
   TQHASH_AUTOTUNE=$AT run train "$T" bench/train.js cifar10 "${DARGS[@]}" --epochs "${TQHASH_DEVICE_EPOCHS:-12}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out "$OUT/train" --quiet
   # The full-size run (timing only: the carried records repeated to 10,000 per file), its results and report to $OUT.
   if wanted fullrun; then
-    F="$D"  # a dry run (TQHASH_DEVICE_QUICK=1) trains on the carried records as they are, 1 epoch
-    if [ "$N" != 10000 ] && [ "${TQHASH_DEVICE_QUICK:-0}" != 1 ]; then F=.device/cifar-full; bash bench/device-data.sh --repeat "$D" "$F" > /dev/null || say "fullrun: making $F failed"; fi
+    F="$D" FARGS=(--epochs 12)
+    if [ "$N" != 10000 ] && [ "${TQHASH_DEVICE_QUICK:-0}" = 1 ]; then FARGS=(--records-per-file "$N" --epochs 1)  # a dry run: the carried records, 1 epoch
+    elif [ "$N" != 10000 ]; then F=.device/cifar-full; bash bench/device-data.sh --repeat "$D" "$F" > /dev/null || say "fullrun: making $F failed"; fi
     rm -rf .device/fullrun
     # shellcheck disable=SC2086 # the extra arguments are meant to split
-    TQHASH_AUTOTUNE=$AT run fullrun "$T" bench/train.js cifar10 --data "$F" --checksums "$F/CIFAR10.sha256" $([ "$F" = "$D" ] && [ "$N" != 10000 ] && echo "--records-per-file $N --epochs 1" || echo "--epochs 12") ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/fullrun --quiet
+    TQHASH_AUTOTUNE=$AT run fullrun "$T" bench/train.js cifar10 --data "$F" --checksums "$F/CIFAR10.sha256" "${FARGS[@]}" ${TQHASH_DEVICE_TRAIN_ARGS:-} --out .device/fullrun --quiet
     [ -f .device/fullrun/results.json ] && mkdir -p "$OUT/fullrun" && cp .device/fullrun/results.json .device/fullrun/report.md "$OUT/fullrun/"
     [ "$F" != "$D" ] && say "fullrun: $F repeats the $N records of each file of $D: its wall time is a full run's, its mAP is not CIFAR-10's"
   fi

@@ -3,7 +3,7 @@
 // time. The cases are one list per family in src/bench/cases/; this file times them and prints the tables.
 import { runtime } from '../tensor.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
-import { currentKnobs, type KnobValues } from '../gpu/knobs.js';
+import { CONV_VARIANTS, currentKnobs, type KnobValues } from '../gpu/knobs.js';
 import { autotuneIfAsked } from '../ops/autotune.js';
 import { measureCeilings, type Ceilings } from './harness.js';
 import { capture, replay, type Command } from './capture.js';
@@ -170,7 +170,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
 }
 
 /** The variants training can run (im2col + GEMM is a comparison without the bias and ReLU). */
-const TRAINABLE = new Set(['naive', 'rb', 'unrolled', 'tiled', 'unrolled+subgroups']);
+const TRAINABLE = new Set<string>([...CONV_VARIANTS, 'unrolled+subgroups']);
 
 /** The `convs` of a saved peers.py report. */
 function readConvPeerFile(path: string): PeerConvs {

@@ -5,6 +5,7 @@ import { lineChart } from '../report/svg.js';
 import type { RetrievalMetrics } from '../hash/metrics.js';
 import type { EvalResult } from './evaluate.js';
 import type { CodeVersion } from '../util/version.js';
+import { STEAL_SHOWN } from '../util/host.js';
 
 /** "Code: tqhash 0.1.0, commit 819d812 (with local changes)." */
 function versionLine(v: CodeVersion | undefined): string {
@@ -55,7 +56,7 @@ function reportMarkdown(results: Record<string, unknown>, ev: EvalResult, adapte
     adapterBlock,
     '```',
     '',
-    `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min${Number(results.sessions) > 1 ? ` over ${results.sessions} processes (resumed${results.wallNote ? `; ${results.wallNote}` : ''})` : ''}, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s${typeof results.steal === 'number' && results.steal >= 0.01 ? ` (the VM host took ${(100 * results.steal).toFixed(0)} % of the machine's CPU time for other guests meanwhile)` : ''}.`,
+    `Date ${results.date}; command \`${results.command}\`; wall time ${(Number(results.wallSeconds) / 60).toFixed(1)} min${Number(results.sessions) > 1 ? ` over ${results.sessions} processes (resumed${results.wallNote ? `; ${results.wallNote}` : ''})` : ''}, training ${(Number(results.trainSeconds) / 60).toFixed(1)} min at ${Number(results.imagesPerSecond).toFixed(0)} images/s${typeof results.steal === 'number' && results.steal >= STEAL_SHOWN ? ` (the VM host took ${(100 * results.steal).toFixed(0)} % of the machine's CPU time for other guests meanwhile)` : ''}.`,
     versionLine(results.version as CodeVersion | undefined),
     `Model ${results.model}, ${results.epochs} epochs, ${results.steps} steps; queries ${ev.summary.queries}, database ${ev.summary.database}.`,
     ...extensionLines(results.extensions as { step: number; fromEpochs: number; toEpochs: number }[] | undefined),

@@ -53,9 +53,12 @@ export function stealShare(from: CpuTimes | undefined, to: CpuTimes | undefined 
   return (to.steal - from.steal) / (to.total - from.total);
 }
 
-/** "steal 31 % of the machine's CPU time …" for a report, or '' when unknown or under 1 %. */
+/** The least steal a report mentions (a share of the machine's CPU time). */
+export const STEAL_SHOWN = 0.01;
+
+/** "steal 31 % of the machine's CPU time …" for a report, or '' when unknown or under STEAL_SHOWN. */
 export function formatSteal(share: number | null, during: string): string {
-  if (share === null || share < 0.01) return '';
+  if (share === null || share < STEAL_SHOWN) return '';
   return `steal     ${(100 * share).toFixed(0)} % of the machine's CPU time ${during} went to other guests of the VM host: wall times are that much slower, CPU times are not`;
 }
 
