@@ -120,4 +120,15 @@ test.after(async () => {
   await gpu.disposeRuntime();
 });
 
+test('Mesa variables: EGL_PLATFORM when unset, a shader cache per llvmpipe vector width, the user\'s own kept', () => {
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h' }), { EGL_PLATFORM: 'surfaceless' });
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', EGL_PLATFORM: 'x11' }), {});
+  // Mesa 22.3's cache key omits LP_NATIVE_VECTOR_WIDTH: each width gets its own directory.
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', EGL_PLATFORM: 'x11', LP_NATIVE_VECTOR_WIDTH: '512' }), { MESA_SHADER_CACHE_DIR: '/h/.cache/mesa_shader_cache-lp512' });
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', XDG_CACHE_HOME: '/c', EGL_PLATFORM: 'x11', LP_NATIVE_VECTOR_WIDTH: '256' }).MESA_SHADER_CACHE_DIR, '/c/mesa_shader_cache-lp256');
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', EGL_PLATFORM: 'x11', LP_NATIVE_VECTOR_WIDTH: '../512' }).MESA_SHADER_CACHE_DIR, '/h/.cache/mesa_shader_cache-lp512');
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', EGL_PLATFORM: 'x11', LP_NATIVE_VECTOR_WIDTH: '512', MESA_SHADER_CACHE_DIR: '/mine' }), {});
+  assert.equal(gpu.mesaEnvDefaults({ HOME: '/h', EGL_PLATFORM: 'x11', LP_NATIVE_VECTOR_WIDTH: '512', MESA_SHADER_CACHE_DISABLE: 'true' }), {});
+});
+
 test.run();

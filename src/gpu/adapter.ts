@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostCpu } from '../util/host.js';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
@@ -108,11 +109,26 @@ On Debian/Ubuntu install the Mesa EGL and GL drivers:
 and run again (EGL_PLATFORM=surfaceless is set by tqhash when unset). With a GPU, install its Vulkan driver and the loader (libvulkan1).
 To force a choice: TQHASH_BACKEND=vulkan|opengles, TQHASH_ADAPTER=<name>, TQHASH_DEBUG=1 to see each step.`;
 
+/** The Mesa variables tqhash sets where the user has not: EGL_PLATFORM=surfaceless (Mesa's EGL without a display
+ *  server), and with LP_NATIVE_VECTOR_WIDTH a shader cache of that width's own (MESA_SHADER_CACHE_DIR): Mesa 22.3's
+ *  cache key leaves llvmpipe's vector width out, so a changed width would silently run the code compiled at the old
+ *  one (bench/NOTES.md, 2026-12-02). */
+export function mesaEnvDefaults(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!env.EGL_PLATFORM) out.EGL_PLATFORM = 'surfaceless';
+  const width = env.LP_NATIVE_VECTOR_WIDTH;
+  if (width && !env.MESA_SHADER_CACHE_DIR && !env.MESA_SHADER_CACHE_DISABLE) {
+    const home = env.XDG_CACHE_HOME || `${env.HOME || homedir()}/.cache`;
+    out.MESA_SHADER_CACHE_DIR = `${home}/mesa_shader_cache-lp${width.replace(/[^0-9A-Za-z]/g, '')}`;
+  }
+  return out;
+}
+
 /** Picks the adapter (hardware first, then software), creates the device with the limits the engine needs. */
 export async function selectAdapter(): Promise<Selected> {
   installGlobals();
-  // Mesa's EGL needs a platform without a display server; must be set before the first requestAdapter.
-  if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+  // Read by Mesa when the first adapter is requested, so set before it.
+  Object.assign(process.env, mesaEnvDefaults(process.env));
   const tried: string[] = [];
   let softwareFallback: { instance: GPU; adapter: GPUAdapter; attempt: Attempt; reason: string } | undefined;
   for (const at of attempts()) {
