@@ -239,6 +239,11 @@ test('the tuning key names the CPU for a software adapter only (llvmpipe has one
   const sw = gpu.tuneKey({ ...info, software: true });
   assert.ok(sw.includes(`· CPU ${model} × ${cpus().length}`), sw);
   assert.not.match(gpu.tuneKey({ ...info, name: 'NVIDIA H200', software: false }), /CPU/);
+  // The driver tunes apart: llvmpipe keeps its name from Mesa 22.3 to 25, its machine code does not.
+  const mesa = (v) => gpu.tuneKey({ ...info, software: true, description: `OpenGL version OpenGL ES 3.2 Mesa ${v}` });
+  assert.is.not(mesa('22.3.6'), mesa('25.0.7'));
+  assert.ok(mesa('22.3.6').startsWith('llvmpipe [OpenGL version OpenGL ES 3.2 Mesa 22.3.6] (opengles'), mesa('22.3.6'));
+  assert.is(gpu.tuneKey({ ...info, software: true, description: 'llvmpipe' }), sw, 'a description equal to the name adds nothing');
   const saved = process.env.LP_NUM_THREADS;
   process.env.LP_NUM_THREADS = '1';
   try {

@@ -50,14 +50,17 @@ export function defaultTuneCache(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tqhash', 'autotune.json');
 }
 
-/** The cache key of an adapter: name, backend, feature level, and the versions of tqhash and webgpu; for a software
+/** The cache key of an adapter: name, driver (the adapter's description, where it differs from the name: llvmpipe's
+ *  name is the same under Mesa 22.3 and 25, whose load code and winners differ), backend, feature level, and the
+ *  versions of tqhash and webgpu; for a software
  *  adapter also the CPU it runs on (util/host.ts: model × logical CPUs, family, model number and vector ISA, and
  *  LP_NUM_THREADS when set): llvmpipe reports the same name on every host, and its winners are the CPU's.
  *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class; so is
  *  TQHASH_LIMITS=default, under which some candidates do not fit. */
-export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'>): string {
+export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'> & { description?: string }): string {
   const { preset: forced, limits } = flags();
-  return `${info.name} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''}${forced ? ` · preset ${forced}` : ''}${limits ? ` · limits ${limits}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
+  const driver = info.description && info.description !== info.name ? ` [${info.description}]` : '';
+  return `${info.name}${driver} (${info.backend}, ${info.featureLevel})${info.software ? ` · CPU ${hostCpu()}` : ''}${forced ? ` · preset ${forced}` : ''}${limits ? ` · limits ${limits}` : ''} · tqhash ${codeVersion().package} · webgpu ${info.webgpuPackage}`;
 }
 
 /** The knob preset of an adapter: its class's, unless TQHASH_PRESET names the other (to run a GPU's kernels and
