@@ -1,8 +1,9 @@
 // Adapter selection: hardware first, then the software adapters that Dawn accepts, each step logged.
 import { existsSync, readFileSync } from 'node:fs';
+import { cacheHome } from '../util/fs.js';
 import { hostCpu } from '../util/host.js';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { debug, flags } from '../config.js';
 import { formatKnobs } from './knobs.js';
@@ -118,8 +119,7 @@ export function mesaEnvDefaults(env: NodeJS.ProcessEnv): Record<string, string> 
   if (!env.EGL_PLATFORM) out.EGL_PLATFORM = 'surfaceless';
   const width = env.LP_NATIVE_VECTOR_WIDTH;
   if (width && !env.MESA_SHADER_CACHE_DIR && !env.MESA_SHADER_CACHE_DISABLE) {
-    const home = env.XDG_CACHE_HOME || `${env.HOME || homedir()}/.cache`;
-    out.MESA_SHADER_CACHE_DIR = `${home}/mesa_shader_cache-lp${width.replace(/[^0-9A-Za-z]/g, '')}`;
+    out.MESA_SHADER_CACHE_DIR = join(cacheHome(env), `mesa_shader_cache-lp${width.replace(/[^0-9A-Za-z]/g, '')}`);
   }
   return out;
 }

@@ -8,10 +8,9 @@
 // with key "<adapter> (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu <version>"
 // (the CPU for software adapters only). Delete the file to retune.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { debug, flags } from '../config.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { cacheHome, writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
 import { hostCpu } from '../util/host.js';
 import type { AdapterInfo } from './adapter.js';
@@ -47,13 +46,12 @@ const MAX_CACHE_BYTES = 1 << 20;
 
 /** The cache file: $XDG_CACHE_HOME/tqhash/autotune.json, else ~/.cache/tqhash/autotune.json. */
 export function defaultTuneCache(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tqhash', 'autotune.json');
+  return join(cacheHome(), 'tqhash', 'autotune.json');
 }
 
 /** The cache key of an adapter: name, driver (the adapter's description, where it differs from the name: llvmpipe's
  *  name is the same under Mesa 22.3 and 25, whose load code and winners differ), backend, feature level, and the
- *  versions of tqhash and webgpu; for a software
- *  adapter also the CPU it runs on (util/host.ts: model × logical CPUs, family, model number and vector ISA, and
+ *  versions of tqhash and webgpu; for a software adapter also the CPU it runs on (util/host.ts: model × logical CPUs, family, model number and vector ISA, and
  *  LP_NUM_THREADS when set): llvmpipe reports the same name on every host, and its winners are the CPU's.
  *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class; so is
  *  TQHASH_LIMITS=default, under which some candidates do not fit. */

@@ -1,5 +1,6 @@
 // File writing shared by every artefact the project saves (checkpoints, code files, results, caches).
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /** A file-system fault where the project writes (not writable, a file where a folder should be, disk full):
@@ -92,4 +93,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | readon
   } catch {
     // e.g. Windows cannot open a folder; the rename is still atomic
   }
+}
+
+/** The user's cache folder: $XDG_CACHE_HOME, else ~/.cache (the XDG base-directory default); tqhash's autotune cache
+ *  and the Mesa shader caches it names live under it. */
+export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
 }
