@@ -5,8 +5,8 @@
 // Cache: $XDG_CACHE_HOME/tqhash/autotune.json (default ~/.cache/tqhash/autotune.json), format
 //   { "format": "tqhash-autotune 1", "entries": { "<key>": { "date", "knobs": { "conv.WGX": 8, … },
 //     "tasks": [{ "name", "winner", "ms": { "<candidate>": ms } }] } } }
-// with key "<adapter> (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu <version>"
-// (the CPU for software adapters only). Delete the file to retune.
+// with key "<adapter>[ [<driver>]] (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu
+// <version>" (tuneKey: the CPU for software adapters only). Delete the file to retune.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { debug, flags } from '../config.js';
@@ -51,8 +51,9 @@ export function defaultTuneCache(): string {
 
 /** The cache key of an adapter: name, driver (the adapter's description, where it differs from the name: llvmpipe's
  *  name is the same under Mesa 22.3 and 25, whose load code and winners differ), backend, feature level, and the
- *  versions of tqhash and webgpu; for a software adapter also the CPU it runs on (util/host.ts: model × logical CPUs, family, model number and vector ISA, and
- *  LP_NUM_THREADS when set): llvmpipe reports the same name on every host, and its winners are the CPU's.
+ *  versions of tqhash and webgpu; for a software adapter also the CPU it runs on (util/host.ts: model × logical
+ *  CPUs, family, model number and vector ISA, and LP_NUM_THREADS when set): llvmpipe reports the same name on every
+ *  host, and its winners are the CPU's.
  *  A preset forced by TQHASH_PRESET is part of the key: autotune's candidates depend on the preset's class; so is
  *  TQHASH_LIMITS=default, under which some candidates do not fit. */
 export function tuneKey(info: Pick<AdapterInfo, 'name' | 'backend' | 'featureLevel' | 'webgpuPackage' | 'software'> & { description?: string }): string {
