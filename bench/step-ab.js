@@ -2,6 +2,8 @@
 // The training step of two or more builds of tqhash, alternated in one session: wall and CPU time per step (all
 // threads) of each, medians, so a change's speed-up is measured against its base on the same machine and minutes.
 // Usage: node bench/step-ab.js DIST [DIST …] [--steps 10] [--rounds 2]   (DIST: a checkout's dist/ folder, e.g. ../base/dist)
+// DIST@KNOBS runs that build with TQHASH_KNOBS=KNOBS, so knob sets alternate as builds do:
+//   node bench/step-ab.js dist dist@conv.DW_CI_B=1 --rounds 3
 // Each build runs in its own child process (one WebGPU device each): dshNet+BN, 48 bits, batch 128, TQL, Adam, as
 // bench/step.js — but with its own short step loop rather than runStepBench, since an older build lacks the fields
 // (CPU time, knobs) and options compared here.
@@ -35,15 +37,17 @@ if (process.env.STEP_AB_CHILD) {
   await tq.gpu.disposeRuntime();
 } else {
   if (!argv.length || argv.includes('--help')) {
-    console.log('node bench/step-ab.js DIST [DIST …] [--steps 10] [--rounds 2]');
+    console.log('node bench/step-ab.js DIST[@KNOBS] [DIST[@KNOBS] …] [--steps 10] [--rounds 2]');
     process.exit(argv.length ? 0 : 2);
   }
   const me = fileURLToPath(import.meta.url);
   for (let r = 1; r <= rounds; r++) {
-    for (const dist of argv) {
-      const out = execFileSync(process.execPath, [me, dist, '--steps', String(steps)], { env: { ...process.env, STEP_AB_CHILD: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const arm of argv) {
+      const at = arm.indexOf('@'), dist = at < 0 ? arm : arm.slice(0, at);
+      const env = { ...process.env, STEP_AB_CHILD: '1', ...(at < 0 ? {} : { TQHASH_KNOBS: arm.slice(at + 1) }) };
+      const out = execFileSync(process.execPath, [me, dist, '--steps', String(steps)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       const { wall, cpu } = JSON.parse(out.trim().split('\n').pop());
-      console.log(`round ${r}  ${dist}: ${wall.toFixed(0)} ms/step wall (${(128000 / wall).toFixed(0)} images/s), ${cpu.toFixed(0)} ms CPU`);
+      console.log(`round ${r}  ${arm}: ${wall.toFixed(0)} ms/step wall (${(128000 / wall).toFixed(0)} images/s), ${cpu.toFixed(0)} ms CPU`);
     }
   }
 }
