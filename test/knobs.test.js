@@ -121,7 +121,7 @@ function stubTask(calls) {
       { label: 'unrolled', knobs: { 'gemm.variant': 'unrolled', 'gemm.TM': 8 } },
       { label: 'regblock 4', knobs: { 'gemm.variant': 'regblock', 'gemm.TM': 4 } },
     ],
-    time: async () => {
+    run: async () => {
       calls.push(gpu.knob('gemm.variant'));
       return gpu.knob('gemm.variant') === 'regblock' ? 1 : 2;
     },
@@ -132,8 +132,9 @@ test('autotune keeps the faster candidate, caches it per key, and the cache is u
   const file = join(dir, 'a', 'autotune.json');
   gpu.selectKnobs('software');
   const calls = [];
-  const r = await gpu.autotune([stubTask(calls)], { key: 'adapter A', cacheFile: file, log: () => {} });
-  assert.equal(calls, ['unrolled', 'regblock']);
+  const r = await gpu.autotune([stubTask(calls)], { key: 'adapter A', cacheFile: file, rounds: 2, log: () => {} });
+  // One untimed run each, then two rounds, the second in rotated order.
+  assert.equal(calls, ['unrolled', 'regblock', 'unrolled', 'regblock', 'regblock', 'unrolled']);
   assert.is(r.cached, false);
   assert.equal(r.knobs, { 'gemm.variant': 'regblock', 'gemm.TM': 4 });
   assert.is(gpu.knob('gemm.variant'), 'regblock');
@@ -156,13 +157,47 @@ test('autotune keeps the faster candidate, caches it per key, and the cache is u
   assert.equal(Object.keys(JSON.parse(readFileSync(file, 'utf8')).entries).sort(), ['adapter A', 'adapter B']);
 });
 
+test('autotune interleaves its timings: a machine slowing down during the task does not pick whichever ran first', async () => {
+  // regblock is faster by 0.2 ms, but every run takes 0.5 ms longer than the one before (a host getting busier, a
+  // clock ramping down). Timed one candidate after the other, unrolled (first) would win with a median of 2.2 ms
+  // against 4.0; interleaved, both see the drift and the faster one wins.
+  gpu.selectKnobs('software');
+  let n = 0;
+  const task = {
+    ...stubTask([]),
+    run: async () => (gpu.knob('gemm.variant') === 'regblock' ? 1 : 1.2) + 0.5 * n++,
+  };
+  const r = await gpu.autotune([task], { key: 'drift', cacheFile: join(dir, 'drift.json'), force: true, log: () => {} });
+  assert.is(n, 2 + 2 * 3, 'one untimed run each, then 3 rounds by default');
+  assert.is(r.tasks[0].winner, 'regblock 4');
+  assert.is(gpu.knob('gemm.variant'), 'regblock');
+});
+
+test('autotune keeps the setting in force unless another candidate is 5 % faster', async () => {
+  const race = (other) => ({
+    name: 'gemm variant (stub)',
+    candidates: [
+      { label: 'regblock', knobs: { 'gemm.variant': 'regblock' } },
+      { label: 'unrolled', knobs: { 'gemm.variant': 'unrolled' } }, // the software preset's
+    ],
+    run: async () => (gpu.knob('gemm.variant') === 'unrolled' ? 1 : other),
+  });
+  for (const [other, winner] of [[0.97, 'unrolled'], [0.9, 'regblock']]) {
+    gpu.selectKnobs('software');
+    assert.is(gpu.knob('gemm.variant'), 'unrolled');
+    const r = await gpu.autotune([race(other)], { key: `margin ${other}`, cacheFile: join(dir, 'margin.json'), log: () => {} });
+    assert.is(r.tasks[0].winner, winner, `regblock at ${other} ms against 1`);
+    assert.is(gpu.knob('gemm.variant'), winner);
+  }
+});
+
 test('autotune leaves TQHASH_KNOBS overrides alone and skips tasks that ask to be skipped', async () => {
   const file = join(dir, 'b.json');
   gpu.selectKnobs('software', { overrides: { 'gemm.variant': 'unrolled' } });
   const calls = [];
-  const skipped = { ...stubTask([]), name: 'skipped', skip: () => 'not needed', time: async () => assert.unreachable('skipped task timed') };
-  const r = await gpu.autotune([stubTask(calls), skipped], { key: 'k', cacheFile: file, log: () => {} });
-  assert.equal(calls, ['unrolled'], 'the candidate contradicting the override is not timed');
+  const skipped = { ...stubTask([]), name: 'skipped', skip: () => 'not needed', run: async () => assert.unreachable('skipped task timed') };
+  const r = await gpu.autotune([stubTask(calls), skipped], { key: 'k', cacheFile: file, rounds: 1, log: () => {} });
+  assert.equal(calls, ['unrolled', 'unrolled'], 'the candidate contradicting the override is not timed');
   assert.is(gpu.knob('gemm.variant'), 'unrolled');
   assert.match(gpu.formatKnobs(), /knobs\s+software preset/);
   assert.equal(r.tasks.map((t) => t.name), ['gemm (stub)']);

@@ -10,20 +10,14 @@ import { conv2d, conv2dBackwardData, conv2dBackwardWeights, conv2dGeometry } fro
 import { gemmInto } from './matmul.js';
 import { tripletQuantLoss } from './tql.js';
 
-/** Median wall milliseconds of `record` + submit + wait, after one untimed call (pipeline compiles); `grad`: record
- *  with gradients enabled (ops that compute theirs in the forward pass). */
-async function gpuMs(record: () => void, repeats: number, grad = false): Promise<number> {
+/** Wall milliseconds of one `record` + submit + wait (autotune runs each candidate once untimed first, for its
+ *  pipeline compiles); `grad`: record with gradients enabled (ops that compute theirs in the forward pass). */
+async function gpuMs(record: () => void, grad = false): Promise<number> {
   const rt = runtime();
-  const run = async () => {
-    const t0 = performance.now();
-    scope(() => (grad ? record() : noGrad(record)));
-    await rt.sync();
-    return performance.now() - t0;
-  };
-  await run();
-  const xs: number[] = [];
-  for (let i = 0; i < repeats; i++) xs.push(await run());
-  return xs.sort((a, b) => a - b)[xs.length >> 1];
+  const t0 = performance.now();
+  scope(() => (grad ? record() : noGrad(record)));
+  await rt.sync();
+  return performance.now() - t0;
 }
 
 const cands = (xs: [string, Partial<KnobValues>][]): TuneCandidate[] => xs.map(([label, knobs]) => ({ label, knobs }));
@@ -66,49 +60,49 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
 const onlyUnder = (variant: KnobValues['conv.variant']) => () => (knob('conv.variant') === variant ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`);
 
 /** The conv tasks: variant × workgroup x extent over all three passes, then the forward block and the backward-weights knobs of 'unrolled'. */
-function convTasks(B: number, repeats: number, own: Tensor[]): TuneTask[] {
+function convTasks(B: number, own: Tensor[]): TuneTask[] {
   const layers = convLayers(B, own);
   const c = convCandidates(knobClass(), runtime().info.subgroups !== undefined);
   const all: TuneTask = {
     name: `conv (dshNet's 3 layers, batch ${B}, fwd + bwd-data + bwd-weights)`,
     candidates: c.all,
-    time: () => gpuMs(() => {
+    run: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
         conv2dBackwardData(l.dy, l.w, l.g);
         conv2dBackwardWeights(l.x, l.dy, l.g);
       }
-    }, repeats),
+    }),
   };
   const fwd: TuneTask = {
     name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
     candidates: c.fwd,
     skip: onlyUnder('unrolled'),
-    time: () => gpuMs(() => {
+    run: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
         conv2dBackwardData(l.dy, l.w, l.g);
       }
-    }, repeats),
+    }),
   };
   const dw: TuneTask = {
     name: `conv backward-weights (unrolled, batch ${B})`,
     // Where the device has subgroups, each blocking also runs as the subgroup variant (conv.DW_SG).
     candidates: c.dw,
     skip: onlyUnder('unrolled'),
-    time: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }, repeats),
+    run: () => gpuMs(() => { for (const l of layers) conv2dBackwardWeights(l.x, l.dy, l.g); }),
   };
   const dwTiled: TuneTask = {
     name: `conv backward-weights (tiled, batch ${B})`,
     candidates: c.dwTiled,
     skip: onlyUnder('tiled'),
-    time: dw.time,
+    run: dw.run,
   };
   return [all, fwd, dw, dwTiled];
 }
 
 /** The GEMM task: the FC layer 1024 → 500's forward, dX and dW products at batch B, per variant and blocking. */
-function gemmTask(B: number, repeats: number, own: Tensor[]): TuneTask {
+function gemmTask(B: number, own: Tensor[]): TuneTask {
   const buf = (n: number) => {
     const t = Tensor.from(Float32Array.from({ length: n }, (_, i) => ((i * 104729) % 997) / 997 - 0.5), [n]).keep();
     own.push(t);
@@ -126,16 +120,16 @@ function gemmTask(B: number, repeats: number, own: Tensor[]): TuneTask {
   return {
     name: `gemm (FC 1024 → 500, batch ${B}: forward, dX, dW)`,
     candidates: cands(blocks),
-    time: () => gpuMs(() => {
+    run: () => gpuMs(() => {
       gemmInto({ buffer: y, ld: 500 }, { buffer: x, ld: 1024 }, { buffer: w, ld: 1024 }, { M: B, N: 500, K: 1024, transB: true });
       gemmInto({ buffer: dx, ld: 1024 }, { buffer: y, ld: 500 }, { buffer: w, ld: 1024 }, { M: B, N: 1024, K: 500 });
       gemmInto({ buffer: dw, ld: 1024 }, { buffer: y, ld: 500 }, { buffer: x, ld: 1024 }, { M: 500, N: 1024, K: B, transA: true });
-    }, repeats),
+    }),
   };
 }
 
 /** The TQL loss task: its forward and gradient (computed in the same pass) at batch B, 48 bits, per kernel variant. */
-function tqlTask(B: number, repeats: number, own: Tensor[]): TuneTask {
+function tqlTask(B: number, own: Tensor[]): TuneTask {
   const f = Tensor.from(Float32Array.from({ length: B * 48 }, (_, i) => 0.9 * Math.sin(i * 0.37)), [B, 48]).keep();
   f.requiresGrad = true;
   const labels = Tensor.from(Uint32Array.from({ length: B }, (_, i) => i % 10), [B], 'u32').keep();
@@ -143,7 +137,7 @@ function tqlTask(B: number, repeats: number, own: Tensor[]): TuneTask {
   return {
     name: `tql loss (batch ${B}, 48 bits: distances, triplets, gradient)`,
     candidates: cands([['scalar', { 'tql.variant': 'scalar' }], ['blocked', { 'tql.variant': 'blocked' }]]),
-    time: () => gpuMs(() => { tripletQuantLoss(f, labels); }, repeats, true),
+    run: () => gpuMs(() => { tripletQuantLoss(f, labels); }, true),
   };
 }
 
@@ -151,8 +145,8 @@ function tqlTask(B: number, repeats: number, own: Tensor[]): TuneTask {
 export interface TuneKernelsOptions {
   /** Batch of the workloads (default 128, the training default). */
   batch?: number;
-  /** Timed runs per candidate after one warm-up (median; default 3). */
-  repeats?: number;
+  /** Timed runs per candidate after one untimed, in interleaved rounds (median; default 3). */
+  rounds?: number;
   /** Retune even when the cache has this adapter. */
   force?: boolean;
   /** Default: defaultTuneCache(). */
@@ -162,13 +156,13 @@ export interface TuneKernelsOptions {
 
 /** Times the conv, GEMM and TQL candidates on this adapter (or reads the cached winners) and sets the fastest knobs. */
 export async function tuneKernels(o: TuneKernelsOptions = {}): Promise<TuneResult> {
-  const B = o.batch ?? 128, repeats = o.repeats ?? 3;
+  const B = o.batch ?? 128;
   const key = tuneKey(runtime().info), cacheFile = o.cacheFile ?? defaultTuneCache();
   const own: Tensor[] = [];
   try {
     const cached = !o.force && readTuneCache(cacheFile, key) !== undefined;
-    const tasks = cached ? [] : [...convTasks(B, repeats, own), gemmTask(B, repeats, own), tqlTask(B, repeats, own)];
-    return await autotune(tasks, { key, cacheFile, force: o.force, log: o.log });
+    const tasks = cached ? [] : [...convTasks(B, own), gemmTask(B, own), tqlTask(B, own)];
+    return await autotune(tasks, { key, cacheFile, force: o.force, rounds: o.rounds, log: o.log });
   } finally {
     for (const t of own) t.dispose();
   }
