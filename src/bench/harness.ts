@@ -2,6 +2,7 @@
 // dispatches; the median of repeats after warm-up (DESIGN.md). Also the adapter's own ceilings.
 import { runtime, Tensor } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
+import { median } from '../util/stats.js';
 
 export interface Timing {
   /** Median milliseconds per call of `record`, dispatch overhead subtracted. */
@@ -9,12 +10,6 @@ export interface Timing {
   /** Median milliseconds per call, raw. */
   rawMs: number;
   samples: number[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const emptyCost = new Map<number, number>();

@@ -13,6 +13,7 @@ import { debug, flags } from '../config.js';
 import { cacheHome, writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
 import { hostCpu } from '../util/host.js';
+import { median } from '../util/stats.js';
 import type { AdapterInfo } from './adapter.js';
 import { adapterClass, type AdapterClass, checkKnobs, currentKnobs, fixedKnobs, knobClass, parseKnobOverrides, restoreKnobs, selectKnobs, setKnobs, setTunedFrom, snapshotKnobs, type KnobName, type KnobValues } from './knobs.js';
 
@@ -149,8 +150,6 @@ async function runTask(task: TuneTask, cands: TuneCandidate[], rounds: number, l
 /** How much faster than the setting in force a candidate must be to replace it: differences within a shared host's
  *  noise (bench/NOTES.md: autotune's picks on 2 vCPU made no difference above it when alternated) change nothing. */
 const KEEP_MARGIN = 0.05;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
  * Applies the cached winners for `key` when present (unless `force`); else times every task's candidates (runTask:
