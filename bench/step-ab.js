@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i < 0 ? dflt : Number(argv.splice(i, 2)[1]); };
 const steps = opt('steps', 10), rounds = opt('rounds', 2);
+const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1]; // (the upper middle of an even count)
 if (process.env.STEP_AB_CHILD) {
   const tq = await import(resolve(argv[0], 'index.js'));
   await tq.init();
@@ -32,7 +33,6 @@ if (process.env.STEP_AB_CHILD) {
     const c = process.cpuUsage(c0);
     if (i >= 2) { wall.push(performance.now() - t0); cpu.push((c.user + c.system) / 1000); }
   }
-  const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
   console.log(JSON.stringify({ wall: med(wall), cpu: med(cpu) }));
   await tq.gpu.disposeRuntime();
 } else {
@@ -41,6 +41,7 @@ if (process.env.STEP_AB_CHILD) {
     process.exit(argv.length ? 0 : 2);
   }
   const me = fileURLToPath(import.meta.url);
+  const seen = new Map(argv.map((arm) => [arm, { wall: [], cpu: [] }]));
   for (let r = 1; r <= rounds; r++) {
     for (const arm of argv) {
       const at = arm.indexOf('@'), dist = at < 0 ? arm : arm.slice(0, at);
@@ -48,6 +49,13 @@ if (process.env.STEP_AB_CHILD) {
       const out = execFileSync(process.execPath, [me, dist, '--steps', String(steps)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       const { wall, cpu } = JSON.parse(out.trim().split('\n').pop());
       console.log(`round ${r}  ${arm}: ${wall.toFixed(0)} ms/step wall (${(128000 / wall).toFixed(0)} images/s), ${cpu.toFixed(0)} ms CPU`);
+      seen.get(arm).wall.push(wall);
+      seen.get(arm).cpu.push(cpu);
     }
+  }
+  // Medians over the rounds, and each arm's time as a multiple of the first arm's (below 1: faster).
+  const [w0, c0] = [med(seen.get(argv[0]).wall), med(seen.get(argv[0]).cpu)];
+  for (const [arm, { wall, cpu }] of seen) {
+    console.log(`median      ${arm}: ${med(wall).toFixed(0)} ms wall (×${(med(wall) / w0).toFixed(3)}), ${med(cpu).toFixed(0)} ms CPU (×${(med(cpu) / c0).toFixed(3)})`);
   }
 }
