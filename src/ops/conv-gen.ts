@@ -6,8 +6,8 @@
 // kernel written with loops and arrays (override knobs) ran 1.5–3× SLOWER than the 8 × 4 'rb' kernel; unrolled here it
 // runs ~2× faster (bench/NOTES-conv.md). On llvmpipe every storage-buffer load costs as much as 10–40 vec4 FMAs
 // (1.4–3 ns per invocation), so both kernels maximise FMAs per load: vec4 loads of both operands, 16-byte aligned
-// (W % 4 = 0), large blocks per invocation, and input rows that slide down with the loop over taps (forward) or
-// over output rows (backward-weights), so each step loads one new row.
+// (W % 4 = 0), large blocks per invocation, and each input row loaded once per input channel (forward: the taps
+// unrolled) or once per step down the output rows (backward-weights: a window that slides).
 //
 // Each kernel is appended to shaders/conv.wgsl's text (as gemm-gen.ts does with matmul.wgsl), so Params, the
 // bindings (x4, dy4, wt4, bias, y, part) and the WGX/KH overrides are that file's own.
@@ -15,8 +15,9 @@
 // Constraints (checked by the op, which otherwise runs 'rb'): stride 1, no dilation, 0 ≤ PADW ≤ 4, KW − PADW ≤ 5, the
 // input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).
 
-/** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation. */
-export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KW: number; PADW: number }
+/** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation; the kernel's
+ *  KH × KW taps and its padding along W are unrolled into the code. */
+export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KH: number; KW: number; PADW: number }
 
 const XYZW = 'xyzw';
 
@@ -27,8 +28,9 @@ export const GEN_SIZES = ['CIN', 'HIN', 'WIN', 'COUT', 'HOUT', 'WOUT', 'PADH', '
 const sizeDecls = (names: readonly string[]) => names.map((n) => `override ${n}: ${n === 'PADH' ? 'i32' : 'u32'};`).join('\n');
 
 /** Lines loading input row `ih` (an i32 expression; a row outside 0 … HIN − 1 reads as zeros) of the plane at
- *  `plane` (vec4 offset) into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the row). */
-function rowLoad(ind: string, slot: number | string, ih: string, NB: number, plane = 'plane4'): string[] {
+ *  `plane` (vec4 offset) into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the
+ *  row). For the backward-weights kernel's sliding window (the forward kernel loads its rows as `let`s). */
+function rowLoad(ind: string, slot: string, ih: string, NB: number, plane: string): string[] {
   return [
     `${ind}{`,
     `${ind}  let ih = ${ih};`,
@@ -42,7 +44,7 @@ function rowLoad(ind: string, slot: number | string, ih: string, NB: number, pla
 /** WGSL of the forward kernel `fwd` (also backward-data), appended to `base` (the text of shaders/conv.wgsl):
  *  y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
 export function genFwdSource(k: FwdGenKnobs, base: string): string {
-  const { CO_B, PXW, RB, KW, PADW } = k;
+  const { CO_B, PXW, RB, KH, KW, PADW } = k;
   const QB = PXW / 4, NB = QB + 2, CB = CO_B / 4;
   const acc = (r: number, q: number, c: number) => `a${r}_${q}_${c}`;
   const L: string[] = [];
@@ -55,39 +57,43 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   for (let r = 0; r < RB; r++) for (let q = 0; q < QB; q++) for (let c = 0; c < CO_B; c++) L.push(`var ${acc(r, q, c)} = vec4f(0.0);`);
   // Column blocks ow0/4 − 1 + j (inputs ow0 − 4 … ow0 + PXW + 3): loop-invariant validity and clamped offsets.
   for (let j = 0; j < NB; j++) L.push(`let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
-  // Row r of the block at tap kh reads input row oh0 + r + kh − pad: the RB rows slide down one input row per tap, so
-  // a tap loads one new row (NB vec4) instead of RB (bench/NOTES-conv.md round 5).
-  for (let r = 0; r < RB; r++) for (let j = 0; j < NB; j++) L.push(`var x${r}_${j} = vec4f(0.0);`);
-  const loadRow = (ind: string, slot: number, ih: string) => L.push(...rowLoad(ind, slot, ih, NB));
+  // The taps are unrolled inside the loop over input channels: each input row and weight vector is a `let` of one
+  // trip and only the accumulators are carried between trips. llvmpipe stores every variable carried across a loop
+  // trip through the execution mask, at about the cost of an FMA; with the tap rows as a loop of their own the
+  // accumulators were stored once per tap row and the sliding rows shifted per tap row, now once per input channel
+  // (1.2–1.45× faster on llvmpipe; bench/NOTES-conv.md round 8). Block row r at tap row kh reads input row
+  // oh0 + r + kh − pad, so the RB + KH − 1 rows of a channel are each loaded once, row RB − 1 + kh when tap row kh
+  // first needs it.
+  const comp = (i: number, t: number) => `x${i}_${t >> 2}.${XYZW[t & 3]}`;
   L.push(`for (var ci = 0u; ci < CIN; ci++) {`);
   L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
-  // Before tap 0, slot r + 1 holds input row oh0 + r − pad (the shift at the top of the tap moves it to slot r).
-  for (let r = 0; r + 1 < RB; r++) loadRow('  ', r + 1, `i32(oh0 + ${r}u) - PADH`);
-  L.push(`  for (var kh = 0u; kh < KH; kh++) {`);
-  for (let r = 0; r + 1 < RB; r++) for (let j = 0; j < NB; j++) L.push(`    x${r}_${j} = x${r + 1}_${j};`);
-  loadRow('    ', RB - 1, `i32(oh0 + ${RB - 1}u + kh) - PADH`);
-  L.push(`    let wrow = ((ci * KH + kh) * ${KW}u) * COUTP + co0;`);
-  const comp = (r: number, t: number) => `x${r}_${t >> 2}.${XYZW[t & 3]}`;
-  // All KW weight vectors of the tap row first, then each accumulator's KW FMAs back to back: the block (512
-  // floats at the default) cannot stay in registers, and each spilled accumulator is then reloaded and stored once
-  // per tap row instead of once per tap. Each output's sum keeps its order (kw, then kh, then ci), so the results
-  // are bit for bit those of the tap-outer order; 1.1–1.4× faster on llvmpipe (bench/NOTES-conv.md round 7).
-  for (let kw = 0; kw < KW; kw++) for (let c4 = 0; c4 < CB; c4++) L.push(`    let w${kw}_${c4} = wt4[(wrow + ${kw}u * COUTP) / 4u + ${c4}u];`);
-  for (let r = 0; r < RB; r++) {
-    for (let q = 0; q < QB; q++) {
-      for (let c = 0; c < CO_B; c++) {
-        let e = acc(r, q, c);
-        for (let kw = 0; kw < KW; kw++) {
-          // Output pixel ow0 + 4q + e at tap kw reads input column (ow0 − 4) + (4 + 4q + e + kw − PADW).
-          const t = 4 + 4 * q + kw - PADW;
-          const xv = t % 4 === 0 ? `x${r}_${t / 4}` : `vec4f(${[0, 1, 2, 3].map((i) => comp(r, t + i)).join(', ')})`;
-          e = `fma(${xv}, vec4f(w${kw}_${c >> 2}.${XYZW[c & 3]}), ${e})`;
+  const loadRow = (i: number) => {
+    L.push(`  let ih${i} = i32(oh0 + ${i}u) - PADH; let rok${i} = ih${i} >= 0 && ih${i} < i32(HIN); let rb${i} = plane4 + u32(clamp(ih${i}, 0, i32(HIN) - 1)) * W4;`);
+    for (let j = 0; j < NB; j++) L.push(`  let x${i}_${j} = select(vec4f(0.0), x4[rb${i} + cx${j}], rok${i} && cok${j});`);
+  };
+  for (let kh = 0; kh < KH; kh++) {
+    for (let i = kh === 0 ? 0 : RB - 1 + kh; i < RB + kh; i++) loadRow(i);
+    // All KW weight vectors of the tap row first, then each accumulator's KW FMAs back to back (one reload and store
+    // of a spilled accumulator per tap row). Each output's sum keeps its order (kw, then kh, then ci).
+    L.push(`  let wrow${kh} = ((ci * ${KH}u + ${kh}u) * ${KW}u) * COUTP + co0;`);
+    for (let kw = 0; kw < KW; kw++) for (let c4 = 0; c4 < CB; c4++) L.push(`  let w${kh}_${kw}_${c4} = wt4[(wrow${kh} + ${kw}u * COUTP) / 4u + ${c4}u];`);
+    for (let r = 0; r < RB; r++) {
+      const i = r + kh;
+      for (let q = 0; q < QB; q++) {
+        for (let c = 0; c < CO_B; c++) {
+          let e = acc(r, q, c);
+          for (let kw = 0; kw < KW; kw++) {
+            // Output pixel ow0 + 4q + e at tap kw reads input column (ow0 − 4) + (4 + 4q + e + kw − PADW).
+            const t = 4 + 4 * q + kw - PADW;
+            const xv = t % 4 === 0 ? `x${i}_${t / 4}` : `vec4f(${[0, 1, 2, 3].map((e) => comp(i, t + e)).join(', ')})`;
+            e = `fma(${xv}, vec4f(w${kh}_${kw}_${c >> 2}.${XYZW[c & 3]}), ${e})`;
+          }
+          L.push(`  ${acc(r, q, c)} = ${e};`);
         }
-        L.push(`    ${acc(r, q, c)} = ${e};`);
       }
     }
   }
-  L.push(`  }`, `}`);
+  L.push(`}`);
   L.push(`let HWo = HOUT * WOUT;`);
   for (let c = 0; c < CO_B; c++) {
     L.push(`if (co0 + ${c}u < COUT) {`);

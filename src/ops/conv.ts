@@ -144,11 +144,11 @@ function dispatchRb(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k
  * (8×8×4 63.5, 16×8×4 69.0, 16×8×8 65.1, 4×8×8 73.2), conv1 8×16×4 46.9–48.4 (8×16×2 40.6, 8×32×2 47.6, 16×16×2 44.0,
  * 8×16×8 39.1). Before that order the spills of blocks past 256 accumulators cost more than the loads they saved.
  */
-function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> {
+function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KH' | 'KW' | 'PADW'> {
   const set = CONV_KNOBS.FWD_BLOCK;
   if (set !== 'auto') {
     const [CO_B, PXW, RB] = set.split('x').map(Number);
-    return { CO_B, PXW, RB } as Omit<FwdGenKnobs, 'KW' | 'PADW'>;
+    return { CO_B, PXW, RB } as Omit<FwdGenKnobs, 'KH' | 'KW' | 'PADW'>;
   }
   const RB = (r: 2 | 4 | 8) => Math.min(r, Hout) as FwdGenKnobs['RB'];
   // A GPU keeps the blocks it was measured with (H200, 2026-11-30): 512 accumulators would spill its register file.
@@ -158,8 +158,8 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KW' | 'PADW'> 
 
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
 function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & FwdSizes & { CoutP: number }): void {
-  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KW: k.KW, PADW: k.padW ?? 0 };
-  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
+  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0 };
+  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   runtime().dispatch(
     {
