@@ -61,7 +61,7 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   // trip and only the accumulators are carried between trips. llvmpipe stores every variable carried across a loop
   // trip through the execution mask, at about the cost of an FMA; with the tap rows as a loop of their own the
   // accumulators were stored once per tap row and the sliding rows shifted per tap row, now once per input channel
-  // (1.2–1.45× faster on llvmpipe; bench/NOTES-conv.md round 8). Block row r at tap row kh reads input row
+  // (1.25–1.5× faster on llvmpipe; bench/NOTES-conv.md round 8). Block row r at tap row kh reads input row
   // oh0 + r + kh − pad, so the RB + KH − 1 rows of a channel are each loaded once, row RB − 1 + kh when tap row kh
   // first needs it.
   const comp = (i: number, t: number) => `x${i}_${t >> 2}.${XYZW[t & 3]}`;
