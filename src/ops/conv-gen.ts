@@ -10,7 +10,7 @@
 // unrolled) or once per step down the output rows (backward-weights: a window that slides).
 //
 // Each kernel is appended to shaders/conv.wgsl's text (as gemm-gen.ts does with matmul.wgsl), so Params, the
-// bindings (x4, dy4, wt4, bias, y, part) and the WGX/KH overrides are that file's own.
+// bindings (x4, dy4, wt4, bias, y, part) and the WGX override are that file's own (KH and KW are unrolled here).
 //
 // Constraints (checked by the op, which otherwise runs 'rb'): stride 1, no dilation, 0 ≤ PADW ≤ 4, KW − PADW ≤ 5, the
 // input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).

@@ -165,7 +165,7 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
   runtime().dispatch(
     {
       file, entry: 'fwd',
-      overrides: { WGX: CONV_KNOBS.WGX, KH: k.KH, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX' | 'KH', number>,
+      overrides: { WGX: CONV_KNOBS.WGX, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX', number>,
     },
     {
       bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
