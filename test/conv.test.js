@@ -76,8 +76,9 @@ async function checkConv(variant, [N, Cin, H, W, Cout, K, stride, padding], seed
 }
 
 // The unrolled backward-weights kernel runs with 4 and 8 output channels per invocation, and 1, 2 (Cin = 3, 5: a
-// partial last block), 3 and 4 input channels (more than Cin = 2: clamped).
-for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['tiled', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
+// partial last block), 3 and 4 input channels (more than Cin = 2: clamped); 8 × 2 is the software preset from 8
+// input channels on (the shapes here have fewer, so 'auto' alone would not run it).
+for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['tiled', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 8, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
   test(`conv2d ${variant} (dw CO_B ${dwCoB}, CI_B ${dwCiB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
     ops.CONV_KNOBS.DW_CO_B = dwCoB;
     ops.CONV_KNOBS.DW_CI_B = dwCiB;

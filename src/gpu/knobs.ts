@@ -58,7 +58,7 @@ const TABLE = {
   'conv.variant': enumKnob(CONV_VARIANTS, 'unrolled', 'unrolled', 'default conv2d kernel variant (op options may name another)'),
   'conv.WGX': intKnob(1, 1024, 1, 8, 8, 'conv kernels: lanes along the workgroup x (≥ 8 on llvmpipe, the SIMD direction)'),
   'conv.DW_INVOCATIONS': intKnob(1, 1 << 20, 1, 1024, 1024, 'unrolled conv backward-weights: invocations wanted (sets the batch splits)'),
-  'conv.DW_CO_B': enumKnob([4, 8, 'auto'] as const, 'auto', 'auto', "unrolled conv backward-weights: output channels per invocation ('auto': 4 below 8 input channels or with 2 or more input channels per invocation, else 8)"),
+  'conv.DW_CO_B': enumKnob([4, 8, 'auto'] as const, 'auto', 'auto', "unrolled conv backward-weights: output channels per invocation ('auto': 4 below 8 input channels, else 8)"),
   'conv.DW_CI_B': enumKnob([1, 2, 3, 4, 'auto'] as const, 'auto', 1, "unrolled conv backward-weights: input channels per invocation ('auto': all of them up to 3, else 2)"),
   'conv.DW_SG': boolKnob(false, false, "unrolled conv backward-weights: a workgroup's lanes share one channel block and split its columns of output pixels, summed with subgroupAdd (where the device has 'subgroups', i.e. core; ignored elsewhere; not yet measured on a GPU: autotune times it)"),
   'conv.FWD_BLOCK': enumKnob(FWD_BLOCKS, 'auto', 'auto', "unrolled conv forward/backward-data: channels×pixels×rows per invocation ('auto': 8x16x4 on rows ≥ 16 wide, else 8x8x8; on a GPU 8x16x2 / 8x8x4)"),

@@ -52,7 +52,7 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
     ]),
     fwd: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
     dwTiled: cands(inv.map((n): [string, Partial<KnobValues>] => [`tiled, ${n} invocations`, { 'conv.DW_INVOCATIONS': n }])),
-    dw: cands(inv.flatMap((n) => (['auto', 8] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => sgs.map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
+    dw: cands(inv.flatMap((n) => (['auto', 4] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => sgs.map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
   };
 }
 

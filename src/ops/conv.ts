@@ -269,15 +269,16 @@ function dwSplits(g: ConvGeometry): number {
 
 /**
  * Output × input channels per invocation of the unrolled backward-weights kernel (CONV_KNOBS.DW_CO_B, DW_CI_B). On a
- * software adapter 'auto' gives 4 × (all input channels up to 3, else 2): the dy loads of a step serve 2–3 input
- * channels and the block stays at 200–300 accumulators (CPU-time GF/s, bench/NOTES-conv.md round 7: conv1 55.1 →
- * 69.2 with 4 × 3, conv2 60.9 → 66.3 and conv3 53.2 → 57.1 with 4 × 2 over 8 × 1; 4 × 4 and 8 × 2 spill and lose). A GPU
- * keeps one input channel (its preset), and then 4 output channels below 8 input channels (8 would leave lanes idle), else 8.
+ * software adapter 'auto' gives (4 below 8 input channels, else 8) × (all input channels up to 3, else 2): the dy
+ * loads of a step serve 2–3 input channels (bench/NOTES-conv.md round 7), and since each output channel's dy meets all
+ * its taps in a row, 8 × 2 (400 accumulators) beats 4 × 2 (round 9: CPU ms per call conv2 87.5 → 77.5, conv3 54 →
+ * 47). A GPU keeps one input channel (its preset), and then 4 output channels below 8 input channels (8 would leave
+ * lanes idle), else 8.
  */
 function dwBlock(g: ConvGeometry): { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4 } {
   const ci = CONV_KNOBS.DW_CI_B, co = CONV_KNOBS.DW_CO_B;
   const CI_B = Math.min(g.Cin, ci === 'auto' ? (g.Cin <= 3 ? g.Cin : 2) : ci) as 1 | 2 | 3 | 4;
-  const CO_B = co === 'auto' ? (CI_B > 1 || g.Cin < 8 ? 4 : 8) : co;
+  const CO_B = co === 'auto' ? (g.Cin < 8 ? 4 : 8) : co;
   return { CO_B, CI_B };
 }
 
