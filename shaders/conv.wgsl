@@ -39,6 +39,12 @@ struct Params {
 // x and dy read as vec4 by the generated kernels (src/ops/conv-gen.ts appends them to this file's text).
 @group(0) @binding(9) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read> dy4: array<vec4<f32>>;
+// The same three buffers read through textures by the generated kernels with TEX (conv.TEX): the runtime copies
+// each buffer in before the dispatch (src/gpu/runtime.ts DispatchArgs.texels, vec4 i at texel (i % TEXEL_ROW,
+// i / TEXEL_ROW)).
+@group(0) @binding(11) var x4t: texture_2d<f32>;
+@group(0) @binding(12) var dy4t: texture_2d<f32>;
+@group(0) @binding(13) var wt4t: texture_2d<f32>;
 
 override WG: u32 = 64;
 override WGX: u32 = 8;      // x extent (SIMD lanes on llvmpipe: must be ≥ 8)

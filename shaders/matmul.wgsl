@@ -23,6 +23,10 @@ struct Params {
 // The same buffers seen as vec4 (regblock: offsets, leading dimensions and batch strides must be multiples of 4).
 @group(0) @binding(5) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(6) var<storage, read> b4: array<vec4f>;
+// a4 and b4 read through textures by the generated kernel with tex (gemm.TEX): the runtime copies the buffers in
+// before the dispatch (src/gpu/runtime.ts DispatchArgs.texels).
+@group(0) @binding(7) var a4t: texture_2d<f32>;
+@group(0) @binding(8) var b4t: texture_2d<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;

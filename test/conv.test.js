@@ -77,18 +77,21 @@ async function checkConv(variant, [N, Cin, H, W, Cout, K, stride, padding], seed
 
 // The unrolled backward-weights kernel runs with 4 and 8 output channels per invocation, and 1, 2 (Cin = 3, 5: a
 // partial last block), 3 and 4 input channels (more than Cin = 2: clamped); 8 × 2 is the software preset from 8
-// input channels on (the shapes here have fewer, so 'auto' alone would not run it).
-for (const [variant, dwCoB, dwCiB] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['tiled', 'auto', 'auto'], ['unrolled', 4, 1], ['unrolled', 8, 1], ['unrolled', 4, 2], ['unrolled', 8, 2], ['unrolled', 'auto', 3], ['unrolled', 8, 4]]) {
-  test(`conv2d ${variant} (dw CO_B ${dwCoB}, CI_B ${dwCiB}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
-    ops.CONV_KNOBS.DW_CO_B = dwCoB;
-    ops.CONV_KNOBS.DW_CI_B = dwCiB;
-    let seed = 10;
-    for (const sh of SHAPES) {
-      for (const withBias of [false, true]) await checkConv(variant, sh, seed, withBias);
-      seed += 4;
+// input channels on (the shapes here have fewer, so 'auto' alone would not run it). The unrolled kernels read their
+// inputs from the buffers or through textures (conv.TEX), each way under half of the blockings.
+for (const [variant, dwCoB, dwCiB, tex] of [['naive', 'auto', 'auto'], ['rb', 'auto', 'auto'], ['tiled', 'auto', 'auto'], ['unrolled', 4, 1, true], ['unrolled', 8, 1, false], ['unrolled', 4, 2, false], ['unrolled', 8, 2, true], ['unrolled', 'auto', 3, true], ['unrolled', 8, 4, false]]) {
+  test(`conv2d ${variant} (dw CO_B ${dwCoB}, CI_B ${dwCiB}${tex === undefined ? '' : tex ? ', through textures' : ', from buffers'}): forward, bias and fused ReLU, backward-data, backward-weights vs float64`, async () => {
+    const saved = tq.gpu.snapshotKnobs();
+    tq.gpu.setKnobs({ 'conv.DW_CO_B': dwCoB, 'conv.DW_CI_B': dwCiB, ...(tex === undefined ? {} : { 'conv.TEX': tex }) });
+    try {
+      let seed = 10;
+      for (const sh of SHAPES) {
+        for (const withBias of [false, true]) await checkConv(variant, sh, seed, withBias);
+        seed += 4;
+      }
+    } finally {
+      tq.gpu.restoreKnobs(saved);
     }
-    ops.CONV_KNOBS.DW_CO_B = 'auto';
-    ops.CONV_KNOBS.DW_CI_B = 'auto';
   });
 }
 
@@ -147,7 +150,7 @@ test('conv2d: every candidate of autotune (software and GPU presets) vs float64'
       const i = checked++; // alternate the shapes, and bias + ReLU against neither
       await checkConv(c.knobs['conv.variant'], shapes[i % 2], seed += 4, i % 2 === 1, c.label);
     }
-    for (const c of uniq(lists.flatMap((l) => [...l.fwd, ...l.dw]))) {
+    for (const c of uniq(lists.flatMap((l) => [...l.tex, ...l.fwd, ...l.dw]))) {
       tq.gpu.restoreKnobs(saved);
       tq.gpu.setKnobs({ 'conv.variant': 'unrolled', 'conv.WGX': widest, ...c.knobs });
       await checkConv('unrolled', shapes[checked++ % 2], seed += 4, false, `${c.label}, WGX ${widest}`);
@@ -160,7 +163,7 @@ test('conv2d: every candidate of autotune (software and GPU presets) vs float64'
   } finally {
     tq.gpu.restoreKnobs(saved);
   }
-  assert.ok(checked >= 10 + 8 + 12 + 4, `${checked} candidates checked`);
+  assert.ok(checked >= 10 + 2 + 8 + 12 + 4, `${checked} candidates checked`);
 });
 
 // Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).
@@ -239,8 +242,9 @@ test('conv2d checks shapes up front and says the fix', () => {
 
 
 // 'auto' picks the blocks by adapter class: 512 accumulators and 2–3 input channels per backward-weights invocation
-// on a software adapter, the blocks measured on a GPU there (the GPU preset is selected here on llvmpipe: same values).
-test('conv2d unrolled: auto blocks follow the adapter class (software 8×16×4 / dw 4×3, GPU 8×16×2 / dw 4×1)', async () => {
+// on a software adapter, the blocks measured on a GPU there (the GPU preset is selected here on llvmpipe: same values);
+// the software preset reads the inputs through textures, the GPU's from the buffers (conv.TEX).
+test('conv2d unrolled: auto blocks follow the adapter class (software 8×16×4 / dw 4×3 through textures, GPU 8×16×2 / dw 4×1 from buffers)', async () => {
   const saved = tq.gpu.snapshotKnobs();
   const [N, Cin, H, W, Cout, K] = [2, 3, 16, 16, 8, 5];
   const shape = { N, Cin, H, W, Cout, KH: K, KW: K, stride: 1, padding: 2 };
@@ -270,6 +274,8 @@ test('conv2d unrolled: auto blocks follow the adapter class (software 8×16×4 /
   assert.ok(kernels.software.some((n) => n.includes('dw_c4_i3_')), kernels.software.join(', '));
   assert.ok(kernels.gpu.some((n) => n.includes('fwd_c8_p16_r2_')), kernels.gpu.join(', '));
   assert.ok(kernels.gpu.some((n) => n.includes('dw_c4_i1_')), kernels.gpu.join(', '));
+  assert.ok(kernels.software.length === 2 && kernels.software.every((n) => n.includes('_tex')), kernels.software.join(', '));
+  assert.ok(kernels.gpu.length === 2 && kernels.gpu.every((n) => !n.includes('_tex')), kernels.gpu.join(', '));
 });
 
 test.run();

@@ -90,6 +90,42 @@ test('a wrong binding yields a named error', async () => {
   rt.free(c);
 });
 
+// Buffers read through textures (DispatchArgs.texels): one row or less, a row and a part, whole rows only; two
+// dispatches of one submit that share the texture (each copies its buffer in first), the outputs poisoned.
+test('texels: a buffer read through a texture holds its values at every size, in submit order', async () => {
+  const rt = await gpu.getRuntime();
+  const R = gpu.TEXEL_ROW;
+  rt.kernels.registerSource('texels-test.wgsl', `@group(0) @binding(0) var src4t: texture_2d<f32>;
+@group(0) @binding(1) var<storage, read_write> y4: array<vec4<f32>>;
+struct P { n: u32 }
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn copy(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x < p.n) { y4[g.x] = textureLoad(src4t, vec2u(g.x % ${R}u, g.x / ${R}u), 0); }
+}`);
+  const k = { file: 'texels-test.wgsl', entry: 'copy' };
+  for (const n of [3, R, R + 5, 2 * R, 3 * R - 1]) {
+    const a = Float32Array.from({ length: 4 * n }, (_, i) => i * 0.5 - n), b = a.map((v) => -3 * v + 1);
+    const ab = rt.upload(a), bb = rt.upload(b), ya = rt.alloc(16 * n), yb = rt.alloc(16 * n);
+    rt.write(ya, new Float32Array(4 * n).fill(NaN));
+    rt.write(yb, new Float32Array(4 * n).fill(NaN));
+    rt.dispatch(k, { bindings: { y4: ya }, texels: { src4t: ab }, params: { n }, workgroups: Math.ceil(n / 64) });
+    rt.dispatch(k, { bindings: { y4: yb }, texels: { src4t: bb }, params: { n }, workgroups: Math.ceil(n / 64) });
+    const [ga, gb] = [await rt.readF32(ya), await rt.readF32(yb)];
+    for (let i = 0; i < 4 * n; i++) {
+      if (ga[i] !== a[i]) assert.unreachable(`${n} vec4, first dispatch: [${i}] = ${ga[i]}, expected ${a[i]}`);
+      if (gb[i] !== b[i]) assert.unreachable(`${n} vec4, second dispatch: [${i}] = ${gb[i]}, expected ${b[i]}`);
+    }
+    for (const x of [ab, bb, ya, yb]) rt.free(x);
+  }
+  const y = rt.alloc(64), x = rt.alloc(64), odd = rt.alloc(36);
+  assert.throws(() => rt.dispatch(k, { bindings: { y4: y }, params: { n: 1 }, workgroups: 1 }), /texture binding "src4t" is missing/);
+  assert.throws(() => rt.dispatch(k, { bindings: { y4: y }, texels: { src4t: x, other: x }, params: { n: 1 }, workgroups: 1 }), /texture binding "other" does not exist/);
+  assert.throws(() => rt.dispatch(k, { bindings: { y4: y }, texels: { src4t: odd }, params: { n: 1 }, workgroups: 1 }), /multiples of 16/);
+  assert.ok(rt.texelsFit(16 * R * rt.limits.maxTextureDimension2D) && !rt.texelsFit(16 * R * rt.limits.maxTextureDimension2D + 16), 'texelsFit: rows up to the largest 2D texture');
+  for (const b of [y, x, odd]) rt.free(b);
+});
+
 test('the pool reuses a released buffer and counts bytes', async () => {
   const rt = await gpu.getRuntime();
   const before = rt.pool.report();

@@ -30,9 +30,20 @@ const SHAPES = [[1, 1, 1], [3, 17, 33], [17, 33, 19], [33, 127, 100], [64, 48, 5
 const TRANS = [[false, false], [true, false], [false, true], [true, true]];
 const ACTS = ['none', 'relu', 'tanh'];
 
+// 'unrolled' runs under the adapter's preset (on a software adapter: A and B through textures, gemm.TEX) and again
+// with the other gemm.TEX.
+const UNROLLED_OTHER_TEX = 'unrolled, the other gemm.TEX';
+/** Runs fn with the knobs of a test arm: UNROLLED_OTHER_TEX is 'unrolled' with gemm.TEX flipped; returns its variant. */
+function withArm(arm, fn) {
+  if (arm !== UNROLLED_OTHER_TEX) return fn(arm);
+  const saved = tq.gpu.snapshotKnobs();
+  tq.gpu.setKnobs({ 'gemm.TEX': !tq.ops.GEMM_KNOBS.TEX });
+  try { return fn('unrolled'); } finally { tq.gpu.restoreKnobs(saved); }
+}
+
 test('forward: every variant × transpose × bias/activation on odd sizes, NaN-poisoned output', async () => {
   let seed = 1, worst = 0;
-  for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
+  for (const arm of ['naive', 'tiled', 'regblock', 'unrolled', UNROLLED_OTHER_TEX]) {
     for (const [tA, tB] of TRANS) {
       for (let si = 0; si < SHAPES.length; si++) {
         const [M, N, K] = SHAPES[si];
@@ -41,7 +52,7 @@ test('forward: every variant × transpose × bias/activation on odd sizes, NaN-p
         const alpha = si === 2 ? -0.75 : 1;
         const A = rand(M * K, seed++), B = rand(K * N, seed++), bias = withBias ? rand(N, seed++) : null;
         const ref = cpu.gemm(A, B, { M, N, K, transA: tA, transB: tB, alpha, bias, activation: act });
-        const got = await scope(() => {
+        const got = await scope(() => withArm(arm, (variant) => {
           const a = Tensor.from(f32(A), tA ? [K, M] : [M, K]);
           const b = Tensor.from(f32(B), tB ? [N, K] : [K, N]);
           const bb = bias ? Tensor.from(f32(bias), [N]) : null;
@@ -51,8 +62,8 @@ test('forward: every variant × transpose × bias/activation on odd sizes, NaN-p
           } finally {
             tq.setPoison(false);
           }
-        }).toArray();
-        const e = assertClose(got, ref, TOL, `${variant} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K} act ${act} bias ${!!bias}`);
+        })).toArray();
+        const e = assertClose(got, ref, TOL, `${arm} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K} act ${act} bias ${!!bias}`);
         worst = Math.max(worst, e);
       }
     }
@@ -79,6 +90,28 @@ function transpose(X, r, c) {
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = X[i * c + j];
   return out;
 }
+
+// gemm.TEX picks the generated kernel that reads A and B through textures; on by the software preset, off by the GPU's.
+test('unrolled: gemm.TEX reads A and B through textures (software preset), from the buffers without (GPU preset)', async () => {
+  const [M, N, K] = [19, 28, 41];
+  const A = rand(M * K, 80), B = rand(K * N, 81);
+  const ref = cpu.gemm(A, B, { M, N, K });
+  const saved = tq.gpu.snapshotKnobs();
+  try {
+    for (const cls of ['software', 'gpu']) {
+      tq.gpu.selectKnobs(cls);
+      const cap = tq.bench.capture(() => matmul(Tensor.from(f32(A), [M, K]), Tensor.from(f32(B), [K, N]), { variant: 'unrolled' }));
+      const names = cap.commands.map((c) => tq.bench.commandName(c)).filter((n) => n.startsWith('gemm-gen/'));
+      cap.release();
+      assertClose(await cap.result.toArray(), ref, TOL, `${cls} preset`);
+      cap.result.dispose();
+      assert.is(names.length, 1, names.join(', '));
+      assert.is(names[0].includes('_tex'), cls === 'software', `${cls} preset: ${names[0]}`);
+    }
+  } finally {
+    tq.gpu.restoreKnobs(saved);
+  }
+});
 
 test('batched: 3-D × 3-D, 3-D × broadcast 2-D, batch-1 broadcast', async () => {
   const [Bt, M, N, K] = [3, 9, 13, 21];
@@ -107,15 +140,15 @@ test('gemmInto: strided, offset, unaligned operands, β = 1 accumulation and β 
   for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) A[i * K + k] = big[(i + 1) * LDA + 2 + k];
   const prod = cpu.gemm(A, B, { M, N, K, alpha: 2 });
   for (const beta of [1, 0]) {
-    for (const variant of ['naive', 'tiled', 'regblock', 'unrolled']) {
+    for (const arm of ['naive', 'tiled', 'regblock', 'unrolled', UNROLLED_OTHER_TEX]) {
       const ref = f64(C0);
       for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ref[3 + i * LDC + j] = beta * ref[3 + i * LDC + j] + prod[i * N + j];
-      const got = await scope(() => {
+      const got = await scope(() => withArm(arm, (variant) => {
         const a = Tensor.from(f32(big), [big.length]), b = Tensor.from(f32(B), [K, N]), c = Tensor.from(f32(C0), [C0.length]);
         gemmInto({ buffer: c.buffer, offset: 3, ld: LDC }, { buffer: a.buffer, offset: LDA + 2, ld: LDA }, { buffer: b.buffer, ld: N }, { M, N, K, alpha: 2, beta, variant });
         return c;
-      }).toArray();
-      assertClose(got, ref, TOL, `gemmInto ${variant} β = ${beta}`);
+      })).toArray();
+      assertClose(got, ref, TOL, `gemmInto ${arm} β = ${beta}`);
     }
   }
 });

@@ -48,6 +48,8 @@ export interface Kernel {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   storage: Map<string, StorageBinding>;
+  /** Its texture_2d<f32> bindings (name → binding): buffers read through textures (runtime: DispatchArgs.texels). */
+  texels: Map<string, number>;
   uniform?: UniformBinding;
   /** Workgroup size when reflection could evaluate it (null for override expressions). */
   workgroupSize: [number, number, number] | null;
@@ -150,7 +152,7 @@ export class KernelCache {
       throw new KernelError(`${ref.file} has no compute entry point "${ref.entry}" (it has: ${names.join(', ')})`);
     }
     this.checkOverrides(sf, fn, ref);
-    const { layout, storage, uniform } = this.buildLayout(sf, fn, ref, key);
+    const { layout, storage, texels, uniform } = this.buildLayout(sf, fn, ref, key);
     this.device.pushErrorScope('validation');
     const pipeline = this.device.createComputePipeline({
       label: key,
@@ -165,7 +167,7 @@ export class KernelCache {
       }),
     );
     debug(`pipeline ${key}`);
-    const k: Kernel = { key, ref, label: key, pipeline, layout, storage, uniform, workgroupSize: fn.workgroupSize };
+    const k: Kernel = { key, ref, label: key, pipeline, layout, storage, texels, uniform, workgroupSize: fn.workgroupSize };
     this.kernels.set(key, k);
     return k;
   }
@@ -215,6 +217,7 @@ export class KernelCache {
   private buildLayout(sf: ShaderFile, fn: FunctionInfo, ref: KernelRef, key: string) {
     const entries: GPUBindGroupLayoutEntry[] = [];
     const storage = new Map<string, StorageBinding>();
+    const texels = new Map<string, number>();
     let uniform: UniformBinding | undefined;
     for (const r of fn.resources as VariableInfo[]) {
       if (r.group !== 0) throw new KernelError(`${ref.file}:${ref.entry}: binding ${r.name} is in group ${r.group}; tqhash kernels use group 0 only`);
@@ -243,12 +246,16 @@ export class KernelCache {
         uniform = { name: r.name, binding: r.binding, size: Math.max(16, Math.ceil(st.size / 16) * 16), fields };
         // Dynamic offset: params of many dispatches share one uniform buffer, so bind groups stay cacheable.
         entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+      } else if (r.resourceType === ResourceType.Texture && r.type.name === 'texture_2d' && (r.type as TypeInfo & { format?: TypeInfo }).format?.name === 'f32') {
+        // rgba32float is not filterable: textureLoad only, which is all the engine does with these.
+        texels.set(r.name, r.binding);
+        entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float', viewDimension: '2d' } });
       } else {
-        throw new KernelError(`${ref.file}:${ref.entry}: binding ${r.name} is not a buffer; tqhash kernels use storage and uniform buffers only`);
+        throw new KernelError(`${ref.file}:${ref.entry}: binding ${r.name} is neither a buffer nor a texture_2d<f32>; tqhash kernels use storage and uniform buffers, and buffers read through textures`);
       }
     }
     const layout = this.device.createBindGroupLayout({ entries, label: key });
-    return { layout, storage, uniform };
+    return { layout, storage, texels, uniform };
   }
 
   /** Number of distinct pipelines created. */

@@ -9,10 +9,23 @@ import { BufferPool, sizeClass, type PooledBuffer } from './buffers.js';
 /** A buffer argument: a pooled buffer, a raw GPUBuffer, or a range of one. */
 export type BufferArg = PooledBuffer | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
+/**
+ * Texels per row of the textures through which kernels read buffers (DispatchArgs.texels): vec4 i of the buffer is
+ * texel (i % TEXEL_ROW, i / TEXEL_ROW) of an rgba32float texture. Rows of 16 KiB: a multiple of the 256 bytes per row
+ * that copyBufferToTexture asks.
+ */
+export const TEXEL_ROW = 1024;
+
 /** What one dispatch needs: buffers by WGSL variable name, the params struct's fields it uses by name (the others are
  *  written as 0; a name the struct lacks is an error), the grid. */
 export interface DispatchArgs {
   bindings: Record<string, BufferArg>;
+  /**
+   * Buffers the kernel reads through its texture_2d<f32> bindings, by the textures' names: right before the dispatch
+   * the runtime copies each into a texture of its own (TEXEL_ROW). On llvmpipe a texel fetch costs about half a
+   * storage-buffer load (a storage load is a loop over the SIMD lanes, a fetch is not; bench/NOTES-conv.md round 11).
+   */
+  texels?: Record<string, BufferArg>;
   params?: Readonly<Record<string, number | undefined>>;
   workgroups: number | readonly [number, number?, number?];
 }
@@ -73,6 +86,9 @@ export class Runtime {
   private readonly paramAlign: number;
 
   private bindCache = new Map<string, GPUBindGroup>();
+  /** The textures of DispatchArgs.texels by (binding name, rows rounded up to a power of two), reused by every
+   *  dispatch: each copies its buffer in first, and the GPU runs commands in order. */
+  private texelTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
 
@@ -220,19 +236,26 @@ export class Runtime {
         if (overlap) throw new KernelError(`${k.label}: bindings "${a.name}" and "${b.name}" share a buffer and one of them is written; pass distinct buffers`);
       }
     }
+    const texels = this.texelBindings(k, args.texels ?? {});
     const params = this.writeParams(k, args.params);
     if (wg[0] * wg[1] * wg[2] === 0) return;
     // Bind groups depend only on the buffers (params use a dynamic offset), so steps that reuse pool buffers hit the cache.
     let key = k.key;
     for (const r of ranges) key += `|${r.binding}:${this.bufferId(r.range.buffer)}@${r.range.offset}+${r.range.size}`;
+    for (const t of texels) key += `|${t.binding}:${t.key}`;
     if (params) key += `|p${this.bufferId(params.buffer)}`;
     let group = this.bindCache.get(key);
     if (!group) {
       const entries: GPUBindGroupEntry[] = ranges.map((r) => ({ binding: r.binding, resource: { buffer: r.range.buffer, offset: r.range.offset, size: r.range.size } }));
+      for (const t of texels) entries.push({ binding: t.binding, resource: this.texelTextures.get(t.key)!.view });
       if (params && k.uniform) entries.push({ binding: k.uniform.binding, resource: { buffer: params.buffer, offset: 0, size: k.uniform.size } });
       group = this.device.createBindGroup({ layout: k.layout, entries, label: k.label });
       if (this.bindCache.size > 8192) this.bindCache.clear();
       this.bindCache.set(key, group);
+    }
+    if (texels.length) {
+      const enc = this.endPass();
+      for (const t of texels) this.copyToTexels(enc, t.range, this.texelTextures.get(t.key)!.texture);
     }
     const pass = this.beginPass();
     pass.setPipeline(k.pipeline);
@@ -240,6 +263,43 @@ export class Runtime {
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.recorded.push(k.label);
     this.counters.dispatches++;
+  }
+
+  /** Whether a buffer of `bytes` bytes can be read through a texture (DispatchArgs.texels): its rows fit the adapter's
+   *  largest 2D texture. */
+  texelsFit(bytes: number): boolean {
+    return Math.ceil(bytes / 16 / TEXEL_ROW) <= this.limits.maxTextureDimension2D;
+  }
+
+  /** The texture bindings of a dispatch, checked against reflection as the buffers are; creates their textures. */
+  private texelBindings(k: Kernel, given: Record<string, BufferArg>): { binding: number; range: Range; key: string }[] {
+    for (const name of Object.keys(given)) {
+      if (!k.texels.has(name)) throw new KernelError(`${k.label}: texture binding "${name}" does not exist (the kernel reads textures: ${[...k.texels.keys()].join(', ') || 'none'})`);
+    }
+    const out: { binding: number; range: Range; key: string }[] = [];
+    for (const [name, binding] of k.texels) {
+      const arg = given[name];
+      if (arg === undefined) throw new KernelError(`${k.label}: texture binding "${name}" is missing (pass the buffer it reads in texels)`);
+      const range = toRange(arg);
+      if (range.size % 16 !== 0 || range.offset % 16 !== 0) throw new KernelError(`${k.label}: texels "${name}": ${range.size} bytes at offset ${range.offset}; both must be multiples of 16 (whole vec4)`);
+      if (!this.texelsFit(range.size)) throw new KernelError(`${k.label}: texels "${name}": ${range.size} bytes need more than the adapter's ${this.limits.maxTextureDimension2D} texture rows of ${TEXEL_ROW} texels (texelsFit)`);
+      if ((range.buffer.usage & GPUBufferUsage.COPY_SRC) === 0) throw new KernelError(`${k.label}: texels "${name}": the buffer lacks COPY_SRC usage`);
+      const rows = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(range.size / 16 / TEXEL_ROW))));
+      const key = `${name}:${rows}`;
+      if (!this.texelTextures.has(key)) {
+        const texture = this.device.createTexture({ size: [TEXEL_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `tqhash texels ${key}` });
+        this.texelTextures.set(key, { texture, view: texture.createView() });
+      }
+      out.push({ binding, range, key });
+    }
+    return out;
+  }
+
+  /** Records the copy of a buffer range into a texels texture: whole rows, then the last partial row. */
+  private copyToTexels(enc: GPUCommandEncoder, r: Range, texture: GPUTexture): void {
+    const n = r.size / 16, full = Math.floor(n / TEXEL_ROW), rest = n % TEXEL_ROW, bytesPerRow = TEXEL_ROW * 16;
+    if (full) enc.copyBufferToTexture({ buffer: r.buffer, offset: r.offset, bytesPerRow }, { texture }, [TEXEL_ROW, full, 1]);
+    if (rest) enc.copyBufferToTexture({ buffer: r.buffer, offset: r.offset + full * bytesPerRow, bytesPerRow }, { texture, origin: [0, full, 0] }, [rest, 1, 1]);
   }
 
   /** Lends a pooled storage buffer of `bytes` bytes (contents undefined). */
@@ -391,6 +451,8 @@ export class Runtime {
     this.encoder = null;
     this.pass = null;
     this.bindCache.clear();
+    for (const t of this.texelTextures.values()) t.texture.destroy();
+    this.texelTextures.clear();
     this.pool.dispose();
     for (const list of this.readStaging.values()) for (const b of list) b.destroy();
     for (const b of this.paramChunks) b.destroy();

@@ -38,7 +38,7 @@ function convLayers(B: number, own: Tensor[]) {
 /** The candidate knob sets of each conv task for an adapter class (wider workgroups and more backward-weights
  *  invocations on a GPU; the subgroup variant where the device has subgroups). Exported so that a test runs every one
  *  of them against the float64 reference: whichever wins on an adapter computes the right convolution. */
-export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[]; dwTiled: TuneCandidate[] } {
+export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; tex: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[]; dwTiled: TuneCandidate[] } {
   const gpu = cls === 'gpu';
   const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
   const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
@@ -50,6 +50,7 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
       ...wgx.flatMap((w) => (['rb', 'unrolled'] as const).map((v): [string, Partial<KnobValues>] => [`${v} WGX ${w}`, { 'conv.variant': v, 'conv.WGX': w }])),
       ...(gpu ? ([8, 16, 32] as const).map((t): [string, Partial<KnobValues>] => [`tiled TWX ${t}`, { 'conv.variant': 'tiled', 'conv.TILED_TWX': t }]) : []),
     ]),
+    tex: cands([false, true].map((t): [string, Partial<KnobValues>] => [t ? 'inputs through textures' : 'inputs from buffers', { 'conv.TEX': t }])),
     fwd: cands(blocks.map((b): [string, Partial<KnobValues>] => [`block ${b}`, { 'conv.FWD_BLOCK': b }])),
     dwTiled: cands(inv.map((n): [string, Partial<KnobValues>] => [`tiled, ${n} invocations`, { 'conv.DW_INVOCATIONS': n }])),
     dw: cands(inv.flatMap((n) => (['auto', 4] as const).flatMap((c) => (['auto', 1] as const).flatMap((i) => sgs.map((sg): [string, Partial<KnobValues>] => [`${n} invocations CO_B ${c} CI_B ${i}${sg ? ' subgroups' : ''}`, { 'conv.DW_INVOCATIONS': n, 'conv.DW_CO_B': c, 'conv.DW_CI_B': i, 'conv.DW_SG': sg }]))))),
@@ -59,7 +60,8 @@ export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: Tu
 /** A task's skip rule: its knobs serve one conv variant; under another they are not timed. */
 const onlyUnder = (variant: KnobValues['conv.variant']) => () => (knob('conv.variant') === variant ? undefined : `conv.variant is ${knob('conv.variant')}, these knobs are unused`);
 
-/** The conv tasks: variant × workgroup x extent over all three passes, then the forward block and the backward-weights knobs of 'unrolled'. */
+/** The conv tasks: variant × workgroup x extent over all three passes, then where the unrolled kernels read their
+ *  inputs from, the forward block and the backward-weights knobs of 'unrolled'. */
 function convTasks(B: number, own: Tensor[]): TuneTask[] {
   const layers = convLayers(B, own);
   const c = convCandidates(knobClass(), runtime().info.subgroups !== undefined);
@@ -73,6 +75,12 @@ function convTasks(B: number, own: Tensor[]): TuneTask[] {
         conv2dBackwardWeights(l.x, l.dy, l.g);
       }
     }),
+  };
+  const tex: TuneTask = {
+    name: `conv inputs from buffers or textures (unrolled, batch ${B}, fwd + bwd-data + bwd-weights)`,
+    candidates: c.tex,
+    skip: onlyUnder('unrolled'),
+    run: all.run,
   };
   const fwd: TuneTask = {
     name: `conv forward + backward-data blocks (unrolled, batch ${B})`,
@@ -98,7 +106,7 @@ function convTasks(B: number, own: Tensor[]): TuneTask[] {
     skip: onlyUnder('tiled'),
     run: dw.run,
   };
-  return [all, fwd, dw, dwTiled];
+  return [all, tex, fwd, dw, dwTiled];
 }
 
 /** The GEMM task: the FC layer 1024 → 500's forward, dX and dW products at batch B, per variant and blocking. */
@@ -109,12 +117,16 @@ function gemmTask(B: number, own: Tensor[]): TuneTask {
     return t.buffer;
   };
   const x = buf(B * 1024), w = buf(500 * 1024), y = buf(B * 500), dx = buf(B * 1024), dw = buf(500 * 1024);
+  // The unrolled kernel's blocks each read A and B from the buffers and through textures (gemm.TEX).
+  const unrolled = ([tm, wx, wy]: [4 | 8 | 16, number, number]): [string, Partial<KnobValues>][] => [false, true].map((tex) => [
+    `unrolled ${tm}×${tm} wg ${wx}×${wy}${tex ? ', textures' : ''}`, { 'gemm.variant': 'unrolled', 'gemm.TM': tm, 'gemm.TN': tm, 'gemm.WX': wx, 'gemm.WY': wy, 'gemm.TEX': tex },
+  ]);
   const blocks: [string, Partial<KnobValues>][] = [
-    ['unrolled 16×16 wg 8×2', { 'gemm.variant': 'unrolled', 'gemm.TM': 16, 'gemm.TN': 16, 'gemm.WX': 8, 'gemm.WY': 2 }],
-    ['unrolled 8×8 wg 8×8', { 'gemm.variant': 'unrolled', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
+    ...unrolled([16, 8, 2]),
+    ...unrolled([8, 8, 8]),
     ['regblock 8×8 wg 8×8', { 'gemm.variant': 'regblock', 'gemm.TM': 8, 'gemm.TN': 8, 'gemm.WX': 8, 'gemm.WY': 8 }],
     ['regblock 4×4 wg 16×16', { 'gemm.variant': 'regblock', 'gemm.TM': 4, 'gemm.TN': 4, 'gemm.WX': 16, 'gemm.WY': 16 }],
-    ['unrolled 4×4 wg 16×16', { 'gemm.variant': 'unrolled', 'gemm.TM': 4, 'gemm.TN': 4, 'gemm.WX': 16, 'gemm.WY': 16 }],
+    ...unrolled([4, 16, 16]),
     ['tiled 16', { 'gemm.variant': 'tiled', 'gemm.TS': 16 }],
   ];
   return {

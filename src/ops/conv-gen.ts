@@ -12,12 +12,19 @@
 // Each kernel is appended to shaders/conv.wgsl's text (as gemm-gen.ts does with matmul.wgsl), so Params, the
 // bindings (x4, dy4, wt4, bias, y, part) and the WGX override are that file's own (KH and KW are unrolled here).
 //
+// TEX (conv.TEX): the kernel reads x4, dy4 and wt4 through the textures x4t, dy4t and wt4t (shaders/conv.wgsl) that
+// the runtime fills from the same buffers before the dispatch. Same values, same sums: only where the loads come from.
+// On llvmpipe a storage-buffer load is a loop over the SIMD lanes, a texel fetch is not: the kernels ran 1.2–1.35×
+// faster (bench/NOTES-conv.md round 11).
+//
 // Constraints (checked by the op, which otherwise runs 'rb'): stride 1, no dilation, 0 ≤ PADW ≤ 4, KW − PADW ≤ 5, the
 // input row length % 4 = 0 (forward and backward-data), the output row length % 4 = 0 (backward-weights).
 
+import { vec4At } from './generated.js';
+
 /** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation; the kernel's
  *  KH × KW taps and its padding along W are unrolled into the code. */
-export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KH: number; KW: number; PADW: number }
+export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KH: number; KW: number; PADW: number; TEX?: boolean }
 
 const XYZW = 'xyzw';
 
@@ -38,13 +45,13 @@ const sizeDecls = (names: readonly string[]) => names.map((n) => `override ${n}:
 /** Lines loading input row `ih` (an i32 expression; a row outside 0 … HIN − 1 reads as zeros) of the plane at
  *  `plane` (vec4 offset) into the registers x{slot}_0 … x{slot}_{NB−1}, at the column blocks cx_j (cok_j: inside the
  *  row). For the backward-weights kernel's sliding window (the forward kernel loads its rows as `let`s). */
-function rowLoad(ind: string, slot: string, ih: string, NB: number, plane: string): string[] {
+function rowLoad(ind: string, slot: string, ih: string, NB: number, plane: string, tex: boolean | undefined): string[] {
   return [
     `${ind}{`,
     `${ind}  let ih = ${ih};`,
     `${ind}  let rok = ih >= 0 && ih < i32(HIN);`,
     `${ind}  let rb = ${plane} + u32(clamp(ih, 0, i32(HIN) - 1)) * W4;`,
-    ...Array.from({ length: NB }, (_, j) => `${ind}  x${slot}_${j} = select(vec4f(0.0), x4[rb + cx${j}], rok && cok${j});`),
+    ...Array.from({ length: NB }, (_, j) => `${ind}  x${slot}_${j} = select(vec4f(0.0), ${vec4At(tex, 'x4', `rb + cx${j}`)}, rok && cok${j});`),
     `${ind}}`,
   ];
 }
@@ -52,7 +59,7 @@ function rowLoad(ind: string, slot: string, ih: string, NB: number, plane: strin
 /** WGSL of the forward kernel `fwd` (also backward-data), appended to `base` (the text of shaders/conv.wgsl):
  *  y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
 export function genFwdSource(k: FwdGenKnobs, base: string): string {
-  const { CO_B, PXW, RB, KH, KW, PADW } = k;
+  const { CO_B, PXW, RB, KH, KW, PADW, TEX } = k;
   const QB = PXW / 4, NB = QB + 2, CB = CO_B / 4;
   const acc = (r: number, q: number, c: number) => `a${r}_${q}_${c}`;
   const L: string[] = [];
@@ -78,14 +85,14 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
   L.push(`  let plane4 = (n * CIN + ci) * HIN * W4;`);
   const loadRow = (i: number) => {
     L.push(`  let ih${i} = i32(oh0 + ${i}u) - PADH; let rok${i} = ih${i} >= 0 && ih${i} < i32(HIN); let rb${i} = plane4 + u32(clamp(ih${i}, 0, i32(HIN) - 1)) * W4;`);
-    for (let j = 0; j < NB; j++) L.push(`  let x${i}_${j} = select(vec4f(0.0), x4[rb${i} + cx${j}], rok${i} && cok${j});`);
+    for (let j = 0; j < NB; j++) L.push(`  let x${i}_${j} = select(vec4f(0.0), ${vec4At(TEX, 'x4', `rb${i} + cx${j}`)}, rok${i} && cok${j});`);
   };
   for (let kh = 0; kh < KH; kh++) {
     for (let i = kh === 0 ? 0 : RB - 1 + kh; i < RB + kh; i++) loadRow(i);
     // All KW weight vectors of the tap row first, then each accumulator's KW FMAs back to back (one reload and store
     // of a spilled accumulator per tap row). Each output's sum keeps its order (kw, then kh, then ci).
     L.push(`  let wrow${kh} = ((ci * ${KH}u + ${kh}u) * ${KW}u) * COUTP + co0;`);
-    for (let kw = 0; kw < KW; kw++) for (let c4 = 0; c4 < CB; c4++) L.push(`  let w${kh}_${kw}_${c4} = wt4[(wrow${kh} + ${kw}u * COUTP) / 4u + ${c4}u];`);
+    for (let kw = 0; kw < KW; kw++) for (let c4 = 0; c4 < CB; c4++) L.push(`  let w${kh}_${kw}_${c4} = ${vec4At(TEX, 'wt4', `(wrow${kh} + ${kw}u * COUTP) / 4u + ${c4}u`)};`);
     for (let r = 0; r < RB; r++) {
       const i = r + kh;
       for (let q = 0; q < QB; q++) {
@@ -134,7 +141,7 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
 
 /** Knobs of one generated backward-weights kernel: CO_B output channels × CI_B input channels × all KH·KW taps per
  *  invocation; SG: the subgroup variant (below). */
-export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean }
+export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean; TEX?: boolean }
 
 /** How many sums one invocation of the backward-weights kernel keeps (dwSumExprs: CO_B·CI_B·KH·KW + CO_B). */
 export const dwSums = (k: DwBlock) => dwSumExprs(k).length;
@@ -148,7 +155,7 @@ type DwBlock = Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>;
  * accumulators: fewer live registers than vec4 ones).
  */
 function dwAccumulate(k: DwGenKnobs, block: string): { decls: string[]; image: string[]; column: string[] } {
-  const { CO_B, CI_B, KH, KW, PADW } = k;
+  const { CO_B, CI_B, KH, KW, PADW, TEX } = k;
   const NB = 4;
   const decls: string[] = [], image: string[] = [], L: string[] = [];
   decls.push(`let cobs = (COUT + ${CO_B}u - 1u) / ${CO_B}u;`);
@@ -170,7 +177,7 @@ function dwAccumulate(k: DwGenKnobs, block: string): { decls: string[]; image: s
   L.push(`let hi = ob + 1u < Wo4;`); // Wout % 8 = 4: the last step's second quad lies past the row
   L.push(`let b0 = i32(ob) - 1;`);
   for (let j = 0; j < NB; j++) L.push(`let cb${j} = b0 + ${j}; let cok${j} = cb${j} >= 0 && cb${j} < i32(W4); let cx${j} = u32(clamp(cb${j}, 0, i32(W4) - 1));`);
-  const loadRow = (ind: string, i: number, slot: number, ih: string) => L.push(...rowLoad(ind, `${i}_${slot}`, ih, NB, `plane4_${i}`));
+  const loadRow = (ind: string, i: number, slot: number, ih: string) => L.push(...rowLoad(ind, `${i}_${slot}`, ih, NB, `plane4_${i}`, TEX));
   // Before row 0, window slot kh + 1 holds input row kh − pad (the shift at the top of the step moves it to slot kh).
   for (let i = 0; i < CI_B; i++) for (let kh = 0; kh + 1 < KH; kh++) loadRow('', i, kh + 1, `${kh} - PADH`);
   const [ohOpen, ohClose] = loopLines('oh', '0u', 'oh++', 'HOUT');
@@ -181,8 +188,8 @@ function dwAccumulate(k: DwGenKnobs, block: string): { decls: string[]; image: s
   }
   L.push(`  let o = dyb + oh * Wo4 + ob;`);
   for (let c = 0; c < CO_B; c++) {
-    L.push(`  let d${c}a = dy4[o + cof${c}];`);
-    L.push(`  let d${c}b = select(vec4f(0.0), dy4[o + cof${c} + select(0u, 1u, hi)], hi);`);
+    L.push(`  let d${c}a = ${vec4At(TEX, 'dy4', `o + cof${c}`)};`);
+    L.push(`  let d${c}b = select(vec4f(0.0), ${vec4At(TEX, 'dy4', `o + cof${c} + select(0u, 1u, hi)`)}, hi);`);
     L.push(`  sd${c} += d${c}a + d${c}b;`);
   }
   const comp = (i: number, kh: number, t: number) => `x${i}_${kh}_${t >> 2}.${XYZW[t & 3]}`;

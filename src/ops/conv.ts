@@ -57,9 +57,9 @@ const WG = 64;
  * invocations of the unrolled backward-weights kernel (sets the batch splits); DW_CO_B, DW_CI_B = its output and input
  * channels per invocation ('auto': see dwBlock);
  * FWD_BLOCK = the unrolled forward kernel's block, channels × pixels × rows per invocation ('auto': see fwdBlock);
- * variant = the default variant.
+ * TEX = the unrolled kernels read their inputs through textures (conv-gen.ts); variant = the default variant.
  */
-export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'DW_SG', 'FWD_BLOCK', 'TILED_TWX', 'variant']);
+export const CONV_KNOBS = knobView('conv', ['WGX', 'DW_INVOCATIONS', 'DW_CO_B', 'DW_CI_B', 'DW_SG', 'FWD_BLOCK', 'TEX', 'TILED_TWX', 'variant']);
 const CO_B = 8; // output channels per invocation in the rb kernels
 const MAX_KW_RB = 8; // dw_rb keeps 8·KW accumulators
 const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in registers
@@ -68,6 +68,8 @@ const SEG = 16; // fwd_rb keeps a row segment of 3·stride + KW inputs in regist
 const rbFits = (KW: number, stride: number) => 3 * stride + KW <= SEG;
 /** Whether the unrolled kernels handle a stride-1 pass with this padding over rows of length `rowLen` (conv-gen.ts). */
 const unrolledFits = (KW: number, padW: number, stride: number, rowLen: number) => stride === 1 && padW >= 0 && padW <= 4 && KW - padW <= 5 && rowLen % 4 === 0;
+/** Whether the unrolled kernels read these tensors through textures: conv.TEX, and each fits the adapter's textures. */
+const texels = (...ts: Tensor[]) => CONV_KNOBS.TEX && ts.every((t) => runtime().texelsFit(t.size * 4));
 
 
 // conv.wgsl's Params fields; a dispatch names the ones its kernel reads, the runtime writes the others as 0.
@@ -159,8 +161,9 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KH' | 'KW' | '
 
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
 function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & FwdSizes & { CoutP: number }): void {
-  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0 };
-  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
+  const TEX = texels(input, wt);
+  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0, TEX };
+  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   runtime().dispatch(
     {
@@ -168,7 +171,7 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
       overrides: { WGX: CONV_KNOBS.WGX, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX', number>,
     },
     {
-      bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer },
+      ...(TEX ? { bindings: { bias: (bias ?? input).buffer, y: y.buffer }, texels: { x4t: input.buffer, wt4t: wt.buffer } } : { bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer } }),
       params: { N: k.N, relu: k.relu, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.N * nPB) / CONV_KNOBS.WGX), Math.ceil(k.Cout / kn.CO_B), 1],
     },
@@ -325,8 +328,9 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   const len = dw.size + g.Cout;
   const part = Tensor.empty([splits * len]);
   if (unrolled) {
-    const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding, ...(sgSlots ? { SG: true } : {}) };
-    const file = useGenerated(`conv-gen/dw${sgSlots ? '_sg' : ''}_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
+    const TEX = texels(x, dy);
+    const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding, TEX, ...(sgSlots ? { SG: true } : {}) };
+    const file = useGenerated(`conv-gen/dw${sgSlots ? '_sg' : ''}_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       {
         file, entry: 'dw',
@@ -336,7 +340,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
         } satisfies Record<Exclude<(typeof GEN_SIZES)[number], 'COUTP'> | 'WGX', number>,
       },
       {
-        bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer },
+        ...(TEX ? { bindings: { part: part.buffer }, texels: { x4t: x.buffer, dy4t: dy.buffer } } : { bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer } }),
         params: { N: g.N, nPer },
         workgroups: [sgSlots ? perSplit : Math.ceil(perSplit / CONV_KNOBS.WGX), splits, 1],
       },

@@ -6,22 +6,26 @@
 // accumulators stay in registers. Semantics, bindings and Params are gemm_regblock's: C = act(α·op(A)·op(B) + β·C +
 // bias), batched by workgroup z; A, B read as vec4 (offsets, leading dimensions, batch strides multiples of 4). The
 // kernel is appended to shaders/matmul.wgsl's text, so Params, bindings, the WX/WY overrides and the epilogue are
-// that file's own.
+// that file's own. With `tex` (gemm.TEX) A and B are read through the textures a4t and b4t that the runtime fills from
+// the same buffers (as the generated convolutions do, conv-gen.ts): same values, cheaper loads on llvmpipe.
+
+import { vec4At } from './generated.js';
 
 /** Knobs of one generated kernel: TM rows × TN columns per invocation (TN, and TM when A is transposed, multiples of 4);
  *  `beta`: the kernel for C = α·op(A)·op(B) + β·C with β ≠ 0 (the kernel without it ignores β and never reads C). */
-export interface GemmGenKnobs { TM: number; TN: number; transA: boolean; transB: boolean; beta: boolean }
+export interface GemmGenKnobs { TM: number; TN: number; transA: boolean; transB: boolean; beta: boolean; tex: boolean }
 
 const XYZW = 'xyzw';
 
 /** The file name under which a kernel is registered (one pipeline per knob set). */
 export function gemmGenFile(k: GemmGenKnobs): string {
-  return `gemm-gen/gemm_m${k.TM}_n${k.TN}_${k.transA ? 't' : 'n'}${k.transB ? 't' : 'n'}${k.beta ? '_beta' : ''}.wgsl`;
+  return `gemm-gen/gemm_m${k.TM}_n${k.TN}_${k.transA ? 't' : 'n'}${k.transB ? 't' : 'n'}${k.beta ? '_beta' : ''}${k.tex ? '_tex' : ''}.wgsl`;
 }
 
 /** WGSL of entry `gemm` for the knobs, appended to `base` (the text of shaders/matmul.wgsl). */
 export function genGemmSource(k: GemmGenKnobs, base: string): string {
-  const { TM, TN, transA, transB, beta } = k;
+  const { TM, TN, transA, transB, beta, tex } = k;
+  const a4 = (i: string) => vec4At(tex, 'a4', i), b4 = (i: string) => vec4At(tex, 'b4', i);
   if (TN % 4 || TN < 4 || TM < 1 || (transA && TM % 4) || TM > 16 || TN > 16) {
     throw new Error(`gemm-gen: TM = ${TM}, TN = ${TN} (TN, and TM with a transposed A, multiples of 4; both ≤ 16)`);
   }
@@ -41,17 +45,17 @@ export function genGemmSource(k: GemmGenKnobs, base: string): string {
     const kr = (kk: number) => (tail ? `min(k + ${kk}u, p.K - 1u)` : `k + ${kk}u`);
     if (transA) {
       // Stored K×M: one vec4 holds 4 rows at one k.
-      for (let kk = 0; kk < 4; kk++) for (let i4 = 0; i4 < TM / 4; i4++) S.push(`let ta${kk}_${i4} = a4[(baseA + (${kr(kk)}) * p.lda + m0) / 4u + ${i4}u];`);
+      for (let kk = 0; kk < 4; kk++) for (let i4 = 0; i4 < TM / 4; i4++) S.push(`let ta${kk}_${i4} = ${a4(`(baseA + (${kr(kk)}) * p.lda + m0) / 4u + ${i4}u`)};`);
       for (let i = 0; i < TM; i++) S.push(`var av${i} = vec4f(${[0, 1, 2, 3].map((kk) => `ta${kk}_${i >> 2}.${XYZW[i & 3]}`).join(', ')});`);
     } else {
-      for (let i = 0; i < TM; i++) S.push(`var av${i} = a4[ra${i} + k4];`);
+      for (let i = 0; i < TM; i++) S.push(`var av${i} = ${a4(`ra${i} + k4`)};`);
     }
     if (transB) {
       // Stored N×K: one vec4 holds 4 k of one column.
-      for (let q = 0; q < TN; q++) S.push(`let tb${q} = b4[rb${q} + k4];`);
+      for (let q = 0; q < TN; q++) S.push(`let tb${q} = ${b4(`rb${q} + k4`)};`);
       for (let kk = 0; kk < 4; kk++) for (let j = 0; j < J; j++) S.push(`var bv${kk}_${j} = vec4f(${[0, 1, 2, 3].map((e) => `tb${4 * j + e}.${XYZW[kk]}`).join(', ')});`);
     } else {
-      for (let kk = 0; kk < 4; kk++) for (let j = 0; j < J; j++) S.push(`var bv${kk}_${j} = b4[(baseB + (${kr(kk)}) * p.ldb + n0) / 4u + ${j}u];`);
+      for (let kk = 0; kk < 4; kk++) for (let j = 0; j < J; j++) S.push(`var bv${kk}_${j} = ${b4(`(baseB + (${kr(kk)}) * p.ldb + n0) / 4u + ${j}u`)};`);
     }
     if (tail) {
       // K tail: zero the k ≥ K components of op(A) and rows of op(B) (padding may hold anything, even NaN).

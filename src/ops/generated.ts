@@ -1,4 +1,5 @@
 // Generated kernel sources (conv-gen.ts, gemm-gen.ts) are registered with the runtime under a virtual file name.
+import { TEXEL_ROW } from '../gpu/runtime.js';
 import { runtime } from '../tensor.js';
 
 const generated = new Map<string, string>();
@@ -10,3 +11,7 @@ export function useGenerated(file: string, gen: () => string): string {
   runtime().kernels.registerSource(file, src);
   return file;
 }
+
+/** The vec4 at index `i` (a u32 expression) of the storage buffer `name` (an array<vec4f>): from the buffer, or with
+ *  `tex` from the texture that the runtime fills from it (named `name` + 't'; DispatchArgs.texels, TEXEL_ROW). */
+export const vec4At = (tex: boolean | undefined, name: string, i: string) => (tex ? `textureLoad(${name}t, vec2u((${i}) % ${TEXEL_ROW}u, (${i}) / ${TEXEL_ROW}u), 0)` : `${name}[${i}]`);

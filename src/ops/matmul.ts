@@ -32,7 +32,7 @@ export interface GemmKnobs {
  * accumulators and run 2–3× slower; generated unrolled (gemm-gen.ts) the same blocking runs 1.6–3× faster than regblock
  * on the FC layers' shapes.
  */
-export const GEMM_KNOBS = knobView('gemm', ['variant', 'TM', 'TN', 'WX', 'WY', 'TS']);
+export const GEMM_KNOBS = knobView('gemm', ['variant', 'TM', 'TN', 'WX', 'WY', 'TS', 'TEX']);
 
 /** One operand of gemmInto: a buffer and how the matrix lies in it (all in f32 elements). */
 export interface GemmOperand {
@@ -115,6 +115,11 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   }
   // K = 0: the vec4 loops would read nothing; the naive kernel writes the epilogue of a zero product.
   const run = vec4 && K === 0 ? 'naive' : variant;
+  // The texture path reads each operand's span (up to its last element, in whole vec4; the kernel's K tail may read
+  // 3 elements past it and zeroes them).
+  const span = (op: Required<GemmOperand>, rows: number, cols: number) => ({ buffer: op.buffer.buffer, size: Math.min(op.buffer.buffer.size, Math.ceil((need(op, rows, cols) + 3) / 4) * 16) });
+  const spans = { a4t: span(A, rowsA, colsA), b4t: span(B, rowsB, colsB) };
+  const tex = run === 'unrolled' && GEMM_KNOBS.TEX && rt.texelsFit(spans.a4t.size) && rt.texelsFit(spans.b4t.size);
   let overrides: Record<string, number> = { TRANS_A: +tA, TRANS_B: +tB };
   let workgroups: [number, number, number];
   let entry: string;
@@ -132,7 +137,7 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
       entry = 'gemm_regblock';
       Object.assign(overrides, { TM: kn.TM, TN: kn.TN, WX: kn.WX, WY: kn.WY });
     } else {
-      const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB, beta: (o.beta ?? 0) !== 0 };
+      const g = { TM: kn.TM, TN: kn.TN, transA: tA, transB: tB, beta: (o.beta ?? 0) !== 0, tex };
       file = useGenerated(gemmGenFile(g), () => genGemmSource(g, rt.kernels.source('matmul.wgsl')));
       entry = 'gemm';
       overrides = { WX: kn.WX, WY: kn.WY };
@@ -141,11 +146,14 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
     throw new Error(`gemm: unknown variant '${variant as string}' (naive | tiled | regblock | unrolled)`);
   }
   // Whole buffers are bound: the vec4 kernels may read past a matrix (results discarded) and need whole vec4s.
-  const bindings: Record<string, GPUBuffer> = run === 'regblock' || run === 'unrolled'
-    ? { a4: A.buffer.buffer, b4: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
-    : { a: A.buffer.buffer, b: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer };
+  const bindings: Record<string, GPUBuffer> = tex
+    ? { c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
+    : run === 'regblock' || run === 'unrolled'
+      ? { a4: A.buffer.buffer, b4: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
+      : { a: A.buffer.buffer, b: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer };
   rt.dispatch({ file, entry, overrides }, {
     bindings,
+    ...(tex ? { texels: spans } : {}),
     params: {
       M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
       offA: A.offset, offB: B.offset, offC: C.offset, offBias: o.bias?.offset ?? 0,
