@@ -247,7 +247,7 @@ export class Runtime {
     let group = this.bindCache.get(key);
     if (!group) {
       const entries: GPUBindGroupEntry[] = ranges.map((r) => ({ binding: r.binding, resource: { buffer: r.range.buffer, offset: r.range.offset, size: r.range.size } }));
-      for (const t of texels) entries.push({ binding: t.binding, resource: this.texelTextures.get(t.key)!.view });
+      for (const t of texels) entries.push({ binding: t.binding, resource: t.view });
       if (params && k.uniform) entries.push({ binding: k.uniform.binding, resource: { buffer: params.buffer, offset: 0, size: k.uniform.size } });
       group = this.device.createBindGroup({ layout: k.layout, entries, label: k.label });
       if (this.bindCache.size > 8192) this.bindCache.clear();
@@ -255,7 +255,7 @@ export class Runtime {
     }
     if (texels.length) {
       const enc = this.endPass();
-      for (const t of texels) this.copyToTexels(enc, t.range, this.texelTextures.get(t.key)!.texture);
+      for (const t of texels) this.copyToTexels(enc, t.range, t.texture);
     }
     const pass = this.beginPass();
     pass.setPipeline(k.pipeline);
@@ -272,11 +272,11 @@ export class Runtime {
   }
 
   /** The texture bindings of a dispatch, checked against reflection as the buffers are; creates their textures. */
-  private texelBindings(k: Kernel, given: Record<string, BufferArg>): { binding: number; range: Range; key: string }[] {
+  private texelBindings(k: Kernel, given: Record<string, BufferArg>): { binding: number; range: Range; key: string; texture: GPUTexture; view: GPUTextureView }[] {
     for (const name of Object.keys(given)) {
       if (!k.texels.has(name)) throw new KernelError(`${k.label}: texture binding "${name}" does not exist (the kernel reads textures: ${[...k.texels.keys()].join(', ') || 'none'})`);
     }
-    const out: { binding: number; range: Range; key: string }[] = [];
+    const out: { binding: number; range: Range; key: string; texture: GPUTexture; view: GPUTextureView }[] = [];
     for (const [name, binding] of k.texels) {
       const arg = given[name];
       if (arg === undefined) throw new KernelError(`${k.label}: texture binding "${name}" is missing (pass the buffer it reads in texels)`);
@@ -286,11 +286,12 @@ export class Runtime {
       if ((range.buffer.usage & GPUBufferUsage.COPY_SRC) === 0) throw new KernelError(`${k.label}: texels "${name}": the buffer lacks COPY_SRC usage`);
       const rows = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(range.size / 16 / TEXEL_ROW))));
       const key = `${name}:${rows}`;
-      if (!this.texelTextures.has(key)) {
+      let t = this.texelTextures.get(key);
+      if (!t) {
         const texture = this.device.createTexture({ size: [TEXEL_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `tqhash texels ${key}` });
-        this.texelTextures.set(key, { texture, view: texture.createView() });
+        this.texelTextures.set(key, (t = { texture, view: texture.createView() }));
       }
-      out.push({ binding, range, key });
+      out.push({ binding, range, key, ...t });
     }
     return out;
   }

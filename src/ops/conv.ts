@@ -28,7 +28,7 @@ import { defineBackward, record } from '../autograd.js';
 import { Tensor, runtime } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
 import { dwSums, GEN_SIZES, genDwSource, genFwdSource, type FwdGenKnobs } from './conv-gen.js';
-import { useGenerated } from './generated.js';
+import { useGenerated, vec4Reads } from './generated.js';
 import { CONV_VARIANTS, knobClass, knobView } from '../gpu/knobs.js';
 
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
@@ -165,13 +165,15 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
   const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0, TEX };
   const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
+  const reads = vec4Reads(TEX, { x4: input.buffer, wt4: wt.buffer });
   runtime().dispatch(
     {
       file, entry: 'fwd',
       overrides: { WGX: CONV_KNOBS.WGX, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX', number>,
     },
     {
-      ...(TEX ? { bindings: { bias: (bias ?? input).buffer, y: y.buffer }, texels: { x4t: input.buffer, wt4t: wt.buffer } } : { bindings: { x4: input.buffer, wt4: wt.buffer, bias: (bias ?? input).buffer, y: y.buffer } }),
+      bindings: { ...reads.bindings, bias: (bias ?? input).buffer, y: y.buffer },
+      texels: reads.texels,
       params: { N: k.N, relu: k.relu, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.N * nPB) / CONV_KNOBS.WGX), Math.ceil(k.Cout / kn.CO_B), 1],
     },
@@ -330,6 +332,7 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
   if (unrolled) {
     const TEX = texels(x, dy);
     const kn = { ...block, KH: g.KH, KW: g.KW, PADW: g.padding, TEX, ...(sgSlots ? { SG: true } : {}) };
+    const reads = vec4Reads(TEX, { x4: x.buffer, dy4: dy.buffer });
     const file = useGenerated(`conv-gen/dw${sgSlots ? '_sg' : ''}_c${kn.CO_B}_i${kn.CI_B}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}.wgsl`, () => genDwSource(kn, rt.kernels.source(FILE)));
     rt.dispatch(
       {
@@ -340,7 +343,8 @@ export function conv2dBackwardWeights(x: Tensor, dy: Tensor, g: ConvGeometry, va
         } satisfies Record<Exclude<(typeof GEN_SIZES)[number], 'COUTP'> | 'WGX', number>,
       },
       {
-        ...(TEX ? { bindings: { part: part.buffer }, texels: { x4t: x.buffer, dy4t: dy.buffer } } : { bindings: { x4: x.buffer, dy4: dy.buffer, part: part.buffer } }),
+        bindings: { ...reads.bindings, part: part.buffer },
+        texels: reads.texels,
         params: { N: g.N, nPer },
         workgroups: [sgSlots ? perSplit : Math.ceil(perSplit / CONV_KNOBS.WGX), splits, 1],
       },

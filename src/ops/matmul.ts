@@ -6,7 +6,7 @@ import type { PooledBuffer } from '../gpu/buffers.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { grid1d } from '../gpu/grid.js';
 import { genGemmSource, gemmGenFile } from './gemm-gen.js';
-import { useGenerated } from './generated.js';
+import { useGenerated, vec4Reads } from './generated.js';
 import { GEMM_VARIANTS, knobView } from '../gpu/knobs.js';
 
 /** GEMM kernel variants, kept alive side by side (STYLE 6): naive → shared-memory tiled → register-blocked → the register-blocked kernel generated unrolled (gemm-gen.ts). */
@@ -118,8 +118,8 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   // The texture path reads each operand's span (up to its last element, in whole vec4; the kernel's K tail may read
   // 3 elements past it and zeroes them).
   const span = (op: Required<GemmOperand>, rows: number, cols: number) => ({ buffer: op.buffer.buffer, size: Math.min(op.buffer.buffer.size, Math.ceil((need(op, rows, cols) + 3) / 4) * 16) });
-  const spans = { a4t: span(A, rowsA, colsA), b4t: span(B, rowsB, colsB) };
-  const tex = run === 'unrolled' && GEMM_KNOBS.TEX && rt.texelsFit(spans.a4t.size) && rt.texelsFit(spans.b4t.size);
+  const spanA = span(A, rowsA, colsA), spanB = span(B, rowsB, colsB);
+  const tex = run === 'unrolled' && GEMM_KNOBS.TEX && rt.texelsFit(spanA.size) && rt.texelsFit(spanB.size);
   let overrides: Record<string, number> = { TRANS_A: +tA, TRANS_B: +tB };
   let workgroups: [number, number, number];
   let entry: string;
@@ -145,15 +145,14 @@ export function gemmInto(c: GemmOperand, a: GemmOperand, b: GemmOperand, o: Gemm
   } else {
     throw new Error(`gemm: unknown variant '${variant as string}' (naive | tiled | regblock | unrolled)`);
   }
-  // Whole buffers are bound: the vec4 kernels may read past a matrix (results discarded) and need whole vec4s.
-  const bindings: Record<string, GPUBuffer> = tex
-    ? { c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
-    : run === 'regblock' || run === 'unrolled'
-      ? { a4: A.buffer.buffer, b4: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer }
-      : { a: A.buffer.buffer, b: B.buffer.buffer, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer };
+  // Whole buffers are bound: the vec4 kernels may read past a matrix (results discarded) and need whole vec4s. (Read
+  // through textures, each operand's span is copied in.)
+  const reads = run === 'regblock' || run === 'unrolled'
+    ? vec4Reads(tex, tex ? { a4: spanA, b4: spanB } : { a4: A.buffer.buffer, b4: B.buffer.buffer })
+    : { bindings: { a: A.buffer.buffer, b: B.buffer.buffer } };
   rt.dispatch({ file, entry, overrides }, {
-    bindings,
-    ...(tex ? { texels: spans } : {}),
+    bindings: { ...reads.bindings, c: C.buffer.buffer, bias: (o.bias?.buffer ?? A.buffer).buffer },
+    texels: reads.texels,
     params: {
       M, N, K, lda: A.ld, ldb: B.ld, ldc: C.ld,
       offA: A.offset, offB: B.offset, offC: C.offset, offBias: o.bias?.offset ?? 0,
