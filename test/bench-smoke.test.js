@@ -86,7 +86,10 @@ test('step.js --quick --compile --peer FIXTURE: the first use of each pipeline, 
   for (const k of j.kernels) {
     assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);
     if (k.gflops !== null) assert.ok(Math.abs(k.fraction - k.gflops / j.ceilings.fma_gflops) <= 1e-9 * k.fraction, `${k.kernel}: fraction against the sweep's ceiling`);
+    // Its CPU time over the same replays: finite, and the raw wall time it is divided by at least the overhead-free one.
+    assert.ok(Number.isFinite(k.cpu_ms) && k.cpu_ms >= 0 && k.raw_ms >= k.ms, `${k.kernel}: cpu ${k.cpu_ms} ms, raw ${k.raw_ms} ms, ms ${k.ms}`);
   }
+  assert.match(r.stdout, /of FMA ceiling +CPU ms +cores busy/);
   assert.ok(j.kernels.some((k) => k.kernel.startsWith('conv.wgsl:')), 'conv kernels in the breakdown');
   assert.ok(j.replay_sum_ms > 0);
   // --compile: one row per pipeline of the step (distinct keys, overrides included), none negative.

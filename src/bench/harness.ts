@@ -10,6 +10,8 @@ export interface Timing {
   /** Median milliseconds per call, raw. */
   rawMs: number;
   samples: number[];
+  /** Median CPU milliseconds per call, all of the process's threads (a software adapter's compute threads included), raw. */
+  cpuMs: number;
 }
 
 const emptyCost = new Map<number, number>();
@@ -44,16 +46,20 @@ export async function timeIt(record: () => void, opts: { inner?: number; repeats
   const rt = runtime();
   const inner = opts.inner ?? 10, repeats = opts.repeats ?? 5, warmup = opts.warmup ?? 1;
   const base = (await emptyDispatchMs(inner * (opts.dispatchesPerCall ?? 1))) / inner;
-  const samples: number[] = [];
+  const samples: number[] = [], cpu: number[] = [];
   for (let r = 0; r < warmup + repeats; r++) {
     await rt.sync();
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = process.cpuUsage();
     for (let i = 0; i < inner; i++) record();
     await rt.sync();
-    if (r >= warmup) samples.push((performance.now() - t0) / inner);
+    const c = process.cpuUsage(c0);
+    if (r >= warmup) {
+      samples.push((performance.now() - t0) / inner);
+      cpu.push((c.user + c.system) / 1000 / inner);
+    }
   }
   const raw = median(samples);
-  return { ms: Math.max(raw - base, 1e-6), rawMs: raw, samples };
+  return { ms: Math.max(raw - base, 1e-6), rawMs: raw, samples, cpuMs: median(cpu) };
 }
 
 /** Picks an `inner` count so one submit takes roughly `targetMs`, from one timed call. */

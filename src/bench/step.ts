@@ -41,6 +41,10 @@ export interface StepKernelRow {
   dispatches: number;
   ms: number;
   share: number;
+  /** CPU ms of the process's threads (a software adapter's included) over the same replays, raw; with the raw wall
+   *  time, how many cores the kernel kept busy (cpu_ms / raw_ms). */
+  cpu_ms: number;
+  raw_ms: number;
   gflop: number | null;
   gflops: number | null;
   fraction: number | null;
@@ -141,8 +145,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   if (!o.noBreakdown) {
     log(`\nper kernel: each of the step's ${bd.commands} commands replayed alone on the step's own buffers (median, empty-dispatch cost subtracted), summed per kernel`);
     log(formatTable(
-      ['kernel', 'dispatches', 'ms', 'share', 'GFLOP', 'GFLOP/s', 'of FMA ceiling'],
-      bd.rows.map((r) => [r.kernel, r.dispatches, fmt(r.ms), `${(100 * r.share).toFixed(1)}%`, fmt(r.gflop), fmt(r.gflops), r.fraction === null ? '—' : `${(100 * r.fraction).toFixed(1)}%`]),
+      ['kernel', 'dispatches', 'ms', 'share', 'GFLOP', 'GFLOP/s', 'of FMA ceiling', 'CPU ms', 'cores busy'],
+      bd.rows.map((r) => [r.kernel, r.dispatches, fmt(r.ms), `${(100 * r.share).toFixed(1)}%`, fmt(r.gflop), fmt(r.gflops), r.fraction === null ? '—' : `${(100 * r.fraction).toFixed(1)}%`, fmt(r.cpu_ms), (r.cpu_ms / r.raw_ms).toFixed(2)]),
     ));
     log(`\nsum of replays ${fmt(bd.replaySum)} ms vs measured step ${fmt(stepMs)} ms (${fmt((100 * bd.replaySum!) / stepMs)}%; the rest is per-dispatch overhead inside one submit and the host's recording, the excess is cache effects of running alone)`);
   }
@@ -282,16 +286,18 @@ async function breakdown(step: () => void, ceil: Ceilings, replayEach: boolean, 
   const cap = capture(step);
   await rt.sync();
   const stepFlops = cap.commands.reduce((s, c) => s + commandFlops(c), 0);
-  const kernels = new Map<string, { dispatches: number; ms: number; flop: number }>();
+  const kernels = new Map<string, { dispatches: number; ms: number; cpu: number; raw: number; flop: number }>();
   let replaySum: number | null = null;
   if (replayEach) {
     replaySum = 0;
     for (const c of cap.commands) {
       const t = await measure(() => replay([c]), c.kind === 'dispatch' ? 1 : 0, { targetMs: quick ? 10 : 40, repeats: 3 });
       const name = commandName(c);
-      const e = kernels.get(name) ?? { dispatches: 0, ms: 0, flop: 0 };
+      const e = kernels.get(name) ?? { dispatches: 0, ms: 0, cpu: 0, raw: 0, flop: 0 };
       e.dispatches++;
       e.ms += t.ms;
+      e.cpu += t.cpuMs;
+      e.raw += t.rawMs;
       e.flop += commandFlops(c);
       kernels.set(name, e);
       replaySum += t.ms;
@@ -301,7 +307,7 @@ async function breakdown(step: () => void, ceil: Ceilings, replayEach: boolean, 
   cap.release();
   const rows: StepKernelRow[] = [...kernels.entries()]
     .map(([kernel, e]) => ({
-      kernel, dispatches: e.dispatches, ms: e.ms, share: e.ms / (replaySum || 1),
+      kernel, dispatches: e.dispatches, ms: e.ms, share: e.ms / (replaySum || 1), cpu_ms: e.cpu, raw_ms: e.raw,
       gflop: e.flop ? e.flop / 1e9 : null, gflops: e.flop ? e.flop / (e.ms * 1e6) : null,
       fraction: e.flop ? e.flop / (e.ms * 1e6) / ceil.fmaGflops : null,
     }))

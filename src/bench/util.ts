@@ -6,7 +6,7 @@ import { formatAdapterInfo } from '../gpu/adapter.js';
 import { timeIt, type Ceilings } from './harness.js';
 
 /** Median ms per call of `record` (dispatch overhead subtracted): about `targetMs` of work per submit, fewer repeats for slow calls. */
-export async function measure(record: () => void, dispatches: number, opts: { targetMs?: number; repeats?: number } = {}): Promise<{ ms: number; rawMs: number; inner: number }> {
+export async function measure(record: () => void, dispatches: number, opts: { targetMs?: number; repeats?: number } = {}): Promise<{ ms: number; rawMs: number; cpuMs: number; inner: number }> {
   const rt = runtime();
   const targetMs = opts.targetMs ?? 150;
   record();
@@ -18,7 +18,7 @@ export async function measure(record: () => void, dispatches: number, opts: { ta
   const slow = one > 2 * targetMs;
   const inner = slow ? 1 : Math.max(1, Math.min(500, Math.round(targetMs / one)));
   const t = await timeIt(record, { inner, repeats: slow ? 2 : opts.repeats ?? 5, warmup: slow ? 0 : 1, dispatchesPerCall: dispatches });
-  return { ms: t.ms, rawMs: t.rawMs, inner };
+  return { ms: t.ms, rawMs: t.rawMs, cpuMs: t.cpuMs, inner };
 }
 
 /** Wall-clock ms of a synchronous host function. */
