@@ -163,7 +163,7 @@ test('conv2d: every candidate of autotune (software and GPU presets) vs float64'
   } finally {
     tq.gpu.restoreKnobs(saved);
   }
-  assert.ok(checked >= 10 + 2 + 8 + 12 + 4, `${checked} candidates checked`);
+  assert.ok(checked >= 10 + 2 + 12 + 12 + 4, `${checked} candidates checked`);
 });
 
 // Every block of the generated forward kernel that the knob offers computes the same convolution (forward and backward-data).

@@ -41,7 +41,9 @@ function convLayers(B: number, own: Tensor[]) {
 export function convCandidates(cls: AdapterClass, subgroups: boolean): { all: TuneCandidate[]; tex: TuneCandidate[]; fwd: TuneCandidate[]; dw: TuneCandidate[]; dwTiled: TuneCandidate[] } {
   const gpu = cls === 'gpu';
   const wgx = gpu ? [8, 32, 64, 128] : [8, 16];
-  const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1'] as const;
+  // On a GPU also blocks of 32–64 accumulators: 128 or more spill out of a GPU thread's registers, and at batch 128
+  // conv2's million outputs in blocks of 128 make only ~8,000 threads, a few per cent of a large GPU's.
+  const blocks = ['auto', '8x16x1', '8x8x2', '8x16x2', '8x8x4', '8x16x4', '16x16x1', '8x32x1', ...(gpu ? ['4x8x1', '8x8x1', '4x16x1', '4x8x2'] as const : [])] as const;
   const inv = gpu ? [1024, 4096, 16384, 65536] : [512, 1024, 2048];
   const sgs = subgroups ? [false, true] : [false];
   return {
