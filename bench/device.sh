@@ -10,7 +10,8 @@
 # while the machine is warm (it keeps ignored files between calls: the unpacked Node, node_modules, the autotune cache),
 #   carry ["dist", ".device/node.xz", ".device/modules.tar.xz", ".device/cifar-800"] both times, timeout_s the budget + 60;
 #   1. TQHASH_DEVICE_BUDGET=420 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='info compile autotune step search fullrun' bash bench/device.sh
-#   2. TQHASH_DEVICE_BUDGET=240 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='kernels metrics train tests' bash bench/device.sh
+#   2. TQHASH_DEVICE_BUDGET=240 TQHASH_DEVICE_DATA=.device/cifar-800 TQHASH_DEVICE_ONLY='autotune kernels metrics train tests' bash bench/device.sh
+#   ('autotune' in call 2 finishes a tuning that call 1's budget stopped part-way; complete, it is not timed again)
 # TQHASH_DEVICE_BUDGET=S: this call's seconds; a program gets at most what is left (less 15 s), and one that would get
 # under 20 s is skipped, so the script always ends itself and copies its results (a call killed from outside does not).
 # Time limits per program (seconds) can be changed with TQHASH_DEVICE_TIMEOUT (default 240 each, info 60).
@@ -93,12 +94,29 @@ fi
 # step in PyTorch (CUDA where it sees the GPU) before and after ours and prints the ratio; without it, says so.
 export XDG_CACHE_HOME="$PWD/.device/cache"
 run compile "$T" bench/step.js --quick --compile --no-breakdown --steps 1 --batch "${BATCHES[0]}" --json "$OUT/compile.json"
-TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
-# The runs below use autotune's winners when it finished (or, skipped in this call, when an earlier call on this warm
-# machine cached them); otherwise the adapter's preset, rather than each tuning again within its own time limit.
+# tune_state: what this machine's autotune cache holds: none, partial (a run stopped part-way: the cache is written
+# after each task) or complete.
+tune_state() {
+  "$NODE" -e 'const fs = require("fs"); const f = process.argv[1];
+    if (!fs.existsSync(f)) { console.log("none"); process.exit(0); }
+    try { const e = Object.values(JSON.parse(fs.readFileSync(f, "utf8")).entries ?? {});
+      console.log(e.length === 0 ? "none" : e.some((x) => x.partial) ? "partial" : "complete"); } catch { console.log("none"); }' \
+    "$XDG_CACHE_HOME/tqhash/autotune.json"
+}
+if [ "$(tune_state)" = complete ] && wanted autotune; then
+  say "autotune: complete in this machine's cache (an earlier call): not timed again"
+else
+  # A partial cache (an earlier call stopped by its budget) is resumed: only the tasks left are timed.
+  TQHASH_AUTOTUNE=1 run autotune "$T" bench/step.js "${SARGS[@]}" --batch "${BATCHES[0]}" --no-breakdown
+fi
+# The runs below use the cached winners (TQHASH_AUTOTUNE=cached: a run stopped part-way keeps the tasks it finished;
+# the preset for the rest) and never tune within their own time limits; with no cache, the adapter's preset.
 AT=0
-if [ "$LAST_RC" = 0 ] || { [ "$LAST_RC" = skipped ] && [ -f "$XDG_CACHE_HOME/tqhash/autotune.json" ]; }; then AT=1; fi
-[ "$AT" = 0 ] && say "autotune: no winners (autotune $LAST_RC): the runs below use the adapter's preset"
+case "$(tune_state)" in
+  complete) AT=cached ;;
+  partial) AT=cached; say "autotune: stopped part-way (autotune $LAST_RC): the runs below use the winners of the tasks it finished and the preset for the rest; 'autotune' in a later call on this warm machine resumes it" ;;
+  *) say "autotune: no winners (autotune $LAST_RC): the runs below use the adapter's preset" ;;
+esac
 run kernels "$T" bench/kernels.js "${KARGS[@]}" --peer --json "$OUT/kernels.json"
 for B in "${BATCHES[@]}"; do
   TQHASH_AUTOTUNE=$AT run "step-$B" "$T" bench/step.js "${SARGS[@]}" --batch "$B" --peer --json "$OUT/step-$B.json"

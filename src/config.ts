@@ -13,8 +13,10 @@ export interface Flags {
   debug: boolean;
   /** Knob overrides, 'conv.WGX=16,gemm.variant=regblock' (src/gpu/knobs.ts; parsed when the runtime starts). */
   knobs?: string;
-  /** Time the kernel variants on this adapter once and cache the winners (src/gpu/autotune.ts). */
-  autotune: boolean;
+  /** 'tune' (TQHASH_AUTOTUNE=1): time the kernel variants on this adapter once and cache the winners, or finish a
+   *  run stopped part-way; 'cached': use the cached winners (a partial run's too) without timing anything
+   *  (src/gpu/autotune.ts). */
+  autotune?: 'tune' | 'cached';
   /** The knob preset to start from instead of the adapter's class (src/gpu/knobs.ts): software | gpu. */
   preset?: 'software' | 'gpu';
   /** The python3 that runs bench/peers/peers.py (PyTorch and FAISS peers of the benchmarks). */
@@ -41,8 +43,8 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     throw new FlagError(`TQHASH_BACKEND=${be}: ${be} is not a Dawn backend; use one of ${BACKENDS.join(', ')}, or unset it to let tqhash choose`);
   }
   const at = env.TQHASH_AUTOTUNE;
-  if (at !== undefined && !['', '0', '1', 'false', 'true'].includes(at)) {
-    throw new Error(`TQHASH_AUTOTUNE=${at}: use 1 (time the kernel variants once per adapter, cache the winners) or 0`);
+  if (at !== undefined && !['', '0', '1', 'false', 'true', 'cached'].includes(at)) {
+    throw new FlagError(`TQHASH_AUTOTUNE=${at}: use 1 (time the kernel variants once per adapter, cache the winners), cached (use cached winners, time nothing) or 0`);
   }
   const pr = env.TQHASH_PRESET;
   if (pr && pr !== 'software' && pr !== 'gpu') {
@@ -58,7 +60,7 @@ function readFlags(env: NodeJS.ProcessEnv): Flags {
     featureLevel: fl as Flags['featureLevel'],
     debug: env.TQHASH_DEBUG === '1' || env.TQHASH_DEBUG === 'true',
     knobs: env.TQHASH_KNOBS || undefined,
-    autotune: env.TQHASH_AUTOTUNE === '1' || env.TQHASH_AUTOTUNE === 'true',
+    autotune: at === '1' || at === 'true' ? 'tune' : at === 'cached' ? 'cached' : undefined,
     preset: (pr || undefined) as Flags['preset'],
     python: env.TQHASH_PYTHON || undefined,
     limits: li === 'default' ? 'default' : undefined,

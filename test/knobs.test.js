@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,6 +155,73 @@ test('autotune keeps the faster candidate, caches it per key, and the cache is u
   gpu.selectKnobs('software');
   await gpu.autotune([stubTask([])], { key: 'adapter B', cacheFile: file, log: () => {} });
   assert.equal(Object.keys(JSON.parse(readFileSync(file, 'utf8')).entries).sort(), ['adapter A', 'adapter B']);
+});
+
+test('autotune writes its cache after each task: a run stopped part-way keeps its winners and the next one resumes', async () => {
+  const file = join(dir, 'resume.json');
+  gpu.selectKnobs('software');
+  const first = stubTask([]);
+  const stopped = { ...stubTask([]), name: 'second (stub)', run: async () => { throw new Error('stopped (a time limit)'); } };
+  let err;
+  try {
+    await gpu.autotune([first, stopped], { key: 'k', cacheFile: file, rounds: 1, log: () => {} });
+  } catch (e) {
+    err = e;
+  }
+  assert.match(err?.message ?? 'resolved', /stopped \(a time limit\)/);
+  const part = gpu.readTuneCache(file, 'k');
+  assert.is(part.partial, true);
+  assert.equal(part.tasks.map((t) => t.name), ['gemm (stub)']);
+  assert.equal(part.knobs, { 'gemm.variant': 'regblock', 'gemm.TM': 4 });
+
+  // The next run sets the cached winners and times only the task left.
+  gpu.selectKnobs('software');
+  const again = [], logs = [];
+  const second = { ...stubTask(again), name: 'second (stub)' };
+  const r = await gpu.autotune([stubTask([]), second], { key: 'k', cacheFile: file, rounds: 1, log: (s) => logs.push(s) });
+  assert.equal(again, ['unrolled', 'regblock', 'unrolled', 'regblock'], 'the second task only: one untimed run each, one round');
+  assert.match(logs[0], /resuming a run stopped part-way .*: 1 task\(s\) cached, 1 to time/);
+  assert.is(r.partial, undefined);
+  assert.equal(r.tasks.map((t) => t.name), ['gemm (stub)', 'second (stub)']);
+  const whole = gpu.readTuneCache(file, 'k');
+  assert.is(whole.partial, undefined, 'complete now');
+  assert.equal(whole.tasks.length, 2);
+  // Complete: a cache hit, nothing timed.
+  const none = [];
+  assert.is((await gpu.autotune([stubTask(none), { ...stubTask(none), name: 'second (stub)' }], { key: 'k', cacheFile: file, log: () => {} })).cached, true);
+  assert.equal(none, []);
+});
+
+test('TQHASH_AUTOTUNE=cached sets the cached winners, a part-way run\'s too, and times nothing; other values stop with one line', () => {
+  const cache = mkdtempSync(join(dir, 'xdg-'));
+  const code = `const t = await import('./dist/index.js'); await t.init();
+    const r = await t.ops.autotuneIfAsked(() => {});
+    console.log(JSON.stringify({ key: t.gpu.tuneKey(t.runtime().info), TM: t.gpu.knob('gemm.TM'), tuned: r !== undefined }));
+    await t.gpu.disposeRuntime();`;
+  const child = (at) => {
+    const env = { ...process.env, XDG_CACHE_HOME: cache, TQHASH_KNOBS: '' };
+    delete env.TQHASH_AUTOTUNE;
+    if (at !== undefined) env.TQHASH_AUTOTUNE = at;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+  };
+  const plain = child(undefined);
+  assert.is(plain.status, 0, plain.stderr);
+  const { key, TM } = JSON.parse(plain.stdout.trim().split('\n').pop());
+  const other = TM === 8 ? 12 : 8;
+  const file = join(cache, 'tqhash', 'autotune.json');
+  mkdirSync(join(cache, 'tqhash'), { recursive: true });
+  const text = JSON.stringify({ format: 'tqhash-autotune 1', entries: { [key]: { date: 'x', knobs: { 'gemm.TM': other }, tasks: [{ name: 'gemm', winner: `TM ${other}`, ms: {} }], partial: true } } });
+  writeFileSync(file, text);
+  const r = child('cached');
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.is(out.TM, other, 'the part-way winner is in force');
+  assert.is(out.tuned, false, 'nothing timed');
+  assert.is(readFileSync(file, 'utf8'), text, 'the cache left as it was');
+  const bad = spawnSync(process.execPath, ['bench/info.js'], { cwd: root, env: { ...process.env, TQHASH_AUTOTUNE: 'yes' }, encoding: 'utf8', timeout: 60_000 });
+  assert.is(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /^error: TQHASH_AUTOTUNE=yes: use 1 .*, cached .* or 0/);
+  assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
 });
 
 test('autotune interleaves its timings: a machine slowing down during the task does not pick whichever ran first', async () => {

@@ -4,7 +4,9 @@
 //
 // Cache: $XDG_CACHE_HOME/tqhash/autotune.json (default ~/.cache/tqhash/autotune.json), format
 //   { "format": "tqhash-autotune 1", "entries": { "<key>": { "date", "knobs": { "conv.WGX": 8, … },
-//     "tasks": [{ "name", "winner", "ms": { "<candidate>": ms } }] } } }
+//     "tasks": [{ "name", "winner", "ms": { "<candidate>": ms } }], "partial"?: true } } }
+// ("partial": written after each task while tasks remain, so a run stopped part-way keeps what it timed; the next
+// autotune resumes with the tasks left, and TQHASH_AUTOTUNE=cached uses the winners without timing anything)
 // with key "<adapter>[ [<driver>]] (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu
 // <version>" (tuneKey: the CPU for software adapters only). Delete the file to retune.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -40,6 +42,8 @@ export interface TuneResult {
   tasks: { name: string; winner: string; ms: Record<string, number> }[];
   /** True when read from the cache (nothing was timed). */
   cached: boolean;
+  /** True while tasks remain (a run stopped part-way): its winners hold, the other knobs keep their preset. */
+  partial?: boolean;
 }
 
 const FORMAT = 'tqhash-autotune 1';
@@ -94,12 +98,12 @@ export function readTuneCache(file: string, key: string): TuneResult | undefined
     console.error(`${(err as Error).message}: ignoring the entry, retuning`);
     return undefined;
   }
-  return { key, date: String(e.date), knobs: e.knobs, tasks: Array.isArray(e.tasks) ? e.tasks : [], cached: true };
+  return { key, date: String(e.date), knobs: e.knobs, tasks: Array.isArray(e.tasks) ? e.tasks : [], cached: true, ...(e.partial === true ? { partial: true } : {}) };
 }
 
 function writeTuneCache(file: string, r: TuneResult): void {
   const entries = readEntries(file);
-  entries.set(r.key, { date: r.date, knobs: r.knobs, tasks: r.tasks });
+  entries.set(r.key, { date: r.date, knobs: r.knobs, tasks: r.tasks, ...(r.partial ? { partial: true } : {}) });
   mkdirSync(dirname(file), { recursive: true });
   writeFileAtomic(file, `${JSON.stringify({ format: FORMAT, entries: Object.fromEntries(entries) }, null, 2)}\n`);
 }
@@ -120,6 +124,7 @@ async function runTask(task: TuneTask, cands: TuneCandidate[], rounds: number, l
   const before = snapshotKnobs();
   const use = (c: TuneCandidate) => { restoreKnobs(before); setKnobs(c.knobs, 'autotune'); };
   const times: number[][] = cands.map(() => []);
+  log(`autotune ${task.name}: timing ${cands.length} candidates, ${rounds} rounds …`);
   try {
     for (const c of cands) { use(c); await task.run(); }
     for (let r = 0; r < rounds; r++) {
@@ -154,7 +159,9 @@ const KEEP_MARGIN = 0.05;
 /**
  * Applies the cached winners for `key` when present (unless `force`); else times every task's candidates (runTask:
  * `rounds` interleaved rounds, default 3; each task sees the winners of the earlier ones), keeps the fastest and writes
- * them to the cache. Knobs set by TQHASH_KNOBS stay as set: candidates that contradict them are not timed.
+ * them to the cache after each task (marked partial until the last), so a run stopped part-way loses only the task it
+ * was in: a partial entry's winners are set and only the tasks it lacks are timed. Knobs set by TQHASH_KNOBS stay as
+ * set: candidates that contradict them are not timed.
  */
 export async function autotune(tasks: TuneTask[], opts: { key: string; cacheFile: string; force?: boolean; rounds?: number; log?: (s: string) => void }): Promise<TuneResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
@@ -164,21 +171,27 @@ export async function autotune(tasks: TuneTask[], opts: { key: string; cacheFile
   if (hit) {
     setKnobs(hit.knobs, 'autotune');
     setKnobs(fixed, 'TQHASH_KNOBS');
-    setTunedFrom(opts.cacheFile);
-    return hit;
+    if (!hit.partial) {
+      setTunedFrom(opts.cacheFile);
+      return hit;
+    }
   }
-  const knobs: Partial<KnobValues> = {};
-  const done: TuneResult['tasks'] = [];
-  for (const task of tasks) {
+  const knobs: Partial<KnobValues> = { ...hit?.knobs };
+  const done: TuneResult['tasks'] = [...(hit?.tasks ?? [])];
+  const todo = tasks.filter((t) => !done.some((d) => d.name === t.name));
+  if (hit) log(`autotune: resuming a run stopped part-way (${opts.cacheFile}): ${done.length} task(s) cached, ${todo.length} to time`);
+  const result = (partial: boolean): TuneResult => ({ key: opts.key, date: new Date().toISOString(), knobs, tasks: done, cached: false, ...(partial ? { partial } : {}) });
+  for (const [i, task] of todo.entries()) {
     const cands = allowed(task, fixed);
     const why = cands.length ? task.skip?.() : 'its knobs are fixed by TQHASH_KNOBS';
     if (why) { log(`autotune ${task.name}: skipped (${why})`); continue; }
     const { winner, ms } = await runTask(task, cands, rounds, log);
     Object.assign(knobs, winner.knobs);
     done.push({ name: task.name, winner: winner.label, ms });
+    if (i < todo.length - 1) writeTuneCache(opts.cacheFile, result(true));
   }
   setKnobs(fixed, 'TQHASH_KNOBS');
-  const r: TuneResult = { key: opts.key, date: new Date().toISOString(), knobs, tasks: done, cached: false };
+  const r = result(false);
   writeTuneCache(opts.cacheFile, r);
   setTunedFrom(opts.cacheFile);
   debug(`autotune: wrote ${opts.cacheFile} (${knobClass()} adapter): ${JSON.stringify(currentKnobs())}`);
@@ -193,7 +206,7 @@ export function knobOverrides(): Partial<KnobValues> {
 
 /** Selects the knobs when the runtime opens a device: the class preset, cached autotune winners (TQHASH_AUTOTUNE=1), overrides. */
 export function initKnobs(info: AdapterInfo, overrides: Partial<KnobValues>): void {
-  // The cache path only with TQHASH_AUTOTUNE: the browser has no home folder (web/adapter.ts).
+  // The cache path only with TQHASH_AUTOTUNE (1 or cached): the browser has no home folder (web/adapter.ts).
   const file = flags().autotune ? defaultTuneCache() : undefined;
   const hit = file ? readTuneCache(file, tuneKey(info)) : undefined;
   selectKnobs(presetClass(info), { tuned: hit?.knobs, tunedFrom: hit ? file : undefined, overrides });

@@ -174,15 +174,18 @@ export async function tuneKernels(o: TuneKernelsOptions = {}): Promise<TuneResul
   const key = tuneKey(runtime().info), cacheFile = o.cacheFile ?? defaultTuneCache();
   const own: Tensor[] = [];
   try {
-    const cached = !o.force && readTuneCache(cacheFile, key) !== undefined;
+    const hit = o.force ? undefined : readTuneCache(cacheFile, key);
+    const cached = hit !== undefined && !hit.partial;
     const tasks = cached ? [] : [...convTasks(B, own), gemmTask(B, own), tqlTask(B, own)];
+    if (tasks.length && runtime().info.software) o.log?.('autotune: a software adapter: each candidate timed in CPU ms of this process (whose threads run its kernels), not wall ms');
     return await autotune(tasks, { key, cacheFile, force: o.force, rounds: o.rounds, log: o.log });
   } finally {
     for (const t of own) t.dispose();
   }
 }
 
-/** With TQHASH_AUTOTUNE=1: tuneKernels() (cached per adapter), logging what it timed; otherwise nothing. */
+/** With TQHASH_AUTOTUNE=1: tuneKernels() (cached per adapter), logging what it timed; otherwise nothing (with
+ *  TQHASH_AUTOTUNE=cached the runtime has set the cached winners when it opened the device, and nothing is timed). */
 export async function autotuneIfAsked(log?: (s: string) => void): Promise<TuneResult | undefined> {
-  return flags().autotune ? tuneKernels({ log }) : undefined;
+  return flags().autotune === 'tune' ? tuneKernels({ log }) : undefined;
 }
