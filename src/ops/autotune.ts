@@ -14,24 +14,32 @@ import { tripletQuantLoss } from './tql.js';
  *  pipeline compiles); `grad`: record with gradients enabled (ops that compute theirs in the forward pass). */
 async function gpuMs(record: () => void, grad = false): Promise<number> {
   const rt = runtime();
-  const t0 = performance.now();
+  // A software adapter's kernels run on this process's threads: their CPU time, which a shared host's other load
+  // barely moves (bench/NOTES-conv.md round 3), where the wall time moved by 1.5× within minutes.
+  const cpu = rt.info.software;
+  const t0 = performance.now(), c0 = process.cpuUsage();
   scope(() => (grad ? record() : noGrad(record)));
   await rt.sync();
-  return performance.now() - t0;
+  if (!cpu) return performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
 }
 
 const cands = (xs: [string, Partial<KnobValues>][]): TuneCandidate[] => xs.map(([label, knobs]) => ({ label, knobs }));
 
-/** dshNet's convolutions (Cin, H = W, Cout; 5×5, padding 2) with inputs and output gradients of batch B. */
+/** dshNet's convolutions (Cin, H = W, Cout; 5×5, padding 2) with inputs and output gradients of batch B; `dx`: whether
+ *  training computes the layer's input gradient (not the first layer's: the images need none). The tasks time what a
+ *  training step runs: conv1's backward-data alone ran 1.2× slower through textures on llvmpipe while the step's
+ *  convolutions ran 1.25× faster (bench/NOTES.md, 2026-12-03), and it took the textures' task with it. */
 function convLayers(B: number, own: Tensor[]) {
   const t = (shape: number[]) => {
     const x = Tensor.from(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5), shape).keep();
     own.push(x);
     return x;
   };
-  return ([[3, 32, 32], [32, 16, 32], [32, 8, 64]] as const).map(([Cin, H, Cout]) => {
+  return ([[3, 32, 32], [32, 16, 32], [32, 8, 64]] as const).map(([Cin, H, Cout], i) => {
     const x = t([B, Cin, H, H]), w = t([Cout, Cin, 5, 5]), b = t([Cout]), dy = t([B, Cout, H, H]);
-    return { x, w, b, dy, g: conv2dGeometry(x.shape, w.shape, { padding: 2 }) };
+    return { x, w, b, dy, dx: i > 0, g: conv2dGeometry(x.shape, w.shape, { padding: 2 }) };
   });
 }
 
@@ -73,7 +81,7 @@ function convTasks(B: number, own: Tensor[]): TuneTask[] {
     run: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
-        conv2dBackwardData(l.dy, l.w, l.g);
+        if (l.dx) conv2dBackwardData(l.dy, l.w, l.g);
         conv2dBackwardWeights(l.x, l.dy, l.g);
       }
     }),
@@ -91,7 +99,7 @@ function convTasks(B: number, own: Tensor[]): TuneTask[] {
     run: () => gpuMs(() => {
       for (const l of layers) {
         conv2d(l.x, l.w, l.b, { padding: 2, relu: true });
-        conv2dBackwardData(l.dy, l.w, l.g);
+        if (l.dx) conv2dBackwardData(l.dy, l.w, l.g);
       }
     }),
   };
