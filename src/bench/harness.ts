@@ -3,6 +3,7 @@
 import { runtime, Tensor } from '../tensor.js';
 import { grid1d } from '../gpu/grid.js';
 import { median } from '../util/stats.js';
+import { cpuMsSince } from '../util/host.js';
 
 export interface Timing {
   /** Median milliseconds per call of `record`, dispatch overhead subtracted. */
@@ -52,10 +53,10 @@ export async function timeIt(record: () => void, opts: { inner?: number; repeats
     const t0 = performance.now(), c0 = process.cpuUsage();
     for (let i = 0; i < inner; i++) record();
     await rt.sync();
-    const c = process.cpuUsage(c0);
+    const c = cpuMsSince(c0);
     if (r >= warmup) {
       samples.push((performance.now() - t0) / inner);
-      cpu.push((c.user + c.system) / 1000 / inner);
+      cpu.push(c / inner);
     }
   }
   const raw = median(samples);

@@ -1,7 +1,7 @@
 // tqhash bench search: exact Hamming top-k over random codes — the GPU kernel variants against the plain CPU implementation
 // (packed words, popcount, counting), a check that all return the same neighbours, and the FAISS peer's ratio.
 import { loadavg } from 'node:os';
-import { cpuTimes, hostCpu, logSteal } from '../util/host.js';
+import { cpuMsSince, cpuTimes, hostCpu, logSteal } from '../util/host.js';
 import { createHash } from 'node:crypto';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
@@ -153,9 +153,9 @@ async function timeVariants(c: Config, db: Uint32Array, queries: Uint32Array, va
     for (let r = 0; r < repeats; r++) {
       const t = performance.now(), cu = process.cpuUsage();
       await search();
-      const dc = process.cpuUsage(cu);
+      const dc = cpuMsSince(cu);
       times.push(performance.now() - t);
-      cpus.push((dc.user + dc.system) / 1000);
+      cpus.push(dc);
     }
     const ms = median(times), cpuMs = median(cpus);
     rows.push({ variant, knobs, qps: (1000 * nq) / ms, ms, ms_samples: times, cpu_ms: cpuMs, mismatched_queries: 0 });

@@ -1,7 +1,7 @@
 // tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
-import { cpuTimes, hostCpu, logSteal, stealShare } from '../util/host.js';
+import { cpuMsSince, cpuTimes, hostCpu, logSteal, stealShare } from '../util/host.js';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { tripletQuantLoss, tqlDefaults } from '../ops/tql.js';
@@ -217,11 +217,11 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
     step();
     await rt.sync();
     const dt = performance.now() - t0;
-    const c = process.cpuUsage(c0);
+    const c = cpuMsSince(c0);
     disp = rt.counters.dispatches - d0;
     if (i >= 2) {
       samples.push(dt);
-      cpuSamples.push((c.user + c.system) / 1000);
+      cpuSamples.push(c);
     }
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 && firstCompiles ? ' (includes shader compiles)' : ''}`);
   }

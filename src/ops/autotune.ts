@@ -9,6 +9,7 @@ import { runtime, scope, Tensor } from '../tensor.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardWeights, conv2dGeometry } from './conv.js';
 import { gemmInto } from './matmul.js';
 import { tripletQuantLoss } from './tql.js';
+import { cpuMsSince } from '../util/host.js';
 
 /** Wall milliseconds of one `record` + submit + wait (autotune runs each candidate once untimed first, for its
  *  pipeline compiles); `grad`: record with gradients enabled (ops that compute theirs in the forward pass). */
@@ -20,9 +21,7 @@ async function gpuMs(record: () => void, grad = false): Promise<number> {
   const t0 = performance.now(), c0 = process.cpuUsage();
   scope(() => (grad ? record() : noGrad(record)));
   await rt.sync();
-  if (!cpu) return performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000;
+  return cpu ? cpuMsSince(c0) : performance.now() - t0;
 }
 
 const cands = (xs: [string, Partial<KnobValues>][]): TuneCandidate[] => xs.map(([label, knobs]) => ({ label, knobs }));

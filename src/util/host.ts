@@ -29,6 +29,13 @@ export function hostCpu(): string {
   return `${(c[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' ')} × ${c.length}${d ? ` (${d})` : ''}${threads}`;
 }
 
+/** Milliseconds of CPU time this process spent since `start` (a process.cpuUsage() reading), all its threads: on a
+ *  software adapter that includes the threads that run the kernels. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / 1000;
+}
+
 /** The machine's CPU time since boot from /proc/stat's 'cpu' line, in clock ticks; undefined where there is none. */
 export interface CpuTimes { total: number; steal: number }
 
