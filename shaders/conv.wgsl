@@ -45,6 +45,8 @@ struct Params {
 @group(0) @binding(11) var x4t: texture_2d<f32>;
 @group(0) @binding(12) var dy4t: texture_2d<f32>;
 @group(0) @binding(13) var wt4t: texture_2d<f32>;
+// y written as vec4 by the generated forward kernel where the output rows are whole vec4 (Wout % 4 = 0).
+@group(0) @binding(14) var<storage, read_write> y4: array<vec4<f32>>;
 
 override WG: u32 = 64;
 override WGX: u32 = 8;      // x extent (SIMD lanes on llvmpipe: must be ≥ 8)

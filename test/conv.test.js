@@ -36,6 +36,9 @@ const SHAPES = [
   [1, 3, 4, 4, 17, 3, 1, 1],
   [3, 2, 7, 20, 3, 1, 1, 0],
   [2, 4, 9, 12, 6, 5, 1, 0],
+  // Output rows that are not whole vec4 (10 and 14 wide): the forward kernel stores single outputs, not vec4.
+  [2, 3, 5, 12, 5, 5, 1, 1],
+  [1, 2, 6, 12, 9, 3, 1, 2],
   // More channels than the tiled kernel's 64-channel tile, reductions (Cin·K·K) that 16 does not divide, stride 2.
   [2, 7, 11, 13, 70, 3, 1, 1],
   [3, 4, 10, 11, 33, 5, 2, 2],
@@ -229,6 +232,25 @@ test('conv2d unrolled: the generated kernels run where they fit, rb where not', 
   // transposed weights, forward; transposed weights, backward-data; backward-weights, fixed-order reduce.
   assert.is(run(2, 3, 8, 8, 5, 5, 1, 2), 'conv.wgsl conv-gen/fwd conv.wgsl conv-gen/fwd conv-gen/dw conv.wgsl');
   assert.is(run(2, 3, 9, 9, 5, 5, 1, 2), 'conv.wgsl conv.wgsl conv.wgsl conv.wgsl conv.wgsl conv.wgsl');
+  // Rows of 10 outputs: the forward kernel stores single outputs; backward-data (its input rows, dy's, are 10 wide) and
+  // backward-weights (its output rows, dy's) run rb.
+  assert.is(run(2, 3, 8, 12, 5, 5, 1, 1), 'conv.wgsl conv-gen/fwd conv.wgsl conv.wgsl conv.wgsl conv.wgsl');
+});
+
+test('conv2d unrolled: vec4 output stores exactly where the output rows are whole vec4', () => {
+  const rt = tq.runtime();
+  const fwdFiles = (N, Cin, H, W, Cout, K, padding) => {
+    const seen = [];
+    const orig = rt.dispatch;
+    rt.dispatch = function (k, a) { seen.push(`${k.file ?? k.ref?.file} ${Object.keys(a.bindings).sort().join(',')}`); return orig.call(this, k, a); };
+    try { tq.scope(() => { ops.conv2d(Tensor.empty([N, Cin, H, W]), Tensor.empty([Cout, Cin, K, K]), null, { padding }); }); } finally { rt.dispatch = orig; }
+    return seen.filter((f) => f.startsWith('conv-gen/fwd'));
+  };
+  const [y4] = fwdFiles(2, 3, 8, 12, 5, 5, 2), [y1] = fwdFiles(2, 3, 8, 12, 5, 5, 1);
+  assert.match(y4, /_y4\.wgsl .*\by4\b/);
+  assert.not.match(y4, /\by\b/);
+  assert.not.match(y1, /_y4/);
+  assert.match(y1, /\by\b/);
 });
 
 test('conv2d checks shapes up front and says the fix', () => {

@@ -24,7 +24,8 @@ import { vec4At } from './generated.js';
 
 /** Knobs of one generated forward kernel: CO_B output channels × RB rows × PXW pixels per invocation; the kernel's
  *  KH × KW taps and its padding along W are unrolled into the code. */
-export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KH: number; KW: number; PADW: number; TEX?: boolean }
+/** Y4: the output rows are whole vec4 (Wout % 4 = 0) and the kernel stores each vec4 of outputs at once (y4). */
+export interface FwdGenKnobs { CO_B: 4 | 8 | 16; PXW: 8 | 16 | 32; RB: 1 | 2 | 3 | 4 | 6 | 8; KH: number; KW: number; PADW: number; TEX?: boolean; Y4?: boolean }
 
 const XYZW = 'xyzw';
 
@@ -59,7 +60,7 @@ function rowLoad(ind: string, slot: string, ih: string, NB: number, plane: strin
 /** WGSL of the forward kernel `fwd` (also backward-data), appended to `base` (the text of shaders/conv.wgsl):
  *  y[N, Cout, Hout, Wout] from x4 (x as vec4) and wt4 (weights [(ci·KH + kh)·KW + kw][CoutP]). */
 export function genFwdSource(k: FwdGenKnobs, base: string): string {
-  const { CO_B, PXW, RB, KH, KW, PADW, TEX } = k;
+  const { CO_B, PXW, RB, KH, KW, PADW, TEX, Y4 } = k;
   const QB = PXW / 4, NB = QB + 2, CB = CO_B / 4;
   const acc = (r: number, q: number, c: number) => `a${r}_${q}_${c}`;
   const L: string[] = [];
@@ -119,7 +120,8 @@ export function genFwdSource(k: FwdGenKnobs, base: string): string {
       L.push(`    let o = (n * COUT + co) * HWo + (oh0 + ${r}u) * WOUT + ow0;`);
       for (let q = 0; q < QB; q++) {
         L.push(`    { var v = ${acc(r, q, c)} + vec4f(bv); if (p.relu != 0u) { v = max(v, vec4f(0.0)); }`);
-        for (let e = 0; e < 4; e++) L.push(`      if (ow0 + ${4 * q + e}u < WOUT) { y[o + ${4 * q + e}u] = v.${XYZW[e]}; }`);
+        if (Y4) L.push(`      if (ow0 + ${4 * q}u < WOUT) { y4[o / 4u + ${q}u] = v; }`);
+        else for (let e = 0; e < 4; e++) L.push(`      if (ow0 + ${4 * q + e}u < WOUT) { y[o + ${4 * q + e}u] = v.${XYZW[e]}; }`);
         L.push(`    }`);
       }
       L.push(`  }`);

@@ -162,8 +162,12 @@ function fwdBlock(Wout: number, Hout: number): Omit<FwdGenKnobs, 'KH' | 'KW' | '
 /** The unrolled forward kernel (also backward-data): y[N, Cout_k, Hout, Wout] from an input with Win % 4 = 0. */
 function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, k: ConvParams & FwdSizes & { CoutP: number }): void {
   const TEX = texels(input, wt);
-  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0, TEX };
-  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
+  // Whole vec4 of outputs per store where the rows allow (a block's ow0 is a multiple of 4): on llvmpipe a store is a
+  // loop over the lanes per component, and conv1's forward (3 input channels: little work per output) ran ×0.82–0.86
+  // the CPU time with vec4 stores, conv2's and conv3's ×0.93–1.0 (bench/NOTES.md, 2026-12-03 evening).
+  const Y4 = k.Wout % 4 === 0;
+  const kn: FwdGenKnobs = { ...fwdBlock(k.Wout, k.Hout), KH: k.KH, KW: k.KW, PADW: k.padW ?? 0, TEX, Y4 };
+  const file = useGenerated(`conv-gen/fwd_c${kn.CO_B}_p${kn.PXW}_r${kn.RB}_kh${kn.KH}_kw${kn.KW}_pw${kn.PADW}${TEX ? '_tex' : ''}${Y4 ? '_y4' : ''}.wgsl`, () => genFwdSource(kn, runtime().kernels.source(FILE)));
   const nPB = Math.ceil(k.Hout / kn.RB) * Math.ceil(k.Wout / kn.PXW);
   const reads = vec4Reads(TEX, { x4: input.buffer, wt4: wt.buffer });
   runtime().dispatch(
@@ -172,7 +176,7 @@ function dispatchUnrolled(input: Tensor, wt: Tensor, bias: Tensor | null, y: Ten
       overrides: { WGX: CONV_KNOBS.WGX, CIN: k.Cin, HIN: k.Hin, WIN: k.Win, COUT: k.Cout, HOUT: k.Hout, WOUT: k.Wout, COUTP: k.CoutP, PADH: k.pad } satisfies Record<(typeof GEN_SIZES)[number] | 'WGX', number>,
     },
     {
-      bindings: { ...reads.bindings, bias: (bias ?? input).buffer, y: y.buffer },
+      bindings: { ...reads.bindings, bias: (bias ?? input).buffer, [Y4 ? 'y4' : 'y']: y.buffer },
       texels: reads.texels,
       params: { N: k.N, relu: k.relu, hasBias: bias ? 1 : 0 },
       workgroups: [Math.ceil((k.N * nPB) / CONV_KNOBS.WGX), Math.ceil(k.Cout / kn.CO_B), 1],
