@@ -119,11 +119,12 @@ fn avg_bwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw:
 }
 
 // ---------- max-pool backward, variant 'plane' (the default where H·W % 4 = 0 and OH·OW % 4 = 0) ----------
-// One invocation per (n, c) plane: zero the plane's dx, then dx[argmax] += dy window by window in a fixed order
-// (deterministic: one invocation owns the plane). On llvmpipe each load or store costs ≈ 2–3 ns per invocation,
-// whatever it moves (bench/NOTES-conv.md); the gather above spends ~5 memory operations per input pixel (index
-// decoding with divisions, 1–4 windows of argmax + dy), this one ~1.4 (vec4 zeroing, vec4 reads of argmax and dy, one
-// read-modify-write per window).
+// One invocation per (n, c) plane, dx zeroed by the runtime before (a buffer clear): dx[argmax] += dy window by window
+// in a fixed order (deterministic: one invocation owns the plane). On llvmpipe a storage access is a loop over the
+// lanes with one scalar access per component, so the read-modify-write per window is scalar (a vec4 one moved 4
+// components each way: ×0.67–0.82 the CPU time with scalar ones and the clear, bench/NOTES.md 2026-12-03 evening); dy
+// and the argmax are read as vec4. The gather above spends ~5 memory operations per input pixel (index decoding with
+// divisions, 1–4 windows of argmax + dy).
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> idx4: array<vec4<u32>>;
@@ -132,19 +133,12 @@ fn avg_bwd(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw:
 fn max_bwd_plane(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let nc = g.x + g.y * nw.x * WG;
   if (nc >= p.NC) { return; }
-  let HW4 = p.H * p.W / 4u;
-  let base = nc * HW4;
-  for (var j = 0u; j < HW4; j++) { y4[base + j] = vec4f(0.0); }
+  let base = nc * p.H * p.W;
   let O4 = p.OH * p.OW / 4u;
   for (var j = 0u; j < O4; j++) {
     let d = dy4[nc * O4 + j];
     let a = idx4[nc * O4 + j];
-    for (var e = 0u; e < 4u; e++) {
-      let t = base + a[e] / 4u;
-      var v = y4[t];
-      v[a[e] % 4u] += d[e];
-      y4[t] = v;
-    }
+    for (var e = 0u; e < 4u; e++) { y[base + a[e]] += d[e]; }
   }
 }
 

@@ -72,7 +72,7 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   if (!out.node) argmax.dispose(); // not recorded: backward will not need the indices
   return out;
 }
-/** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation, vec4; the default where it fits). */
+/** Max-pool backward kernels: 'gather' (one input pixel per invocation) or 'plane' (one plane per invocation after a clear of dx; the default where it fits). */
 export type MaxPoolBackwardVariant = 'gather' | 'plane';
 /**
  * Knobs of the pool kernels, a view of the registry (tests and benchmarks select variants here): the max-pool backward
@@ -90,10 +90,11 @@ defineBackward('maxPool2d', (node, gy) => {
 export function maxPoolBackward(g: PoolGeometry, argmax: Tensor, gy: Tensor): Tensor {
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (POOL_KNOBS.maxBackward === 'plane' && (g.H * g.W) % 4 === 0 && (g.OH * g.OW) % 4 === 0) {
-    // 4-aligned planes: vec4 views of dx, dy and the argmax.
+    // 4-aligned planes: vec4 views of dy and the argmax; dx zeroed first, then added to in place.
+    runtime().zero(dx.buffer);
     runtime().dispatch(
       { file: FILE, entry: 'max_bwd_plane', overrides: { WG: wg() } },
-      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y4: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, wg()) },
+      { bindings: { dy4: gy.buffer, idx4: argmax.buffer, y: dx.buffer }, params: params(g, dx.size), workgroups: grid1d(g.N * g.C, wg()) },
     );
   } else {
     runtime().dispatch(
