@@ -81,6 +81,7 @@ test('step.js --quick --compile --peer FIXTURE: the first use of each pipeline, 
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
   assert.ok(j.pipelined_step_ms > 0 && Number.isFinite(j.pipelined_step_ms), `pipelined ${j.pipelined_step_ms} ms`);
+  assert.ok(j.record_ms > 0 && j.record_ms < j.step_ms, `recording ${j.record_ms} ms of a ${j.step_ms} ms step`);
   assert.match(r.stdout, /back to back, each loss read one step late .* ms\/step → .* images\/s/);
   assert.ok(j.kernels.length > 5, `${j.kernels.length} kernels`);
   for (const k of j.kernels) {

@@ -73,6 +73,10 @@ export interface StepReport {
    * runs them (src/train/run.ts): on a GPU with an asynchronous queue the host records a step while the GPU runs
    * the one before; step_ms waits for each step before recording the next. */
   pipelined_step_ms: number;
+  /** Median wall ms of recording one step on the host (our JS and Dawn's command encoding, up to the submit), the
+   * device idle: on a GPU, where the host records a step while the device runs the one before, no step can take
+   * less than this. */
+  record_ms: number;
   dispatches_per_step: number;
   step_gflop: number;
   /** Total FLOPs of the step ÷ step time ÷ FMA ceiling. */
@@ -128,7 +132,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   else if (o.peer === true) await peer.runNow('before ours');
 
   const ours0 = cpuTimes();
-  const { samples, cpuSamples, disp } = await timeSteps(step, steps, log, !compile);
+  const { samples, cpuSamples, recordSamples, disp } = await timeSteps(step, steps, log, !compile);
   const stepMs = median(samples);
   const ips = (1000 * B) / stepMs;
   const cpuMs = median(cpuSamples);
@@ -136,6 +140,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
   const pipelinedMs = await timePipelined(stepLoss, steps);
   log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s`);
+  const recordMs = median(recordSamples);
+  log(`host recording ${fmt(recordMs)} ms per step (median; our JS and Dawn's encoding up to the submit, the device idle): where the device runs a step faster than this, the host bounds the pipelined step`);
   const steal = logSteal(ours0, 'while our steps were timed', log);
   if (o.peer === true) await peer.runNow('after ours');
   const peerReport = o.peer !== undefined ? peer.summary(ips, cpuMs) : null;
@@ -160,7 +166,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     ceilings: ceilingsJSON(ceil),
     knobs: currentKnobs(),
     host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, steal, pipelined_step_ms: pipelinedMs, dispatches_per_step: disp,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, steal, pipelined_step_ms: pipelinedMs, record_ms: recordMs, dispatches_per_step: disp,
     step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, compile, peer: peerReport,
   };
 }
@@ -204,10 +210,11 @@ async function compileTimes(step: () => void, log: (s: string) => void): Promise
   return { first_step_ms: firstStep, kernels };
 }
 
-/** Two warm-up steps, then `steps` timed ones: wall and CPU milliseconds of each, and dispatches per step. */
-async function timeSteps(step: () => void, steps: number, log: (s: string) => void, firstCompiles = true): Promise<{ samples: number[]; cpuSamples: number[]; disp: number }> {
+/** Two warm-up steps, then `steps` timed ones: wall and CPU milliseconds of each, the wall milliseconds of recording
+ *  each (step() until it returns, before the submit), and dispatches per step. */
+async function timeSteps(step: () => void, steps: number, log: (s: string) => void, firstCompiles = true): Promise<{ samples: number[]; cpuSamples: number[]; recordSamples: number[]; disp: number }> {
   const rt = runtime();
-  const samples: number[] = [], cpuSamples: number[] = [];
+  const samples: number[] = [], cpuSamples: number[] = [], recordSamples: number[] = [];
   let disp = 0;
   for (let i = 0; i < steps + 2; i++) {
     await rt.sync();
@@ -215,6 +222,7 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     step();
+    const rec = performance.now() - t0;
     await rt.sync();
     const dt = performance.now() - t0;
     const c = cpuMsSince(c0);
@@ -222,10 +230,11 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
     if (i >= 2) {
       samples.push(dt);
       cpuSamples.push(c);
+      recordSamples.push(rec);
     }
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 && firstCompiles ? ' (includes shader compiles)' : ''}`);
   }
-  return { samples, cpuSamples, disp };
+  return { samples, cpuSamples, recordSamples, disp };
 }
 
 /** Mean wall ms per step of `steps` steps issued back to back, each step's loss read back one step late. */
