@@ -38,6 +38,8 @@ export interface UniformBinding {
   binding: number;
   size: number;
   fields: { name: string; offset: number; type: ScalarType }[];
+  /** The fields' names (dispatch checks the params it is given against them). */
+  names: Set<string>;
 }
 
 /** A compiled kernel: pipeline, explicit layout and what reflection told about its bindings. */
@@ -65,6 +67,14 @@ export function kernelKey(ref: KernelRef): string {
   return `${ref.file}:${ref.entry}${o ? `{${o}}` : ''}`;
 }
 
+/** The reference as written, overrides in the caller's order: a cheaper key than kernelKey for repeated lookups. */
+function quickKey(ref: KernelRef): string {
+  let s = `${ref.file}:${ref.entry}`;
+  const o = ref.overrides;
+  if (o) for (const k in o) s += `,${k}=${o[k]}`;
+  return s;
+}
+
 interface ShaderFile {
   file: string;
   code: string;
@@ -87,6 +97,7 @@ function typeName(t: TypeInfo): string {
 export class KernelCache {
   private files = new Map<string, ShaderFile>();
   private kernels = new Map<string, Kernel>();
+  private byQuickKey = new Map<string, Kernel>();
   private sources = new Map<string, string>();
   /** Checks still in flight (compile info, pipeline validation); awaited by `check()`. */
   private pending: Promise<void>[] = [];
@@ -138,9 +149,17 @@ export class KernelCache {
 
   /** The kernel for `ref`, created on first use (synchronously; compile errors surface at `check()` or `compile()`). */
   get(ref: KernelRef): Kernel {
+    // Every dispatch looks its kernel up: first by the reference as written (overrides in the caller's order, no sort),
+    // then by the stable key, which the first lookup of each spelling computes once.
+    const quick = quickKey(ref);
+    const seen = this.byQuickKey.get(quick);
+    if (seen) return seen;
     const key = kernelKey(ref);
     const hit = this.kernels.get(key);
-    if (hit) return hit;
+    if (hit) {
+      this.byQuickKey.set(quick, hit);
+      return hit;
+    }
     const sf = this.loadFile(ref.file);
     const fn = sf.reflect.entry.compute.find((f) => f.name === ref.entry);
     if (!fn) {
@@ -243,7 +262,7 @@ export class KernelCache {
           if (!type) throw new KernelError(`${ref.file}: uniform ${r.name}.${m.name} has type ${m.type.name}; params fields must be u32, i32 or f32`);
           return { name: m.name, offset: m.offset, type };
         });
-        uniform = { name: r.name, binding: r.binding, size: Math.max(16, Math.ceil(st.size / 16) * 16), fields };
+        uniform = { name: r.name, binding: r.binding, size: Math.max(16, Math.ceil(st.size / 16) * 16), fields, names: new Set(fields.map((f) => f.name)) };
         // Dynamic offset: params of many dispatches share one uniform buffer, so bind groups stay cacheable.
         entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
       } else if (r.resourceType === ResourceType.Texture && r.type.name === 'texture_2d' && (r.type as TypeInfo & { format?: TypeInfo }).format?.name === 'f32') {

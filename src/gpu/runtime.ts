@@ -89,7 +89,9 @@ export class Runtime {
   /** The textures of DispatchArgs.texels by (binding name, rows rounded up to a power of two), reused by every
    *  dispatch: each copies its buffer in first, and the GPU runs commands in order. */
   private texelTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
+  /** Per GPUBuffer: a small id (bind-group cache keys) and its size and usage, read once (each read of a GPUBuffer's
+   *  size or usage crosses into the native binding, and dispatch checks every binding's). */
+  private bufferInfo = new WeakMap<GPUBuffer, { id: number; size: number; usage: number }>();
   private nextBufferId = 1;
 
   constructor(
@@ -97,7 +99,10 @@ export class Runtime {
     readonly device: GPUDevice,
     readonly info: AdapterInfo,
   ) {
-    this.limits = device.limits;
+    // A plain copy: each read of a GPUSupportedLimits field crosses into the native binding, and dispatch reads some.
+    const lim: Record<string, number> = {};
+    for (const name in device.limits) lim[name] = (device.limits as unknown as Record<string, number>)[name];
+    this.limits = lim as unknown as GPUSupportedLimits;
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     this.kernels = new KernelCache(device);
     this.paramAlign = device.limits.minUniformBufferOffsetAlignment;
@@ -136,10 +141,14 @@ export class Runtime {
     return this.kernels.compile(ref);
   }
 
+  private infoOf(b: GPUBuffer): { id: number; size: number; usage: number } {
+    let info = this.bufferInfo.get(b);
+    if (info === undefined) this.bufferInfo.set(b, (info = { id: this.nextBufferId++, size: b.size, usage: b.usage }));
+    return info;
+  }
+
   private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
-    return id;
+    return this.infoOf(b).id;
   }
 
   private beginPass(): GPUComputePassEncoder {
@@ -165,9 +174,8 @@ export class Runtime {
       return undefined;
     }
     const given = params ?? {};
-    const names = new Set(u.fields.map((f) => f.name));
-    for (const name of Object.keys(given)) {
-      if (!names.has(name)) throw new KernelError(`${k.label}: params.${name} is not a field of ${u.name} (fields: ${[...names].join(', ')})`);
+    for (const name in given) {
+      if (!u.names.has(name)) throw new KernelError(`${k.label}: params.${name} is not a field of ${u.name} (fields: ${[...u.names].join(', ')})`);
     }
     if (this.paramOffset + u.size > PARAMS_CHUNK) {
       this.paramChunk++;
@@ -223,9 +231,10 @@ export class Runtime {
       if (range.size < sb.minBytes) throw new KernelError(`${k.label}: binding "${name}" has ${range.size} bytes, it needs at least ${sb.minBytes} (${sb.type})`);
       if (range.size % 4 !== 0) throw new KernelError(`${k.label}: binding "${name}" size ${range.size} is not a multiple of 4`);
       if (range.offset % align !== 0) throw new KernelError(`${k.label}: binding "${name}" offset ${range.offset} is not a multiple of ${align}`);
-      if (range.offset + range.size > range.buffer.size) throw new KernelError(`${k.label}: binding "${name}" range ${range.offset}+${range.size} exceeds its buffer of ${range.buffer.size} bytes`);
+      const info = this.infoOf(range.buffer);
+      if (range.offset + range.size > info.size) throw new KernelError(`${k.label}: binding "${name}" range ${range.offset}+${range.size} exceeds its buffer of ${info.size} bytes`);
       if (range.size > maxBind) throw new KernelError(`${k.label}: binding "${name}" is ${range.size} bytes, the adapter allows ${maxBind} per binding; split the work`);
-      if ((range.buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new KernelError(`${k.label}: binding "${name}" buffer lacks STORAGE usage`);
+      if ((info.usage & GPUBufferUsage.STORAGE) === 0) throw new KernelError(`${k.label}: binding "${name}" buffer lacks STORAGE usage`);
       ranges.push({ name, binding: sb.binding, range, readOnly: sb.readOnly });
     }
     for (let i = 0; i < ranges.length; i++) {
@@ -283,7 +292,7 @@ export class Runtime {
       const range = toRange(arg);
       if (range.size % 16 !== 0 || range.offset % 16 !== 0) throw new KernelError(`${k.label}: texels "${name}": ${range.size} bytes at offset ${range.offset}; both must be multiples of 16 (whole vec4)`);
       if (!this.texelsFit(range.size)) throw new KernelError(`${k.label}: texels "${name}": ${range.size} bytes need more than the adapter's ${this.limits.maxTextureDimension2D} texture rows of ${TEXEL_ROW} texels (texelsFit)`);
-      if ((range.buffer.usage & GPUBufferUsage.COPY_SRC) === 0) throw new KernelError(`${k.label}: texels "${name}": the buffer lacks COPY_SRC usage`);
+      if ((this.infoOf(range.buffer).usage & GPUBufferUsage.COPY_SRC) === 0) throw new KernelError(`${k.label}: texels "${name}": the buffer lacks COPY_SRC usage`);
       const rows = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(range.size / 16 / TEXEL_ROW))));
       const key = `${name}:${rows}`;
       let t = this.texelTextures.get(key);

@@ -145,8 +145,8 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
  *  invocation; SG: the subgroup variant (below). */
 export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean; TEX?: boolean }
 
-/** How many sums one invocation of the backward-weights kernel keeps (dwSumExprs: CO_B·CI_B·KH·KW + CO_B). */
-export const dwSums = (k: DwBlock) => dwSumExprs(k).length;
+/** How many sums one invocation of the backward-weights kernel keeps (as many as dwSumExprs makes). */
+export const dwSums = (k: DwBlock) => k.CO_B * k.CI_B * k.KH * k.KW + k.CO_B;
 type DwBlock = Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>;
 
 /**
