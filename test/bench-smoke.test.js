@@ -145,6 +145,21 @@ test('bad options exit 2 with the usage', async () => {
   assert.match(r.stderr, 'unknown option --no-such-flag');
 });
 
+// Two arms of the same build in one process, one with a knob set: one line each, the first arm's ratios exactly 1, the
+// second's finite; a bad knob stops with one line naming it.
+test('step-ab --interleave: arms in one process, paired ratios', async () => {
+  const r = await run('step-ab.js', ['--interleave', 'dist', 'dist@norm.run=2', '--rounds', '2']);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('interleaved '));
+  assert.is(lines.length, 2, r.stdout);
+  assert.match(lines[0], /^interleaved dist: \d+ ms wall, \d+ ms CPU; per-round ratio to dist \(quartiles of 2\): wall 1\.000 \/ 1\.000 \/ 1\.000, CPU 1\.000 \/ 1\.000 \/ 1\.000$/);
+  assert.match(lines[1], /^interleaved dist@norm\.run=2: \d+ ms wall, \d+ ms CPU; per-round ratio to dist \(quartiles of 2\): wall (\d+\.\d{3}( \/ )?){3}, CPU (\d+\.\d{3}( \/ )?){3}$/);
+  const bad = await run('step-ab.js', ['--interleave', 'dist', 'dist@norm.run=9', '--rounds', '1']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^step-ab: dist@norm\.run=9: norm\.run=9 is not allowed; norm\.run takes 1 \| 2 \| 3 \| 4$/m);
+  assert.not.match(bad.stderr, /\n\s+at .*(file:\/\/|node:)/, 'no JavaScript stack');
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
