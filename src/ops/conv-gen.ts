@@ -145,7 +145,8 @@ fn fwd(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wid: vec3
  *  invocation; SG: the subgroup variant (below). */
 export interface DwGenKnobs { CO_B: 4 | 8; CI_B: 1 | 2 | 3 | 4; KH: number; KW: number; PADW: number; SG?: boolean; TEX?: boolean }
 
-/** How many sums one invocation of the backward-weights kernel keeps (as many as dwSumExprs makes). */
+/** How many sums one invocation of the backward-weights kernel keeps: as many as dwSumExprs makes (it checks), counted
+ *  without building them. */
 export const dwSums = (k: DwBlock) => k.CO_B * k.CI_B * k.KH * k.KW + k.CO_B;
 type DwBlock = Pick<DwGenKnobs, 'CO_B' | 'CI_B' | 'KH' | 'KW'>;
 
@@ -212,6 +213,8 @@ function dwSumExprs(k: DwBlock): string[] {
   const out: string[] = [];
   for (let c = 0; c < k.CO_B; c++) for (let i = 0; i < k.CI_B; i++) for (let kh = 0; kh < k.KH; kh++) for (let kw = 0; kw < k.KW; kw++) out.push(`a${i}_${c}_${kh}_${kw}`);
   for (let c = 0; c < k.CO_B; c++) out.push(`sd${c}.x + sd${c}.y + sd${c}.z + sd${c}.w`);
+  // dwSums counts these without building them (the op sizes the subgroup variant's workgroup scratch by it, per call).
+  if (out.length !== dwSums(k)) throw new Error(`conv-gen: dwSums ${dwSums(k)} ≠ ${out.length} sums generated`);
   return out;
 }
 
