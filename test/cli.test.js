@@ -42,12 +42,14 @@ test('every subcommand has --help: usage line and its options with defaults', ()
     assert.match(r.stdout, /\n  --help /);
   }
   assert.match(tqhash('train', '--help').stdout, /--epochs <int> .*\(default 20\)/);
+  assert.match(tqhash('train', '-h').stdout, /^usage: tqhash train/, '-h is --help');
   assert.match(tqhash('bench', '--help').stdout, /usage: tqhash bench kernels\|step\|search/);
 });
 
 test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('train', 'cifar10', '--epoch', '3'), /unknown option --epoch \(did you mean --epochs\?\)/);
   oneError(tqhash('train', 'cifar10', '--bits', '12,x'), /--bits 12,x: expected comma-separated whole numbers/);
+  oneError(tqhash('train', 'cifar10', '--bits', '16,32,16'), /--bits 16,32,16: 16 appears twice; list each code length once/);
   oneError(tqhash('train', 'cifar10', '--lr', 'fast'), /--lr fast: expected a number/);
   oneError(tqhash('train', 'cifar10', '--side', '300'), /--side 300: must be ≤ 256/);
   oneError(tqhash('train', 'cifar10', '--schedule', 'linear'), /--schedule linear: choose one of cosine, step, constant/);
@@ -72,9 +74,11 @@ test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
     bn: { type: 'bool', default: true, help: '' }, bits: { type: 'intlist', default: [48], min: 4, help: '' },
     lr: { type: 'float', help: '' }, mode: { type: 'string', choices: ['a', 'b'], help: '' },
   };
-  const { opts, positional } = cli.parseArgs(['x', '--no-bn', '--bits=12,32', '--lr=-0.5e-3', '--mode', 'b', 'y'], spec);
+  const { opts, positional, given } = cli.parseArgs(['x', '--no-bn', '--bits=12,32', '--lr=-0.5e-3', '--mode', 'b', 'y'], spec);
   assert.equal(opts, { bn: false, bits: [12, 32], lr: -0.5e-3, mode: 'b' });
   assert.equal(positional, ['x', 'y']);
+  assert.equal([...given].sort(), ['bits', 'bn', 'lr', 'mode'], 'the flags typed, defaults not among them');
+  assert.equal([...cli.parseArgs(['--lr', '1'], spec).given], ['lr']);
   assert.equal(cli.parseArgs([], spec).opts, { bn: true, bits: [48] });
   assert.throws(() => cli.parseArgs(['--bits', '2'], spec), /--bits 2: must be ≥ 4/);
   assert.throws(() => cli.parseArgs(['--mdoe', 'a'], spec), /unknown option --mdoe \(did you mean --mode\?\)/);

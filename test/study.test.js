@@ -86,7 +86,7 @@ test('a rerun skips the finished cells (results.json untouched); other options i
   assert.equal(CELLS.map((c) => statSync(join(study, c, 'results.json')).mtimeMs), before);
   const other = await quietly(() => cli.studyMain([...args, '--lr', '0.002']));
   assert.is(other.code, 2);
-  assert.match(other.errs, /results.json was made with other options than this cell's:\n {2}lr: 0.001, now 0.002/);
+  assert.match(other.errs, /results.json was made with other options than this cell's:\n {2}--lr: saved 0.001, now 0.002/);
 });
 
 test('the aggregate matches hand computation from the cells\' results.json', () => {

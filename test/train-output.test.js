@@ -2,7 +2,7 @@
 // starts and the data loads; a checkpoint that cannot be read is named the same way.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train, cli } from '../dist/index.js';
@@ -68,6 +68,28 @@ test('an unreadable checkpoint on --resume: state.json not JSON, a missing model
   rmSync(model);
   r = await failsEarly([...common, '--out', out, '--resume'], new RegExp(`model-2\\.safetensors`));
   assert.match(r.errs, /another --out/);
+});
+
+test('--out under /proc fails at once (Node\'s recursive mkdir would spin there forever)', async () => {
+  await failsEarly([...common, '--out', '/proc/tqhash-out/run'], /cannot write --out \/proc\/tqhash-out\/run \(ENOENT\): the system refuses to create a folder there/);
+});
+
+test('a new run refuses a folder holding a run\'s files but no checkpoint, and leaves the files as they were', async () => {
+  const out = join(dir, 'userfiles');
+  mkdirSync(out);
+  writeFileSync(join(out, 'report.md'), 'my notes');
+  writeFileSync(join(out, 'results.json'), '{"mine": true}');
+  await failsEarly([...common, '--out', out], /userfiles already holds results\.json, report\.md but no checkpoint to continue: a new run would write over them; choose another --out, or move them away/);
+  assert.is(readFileSync(join(out, 'report.md'), 'utf8'), 'my notes');
+  assert.is(readFileSync(join(out, 'results.json'), 'utf8'), '{"mine": true}');
+  assert.not.ok(existsSync(join(out, 'checkpoint')), 'no checkpoint folder left behind');
+});
+
+test('a data error comes before the GPU starts and leaves no folder behind', async () => {
+  const out = join(dir, 'new', 'deeper');
+  const r = await failsEarly([...common.filter((a, i) => common[i - 1] !== '--data' && a !== '--data'), '--data', join(dir, 'no-such-data'), '--out', out], /--data .*no-such-data: no such file or folder/);
+  assert.not.match(r.out, /features|limits/, 'the adapter is not described: the GPU did not start');
+  assert.not.ok(existsSync(join(dir, 'new')), 'the folders made for --out are removed');
 });
 
 test.run();

@@ -200,10 +200,39 @@ test('--augment and a fractional --warmup are recorded and must match on --resum
   assert.is(st.config.warmupEpochs, 0.5);
   const r = await quietly(() => cli.run('train', [...common, '--out', out, '--warmup', '0.5', '--augment', 'flip', '--resume']));
   assert.is(r.code, 2);
-  assert.match(r.errs, /augment: checkpoint "none", now "flip"/);
+  assert.match(r.errs, /--augment: saved "none", now "flip"/);
   const bad = await quietly(() => cli.run('train', [...common, '--out', join(dir, 'badaug'), '--augment', 'rotate']));
   assert.is(bad.code, 2);
   assert.match(bad.errs, /--augment/);
+});
+
+test('--resume takes the options not given from the checkpoint: the run goes on as it was started', async () => {
+  const out = join(dir, 'adopt');
+  let r = await quietly(() => cli.run('train', [...common, '--out', out, '--lr', '0.002', '--max-steps', '2']));
+  assert.is(r.code, 0, r.errs);
+  // Only --out and --resume: the data, its checksums, --epochs 2 (not the default 20), --lr and the rest are the run's.
+  r = await quietly(() => cli.run('train', ['cifar10', '--out', out, '--resume', '--max-steps', '3', '--quiet']));
+  assert.is(r.code, 0, r.errs);
+  const text = r.lines.join('\n');
+  assert.match(text, /--resume: options not given are the checkpoint's: .*--epochs 2.*--lr 0\.002/);
+  assert.not.match(text, /extending the run/);
+  let st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+  assert.equal([st.globalStep, st.config.epochs, st.config.lr, st.config.bits], [3, 2, 0.002, 16]);
+  // A flag given must match (or, for --epochs, grow), and the message names the flags as typed.
+  r = await quietly(() => cli.run('train', ['cifar10', '--out', out, '--resume', '--margin-q', '3', '--quiet']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /--margin-q: saved 6, now 3/);
+  r = await quietly(() => cli.run('train', ['cifar10', '--out', out, '--resume', '--epochs', '1', '--quiet']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /planned for 2 epochs; .*Leave --epochs out/);
+  st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
+  assert.is(st.globalStep, 3, 'the refused resumes changed nothing');
+});
+
+test('a loss that diverges before the first checkpoint says none was saved', async () => {
+  const r = await quietly(() => cli.run('train', [...common, '--out', join(dir, 'diverge'), '--optimizer', 'sgd', '--lr', '1e30']));
+  assert.is(r.code, 1);
+  assert.match(r.errs, /the loss became (NaN|-?Infinity) .*no checkpoint had been saved yet/);
 });
 
 for (const [sig, code, name] of [['SIGTERM', 143, 'SIGTERM'], ['SIGINT', 130, 'Ctrl-C']]) {

@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   const stops = handleStopSignals();
   try {
     flags(); // a bad TQHASH_* value fails here, before anything starts
-    const { opts, positional } = parseArgs(argv, TRAIN_SPEC);
+    const { opts, positional, given } = parseArgs(argv, TRAIN_SPEC);
     if (opts.help) {
       console.log(usage(HEAD, TRAIN_SPEC));
       return 0;
@@ -34,9 +34,11 @@ export async function main(argv: string[]): Promise<number> {
     if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
     if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
     const bitsList = opts.bits as number[];
+    const twice = bitsList.find((b, i) => bitsList.indexOf(b) !== i);
+    if (twice !== undefined) throw new UsageError(`--bits ${bitsList.join(',')}: ${twice} appears twice; list each code length once`);
     for (const bits of bitsList) {
       const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
-      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal, command: commandLine() });
+      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal, command: commandLine(), given });
       if (!r.finished) return stops.requests.signal.aborted ? stops.requests.code : 0;
     }
     return 0;

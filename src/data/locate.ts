@@ -4,10 +4,11 @@
  * then `<repo>/data/` and `<repo>/../shared/data/`, then the official download into `<repo>/data/`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, renameSync, rmSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { DataError, isDataError } from '../util/errors.js';
+import { makeDirs } from '../util/fs.js';
 import { ARCHIVE_NAME, BIN_DIR, TRAIN_FILES, readCifar10, type Cifar10, type ReadOptions } from './cifar10.js';
 import { repoRoot } from './paths.js';
 
@@ -60,7 +61,7 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<strin
   }
   if (res.status !== 200) throw new DataError('network', `could not download ${url}: the server answered HTTP ${res.status}.`, url);
 
-  mkdirSync(destDir, { recursive: true });
+  makeDirs(destDir);
   const hash = createHash('md5');
   const out = createWriteStream(tmp);
   let writeError: Error | undefined; // disk full, permissions: reported as themselves, not as network errors

@@ -9,10 +9,10 @@
 // autotune resumes with the tasks left, and TQHASH_AUTOTUNE=cached uses the winners without timing anything)
 // with key "<adapter>[ [<driver>]] (<backend>, <feature level>)[ · CPU <model> × <count>] · tqhash <version> · webgpu
 // <version>" (tuneKey: the CPU for software adapters only). Delete the file to retune.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { debug, flags } from '../config.js';
-import { cacheHome, writeFileAtomic } from '../util/fs.js';
+import { cacheHome, makeDirs, writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
 import { hostCpu } from '../util/host.js';
 import { median } from '../util/stats.js';
@@ -104,7 +104,7 @@ export function readTuneCache(file: string, key: string): TuneResult | undefined
 function writeTuneCache(file: string, r: TuneResult): void {
   const entries = readEntries(file);
   entries.set(r.key, { date: r.date, knobs: r.knobs, tasks: r.tasks, ...(r.partial ? { partial: true } : {}) });
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirs(dirname(file));
   writeFileAtomic(file, `${JSON.stringify({ format: FORMAT, entries: Object.fromEntries(entries) }, null, 2)}\n`);
 }
 

@@ -4,8 +4,8 @@
 // named by state.json; the files of older sets are deleted once the new state.json is in place.
 // A checkpoint folder may come from elsewhere (a colleague's run), so state.json is validated field by field and
 // may name only plain files inside its own folder.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { outputError, writeFileAtomic } from '../util/fs.js';
+import { existsSync, lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { makeDirs, outputError, writeFileAtomic } from '../util/fs.js';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../nn/safetensors.js';
 import { DataError } from '../util/errors.js';
@@ -52,7 +52,7 @@ const TENSOR_FILE = /^(model|optimizer)(-\d+)?\.safetensors$|^\.(model|optimizer
  *  point), then deletes the tensor files no longer named (older sets, or a set a killed save left half-written). */
 export function saveCheckpoint(dir: string, model: Record<string, SafeTensor>, optimizer: Record<string, SafeTensor>, state: Omit<LoopState, 'files' | 'savedAt' | 'version'>, metadata: Record<string, string>): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw outputError(dir, e, 'the checkpoint folder');
   }

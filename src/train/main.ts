@@ -1,7 +1,9 @@
 // The parsed options of `tqhash train` resolved into the configuration of one run per code length.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../util/args.js';
 import { defaultMargin, type TrainConfig } from './options.js';
+
+const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
 
 /** Resolves the options of one run (one code length) of `dataset`. */
 export function resolveConfig(opts: Record<string, unknown>, bits: number, multi: boolean, dataset: TrainConfig['dataset'] = 'cifar10'): TrainConfig {
@@ -17,10 +19,10 @@ export function resolveConfig(opts: Record<string, unknown>, bits: number, multi
   const out = base ? (multi ? join(base, `${bits}b`) : base) : join('runs', name);
   return {
     dataset,
-    data: opts.data as string | undefined,
+    data: absolute(opts.data as string | undefined), // saved with the run: eval and demo find it from any folder
     side: opts.side as number,
     skipBad: opts['skip-bad'] as boolean,
-    checksums: opts.checksums as string | undefined,
+    checksums: absolute(opts.checksums as string | undefined),
     recordsPerFile: opts['records-per-file'] as number | undefined,
     protocol,
     bits,

@@ -92,6 +92,43 @@ export const RESUME_KEYS: (keyof TrainConfig)[] = [
   'optimizer', 'lr', 'weightDecay', 'schedule', 'warmupEpochs', 'augment', 'seed', 'trainLimit',
 ];
 
+/** The flags that set each option of a run (K, the images per class, comes from --batch and --classes); the dataset
+ *  (an argument), --out and --max-steps (a stop of this process) are not options a resumed run takes over. */
+export const CONFIG_FLAGS: Partial<Record<keyof TrainConfig, readonly string[]>> = {
+  data: ['data'], side: ['side'], skipBad: ['skip-bad'], checksums: ['checksums'], recordsPerFile: ['records-per-file'], protocol: ['protocol'],
+  bits: ['bits'], loss: ['loss'], tqForm: ['tq-form'], select: ['select'], margin: ['margin'], marginQ: ['margin-q'], lambda: ['lambda'],
+  lambdaWarmup: ['lambda-warmup'], lambdaDecay: ['lambda-decay'], betaGrowth: ['beta-growth'], model: ['model'], bn: ['bn'], epochs: ['epochs'],
+  P: ['classes', 'batch'], K: ['batch', 'classes'], optimizer: ['optimizer'], lr: ['lr'], weightDecay: ['weight-decay'], schedule: ['schedule'],
+  warmupEpochs: ['warmup'], augment: ['augment'], seed: ['seed'], valQueries: ['val-queries'], valDb: ['val-db'], trainLimit: ['train-limit'],
+  evalLimit: ['eval-limit'], checkpointMinutes: ['checkpoint-minutes'],
+};
+
+/** An option as the user writes it: `--margin-q`, `--classes (P)`, `--batch (K = 13 a class)`. */
+function flagName(k: keyof TrainConfig, v: unknown): string {
+  if (k === 'P') return '--classes (P)';
+  if (k === 'K') return `--batch (K = ${JSON.stringify(v)} images a class)`;
+  const f = CONFIG_FLAGS[k];
+  return f ? `--${f[0]}` : k;
+}
+
+/** The options among `keys` whose saved value differs from cfg's, one line each: `--lr: saved 0.001, now 0.002`. */
+export function configDiffs(saved: Partial<Record<keyof TrainConfig, unknown>>, cfg: TrainConfig, keys: readonly (keyof TrainConfig)[] = RESUME_KEYS): string[] {
+  return keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(cfg[k])).map((k) => `${flagName(k, saved[k])}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify(cfg[k])}`);
+}
+
+/** cfg with every option whose flags are not in `given` taken from the saved run (a resumed run continues as it was
+ *  started); returns it and the options taken that differ from cfg's (defaults), as `--epochs 2` words. */
+export function adoptSaved(cfg: TrainConfig, saved: Partial<TrainConfig>, given: ReadonlySet<string>): { cfg: TrainConfig; taken: string[] } {
+  const out: Record<string, unknown> = { ...cfg };
+  const taken: string[] = [];
+  for (const [k, flags] of Object.entries(CONFIG_FLAGS) as [keyof TrainConfig, readonly string[]][]) {
+    if (flags.some((f) => given.has(f)) || !(k in saved)) continue;
+    if (JSON.stringify(saved[k]) !== JSON.stringify(cfg[k])) taken.push(k === 'P' || k === 'K' ? `${k} ${saved[k]}` : `--${flags[0]} ${saved[k] ?? '(none)'}`);
+    out[k] = saved[k];
+  }
+  return { cfg: out as unknown as TrainConfig, taken };
+}
+
 /** "cifar10 · dsh · 48 bits · tql/asym/all · seed 1": names the protocol everywhere (STYLE.md 15). */
 export function runTag(c: TrainConfig): string {
   const loss = c.loss === 'tql' ? `tql/${c.tqForm}/${c.select}` : `${c.loss}/${c.select}`;

@@ -21,11 +21,11 @@ import { loadStateDict, stateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, warmupSteps, warmupText, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
-import { RESUME_KEYS, runTag, type TrainConfig } from './options.js';
+import { RESUME_KEYS, adoptSaved, configDiffs, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, metricLines, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
-import { prepareOutputDir } from '../util/fs.js';
+import { prepareOutputDir, removeCreatedDirs } from '../util/fs.js';
 import { StoppedError } from './signals.js';
 import { lossOptionsAt } from './loss-schedule.js';
 
@@ -48,6 +48,9 @@ export interface TrainOptions {
   stopSignal: AbortSignal;
   /** The command that reproduces the run, for results.json (default: node bench/train.js and this process's arguments). */
   command?: string;
+  /** The flags given on the command line: on --resume the options not given are the checkpoint's. Absent: every
+   *  option is as given (a study's cells), and must match the checkpoint's. */
+  given?: ReadonlySet<string>;
 }
 
 /**
@@ -69,25 +72,33 @@ function trainStep(run: Run, batch: data.PKBatch, globalStep: number): Tensor {
 }
 
 /** Trains one model (one code length) and evaluates it; resumable; writes results.json, report.md and plots. */
-export async function trainHashing(cfg: TrainConfig, opts: TrainOptions): Promise<TrainOutcome> {
+export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promise<TrainOutcome> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
-  const ckptDir = join(cfg.out, 'checkpoint');
-  // File-system faults (a file named like --out, a read-only folder) show before the GPU starts and the data loads.
-  prepareOutputDir(cfg.out);
-  prepareOutputDir(ckptDir, 'the checkpoint folder');
-  checkDataFlags(cfg);
-  const ck = openCheckpoint(cfg, ckptDir, opts.resume, log);
-  if (ck && isFinished(cfg, ck.state)) {
-    log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
-    return { config: cfg, outDir: cfg.out, finished: true };
+  const ckptDir = join(cfg0.out, 'checkpoint');
+  // File-system faults (a file named like --out, a read-only folder) show first, then the options and the data are
+  // checked and read, all before the GPU starts; a run that fails here leaves no folder behind.
+  const created = [...prepareOutputDir(cfg0.out), ...prepareOutputDir(ckptDir, 'the checkpoint folder')];
+  let cfg: TrainConfig, ck: Checkpoint | null, td: TrainData;
+  try {
+    checkDataFlags(cfg0);
+    ({ cfg, ck } = openCheckpoint(cfg0, ckptDir, opts, log));
+    if (ck && isFinished(cfg, ck.state)) {
+      log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
+      return { config: cfg, outDir: cfg.out, finished: true };
+    }
+    if (!ck) refuseOverwrite(cfg.out);
+    log(`\n== ${runTag(cfg)} → ${cfg.out}`);
+    td = await loadTrainData(cfg, opts.quiet);
+  } catch (e) {
+    removeCreatedDirs(created);
+    throw e;
   }
   const rt = await init();
   codeVersion(); // read (and cached) now: a commit made in the checkout during a long run did not train it
-  log(`\n== ${runTag(cfg)} → ${cfg.out}`);
   await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
-  const run = await startOrResume(cfg, opts, ck, t0, log);
+  const run = await startOrResume(cfg, opts, ck, td, t0, log);
   if (!(await trainEpochs(run))) {
     run.store.dispose();
     return { config: cfg, outDir: cfg.out, finished: false };
@@ -97,6 +108,15 @@ export async function trainHashing(cfg: TrainConfig, opts: TrainOptions): Promis
   } finally {
     run.store.dispose();
   }
+}
+
+/** The files a run writes into --out (besides checkpoint/ and split.json, which it makes again the same). */
+const RUN_FILES = ['results.json', 'report.md', 'model.safetensors', 'db.codes', 'query.codes', 'pr.svg', 'precision_at_k.svg', 'loss.svg'];
+
+/** Refuses a run without a checkpoint to continue in a folder that holds files it would write over. */
+function refuseOverwrite(out: string): void {
+  const there = RUN_FILES.filter((f) => existsSync(join(out, f)));
+  if (there.length) throw new data.DataError('config', `${out} already holds ${there.join(', ')} but no checkpoint to continue: a new run would write over them; choose another --out, or move them away`, out);
 }
 
 /** Where the loop stands: saved in every checkpoint, restored on --resume. */
@@ -134,11 +154,10 @@ interface Run {
   clock: { startup?: number; checkpoints: number; times0?: CpuTimes };
 }
 
-/** Reads the data (split.json written), builds model and optimiser, and restores the checkpoint when resuming. */
-async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoint | null, t0: number, log: (s: string) => void): Promise<Run> {
+/** Writes split.json, puts the data on the GPU, builds model and optimiser, and restores the checkpoint when resuming. */
+async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoint | null, td: TrainData, t0: number, log: (s: string) => void): Promise<Run> {
   const ckptDir = join(cfg.out, 'checkpoint');
-  // Data: read once, split by protocol, bytes to the GPU once.
-  const td = await loadTrainData(cfg, opts.quiet);
+  // Data: read once (by the caller), split by protocol, bytes to the GPU once.
   writeFileAtomic(join(cfg.out, 'split.json'), td.splitJSON);
   const store = new ImageStore(td.images, td.count, td.side);
   const sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed);
@@ -211,7 +230,7 @@ async function trainEpoch(run: Run): Promise<{ loss: number; count: number; star
   const finish = async (s: IssuedStep): Promise<void> => {
     const loss = new Float32Array(await s.loss)[0];
     if (!Number.isFinite(loss)) {
-      throw new DivergedError(`the loss became ${loss} at epoch ${p.epoch + 1}, step ${p.step} (lr ${s.lr.toExponential(2)}). Training stopped; the last good checkpoint in ${run.ckptDir} is kept. Start again in a new --out with a lower --lr (half, say) or another --seed.`);
+      throw new DivergedError(`the loss became ${loss} at epoch ${p.epoch + 1}, step ${p.step} (lr ${s.lr.toExponential(2)}). Training stopped; ${existsSync(join(run.ckptDir, 'state.json')) ? `the last good checkpoint in ${run.ckptDir} is kept` : 'no checkpoint had been saved yet'}. Start again in a new --out with a lower --lr (half, say) or another --seed.`);
     }
     const now = performance.now();
     const dt = (now - Math.max(s.t, lastDone)) / 1000;
@@ -363,13 +382,17 @@ function resultsOf(run: Run, rt: Runtime, evalRes: EvalResult, wall: number) {
   };
 }
 
-/** The checkpoint to continue (null for a fresh run); refuses a fresh run over a checkpoint and options that differ. */
-function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log: (s: string) => void): Checkpoint | null {
-  if (!resume) {
+/**
+ * The checkpoint to continue (null for a fresh run) and the run's options: on --resume the options whose flags were
+ * not given (opts.given; all, when absent) are the checkpoint's, and those given must match it (--epochs may grow:
+ * the run is extended). Refuses a fresh run over a checkpoint.
+ */
+function openCheckpoint(cfg: TrainConfig, ckptDir: string, opts: TrainOptions, log: (s: string) => void): { cfg: TrainConfig; ck: Checkpoint | null } {
+  if (!opts.resume) {
     if (existsSync(join(ckptDir, 'state.json'))) {
       throw new data.DataError('config', `${cfg.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`, ckptDir);
     }
-    return null;
+    return { cfg, ck: null };
   }
   let ck: Checkpoint | null;
   try {
@@ -379,21 +402,27 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, resume: boolean, log:
     throw new data.DataError('format', `--resume: the checkpoint in ${ckptDir} cannot be read (${(e as Error).message}). Move ${ckptDir} away to start over, or choose another --out.`, ckptDir);
   }
   if (!ck) {
-    log(`--resume: no checkpoint in ${ckptDir}; starting from scratch`);
-    return null;
+    log(`--resume: no checkpoint in ${ckptDir}, so nothing to continue: starting a new run there`);
+    return { cfg, ck: null };
   }
-  ck.state.config.augment ??= 'crop+flip'; // checkpoints from before --augment existed
-  ck.state.config.lambdaWarmup ??= 0; // and before --lambda-warmup, --beta-growth
-  ck.state.config.betaGrowth ??= 2;
-  ck.state.config.lambdaDecay ??= 0; // and before --lambda-decay
+  const saved = ck.state.config;
+  saved.augment ??= 'crop+flip'; // checkpoints from before --augment existed
+  saved.lambdaWarmup ??= 0; // and before --lambda-warmup, --beta-growth
+  saved.betaGrowth ??= 2;
+  saved.lambdaDecay ??= 0; // and before --lambda-decay
+  if (opts.given) {
+    const adopted = adoptSaved(cfg, saved, opts.given);
+    cfg = adopted.cfg;
+    if (adopted.taken.length) log(`--resume: options not given are the checkpoint's: ${adopted.taken.join(', ')}`);
+  }
   // The saved configuration must match on everything that shapes the run; --epochs may grow (the run is extended).
-  const diffs = RESUME_KEYS.filter((k) => k !== 'epochs' && JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: checkpoint ${JSON.stringify(ck.state.config[k])}, now ${JSON.stringify(cfg[k])}`);
-  if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options, or use another --out.`, ckptDir);
-  const saved = Number(ck.state.config.epochs);
-  if (cfg.epochs < saved) {
-    throw new data.DataError('config', `--resume --epochs ${cfg.epochs}: the run in ${cfg.out} was planned for ${saved} epochs; it can be extended (--epochs ${saved + 1} or more) but not shortened. Pass --epochs ${saved}, or use another --out.`, ckptDir);
+  const diffs = configDiffs(saved, cfg, RESUME_KEYS.filter((k) => k !== 'epochs'));
+  if (diffs.length) throw new data.DataError('config', `--resume: the checkpoint in ${ckptDir} was made with other options:\n  ${diffs.join('\n  ')}\nRun with the same options (or leave them out: --resume takes the checkpoint's), or use another --out.`, ckptDir);
+  const savedEpochs = Number(saved.epochs);
+  if (cfg.epochs < savedEpochs) {
+    throw new data.DataError('config', `--resume --epochs ${cfg.epochs}: the run in ${cfg.out} was planned for ${savedEpochs} epochs; it can be extended (--epochs ${savedEpochs + 1} or more) but not shortened. Leave --epochs out, or use another --out.`, ckptDir);
   }
-  return ck;
+  return { cfg, ck };
 }
 
 type Checkpoint = NonNullable<ReturnType<typeof loadCheckpoint>>;

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, UsageError, type OptSpec } from '../util/args.js';
-import { TRAIN_SPEC, RESUME_KEYS, type TrainConfig } from './options.js';
+import { TRAIN_SPEC, configDiffs, type TrainConfig } from './options.js';
 import { resolveConfig } from './main.js';
 import { trainHashing, DivergedError } from './run.js';
 import { writeFileAtomic } from './checkpoint.js';
@@ -114,11 +114,6 @@ export function cellConfig(plan: StudyPlan, cell: StudyCell): TrainConfig {
   const bits = opts.bits as number[];
   if (bits.length !== 1) throw new UsageError(`--bits ${bits.join(',')}: a cell trains one code length; put them in the grid (bits=${bits.join(',')})`);
   return resolveConfig({ ...opts, out: cell.dir }, bits[0], false, plan.dataset);
-}
-
-/** Options of a saved config that differ from cfg's (RESUME_KEYS), as "key: saved, now" lines. */
-function configDiffs(saved: Record<string, unknown>, cfg: TrainConfig, keys = RESUME_KEYS): string[] {
-  return keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(cfg[k])).map((k) => `${k}: ${JSON.stringify(saved[k])}, now ${JSON.stringify(cfg[k])}`);
 }
 
 /** A cell's results.json when it was made with the cell's options; null when there is none yet, or the run is to be extended. */

@@ -81,9 +81,9 @@ function translate(e: { code?: string; message: string }, spec: Record<string, O
 }
 
 /** Parses argv against the spec: `--name value`, `--name=value`, `--flag`, `--no-flag`; returns values and positionals. */
-export function parseArgs(argv: string[], spec: Record<string, OptSpec>): { opts: Record<string, unknown>; positional: string[] } {
-  const options: Record<string, { type: 'boolean' | 'string' }> = {};
-  for (const [k, s] of Object.entries(spec)) options[k] = { type: s.type === 'bool' ? 'boolean' : 'string' };
+export function parseArgs(argv: string[], spec: Record<string, OptSpec>): { opts: Record<string, unknown>; positional: string[]; given: Set<string> } {
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
+  for (const [k, s] of Object.entries(spec)) options[k] = { type: s.type === 'bool' ? 'boolean' : 'string', ...(k === 'help' ? { short: 'h' } : {}) };
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = nodeParseArgs({ args: argv, options, allowPositionals: true, allowNegative: true, strict: true } as Parameters<typeof nodeParseArgs>[0]) as typeof parsed;
@@ -92,8 +92,13 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): { opts
   }
   const opts: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) opts[k] = s.default;
-  for (const [k, v] of Object.entries(parsed.values)) if (v !== undefined) opts[k] = typeof v === 'boolean' ? v : convert(k, spec[k], v);
-  return { opts, positional: parsed.positionals };
+  const given = new Set<string>();
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (v === undefined) continue;
+    opts[k] = typeof v === 'boolean' ? v : convert(k, spec[k], v);
+    given.add(k);
+  }
+  return { opts, positional: parsed.positionals, given };
 }
 
 /** The --help text of a spec. */

@@ -1,7 +1,7 @@
 // File writing shared by every artefact the project saves (checkpoints, code files, results, caches).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** A file-system fault where the project writes (not writable, a file where a folder should be, disk full):
  *  the message names the path and the fix; entry points print it as one line, exit code 2. */
@@ -24,6 +24,8 @@ function writeAdvice(path: string, e: NodeJS.ErrnoException): string {
     case 'EEXIST':
     case 'ENOTDIR':
       return 'a file stands where a folder is needed; move the file away or choose another folder';
+    case 'ENOENT':
+      return 'the system refuses to create a folder there (a virtual file system such as /proc?); choose another folder';
     default:
       return e.message;
   }
@@ -37,10 +39,33 @@ export function outputError(path: string, e: unknown, what?: string): OutputErro
 }
 
 /**
- * Makes folder `dir` (and its parents) and proves it writable by creating and deleting a probe file, so a bad
- * --out fails in the first second with one line, not after the data has loaded. Throws OutputError.
+ * Makes folder `dir` and its missing parents, one level at a time (Node's recursive mkdir spins forever under /proc,
+ * where mkdir answers ENOENT for a parent that exists). Returns the folders it created, outermost first.
  */
-export function prepareOutputDir(dir: string, what = '--out'): void {
+export function makeDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !statSync(d, { throwIfNoEntry: false }); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  const created: string[] = [];
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+      created.push(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw e; // made meanwhile: fine
+    }
+  }
+  return created;
+}
+
+/**
+ * Makes folder `dir` (and its parents) and proves it writable by creating and deleting a probe file, so a bad
+ * --out fails in the first second with one line, not after the data has loaded. Throws OutputError. Returns the
+ * folders it created (outermost first), for removeCreatedDirs when the run then fails before writing anything.
+ */
+export function prepareOutputDir(dir: string, what = '--out'): string[] {
   let st;
   try {
     st = statSync(dir, { throwIfNoEntry: false });
@@ -50,11 +75,23 @@ export function prepareOutputDir(dir: string, what = '--out'): void {
   if (st && !st.isDirectory()) throw new OutputError(`${what} ${dir} is a file, not a folder: choose another ${what}, or move the file away`);
   const probe = join(dir, `.tqhash-write-probe.${process.pid}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    const created = makeDirs(dir);
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
+    return created;
   } catch (e) {
     throw outputError(dir, e, what);
+  }
+}
+
+/** Removes the folders prepareOutputDir created (innermost first) where they are still empty; best effort. */
+export function removeCreatedDirs(created: readonly string[]): void {
+  for (const d of [...created].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): leave it and its parents
+    }
   }
 }
 
