@@ -23,6 +23,11 @@ test('TQHASH_BACKEND=foo says that foo is not a backend, and lists the backends'
   oneError(node(['bench/train.js', 'cifar10'], { TQHASH_FEATURE_LEVEL: 'full' }), /TQHASH_FEATURE_LEVEL=full is not a feature level/);
 });
 
+test('a bad TQHASH_KNOBS is a flag error like the others: one line, exit 2', () => {
+  oneError(node(['bin/tqhash.js', 'info'], { TQHASH_KNOBS: 'garbage' }), /TQHASH_KNOBS: 'garbage' is not name=value/);
+  oneError(node(['bin/tqhash.js', 'info'], { TQHASH_KNOBS: 'nope.x=1' }), /TQHASH_KNOBS: unknown knob 'nope\.x'; knobs: conv\.variant/);
+});
+
 test('--checksums with a missing file names the flag', () => {
   const r = node(['bench/train.js', 'cifar10', '--checksums', '/missing.sha256', '--out', join(dir, 'ck')]);
   oneError(r, /--checksums \/missing\.sha256: no such file; .*leave --checksums out/);

@@ -11,7 +11,7 @@
 // <version>" (tuneKey: the CPU for software adapters only). Delete the file to retune.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { debug, flags } from '../config.js';
+import { debug, FlagError, flags } from '../config.js';
 import { cacheHome, makeDirs, writeFileAtomic } from '../util/fs.js';
 import { codeVersion } from '../util/version.js';
 import { hostCpu } from '../util/host.js';
@@ -198,10 +198,14 @@ export async function autotune(tasks: TuneTask[], opts: { key: string; cacheFile
   return r;
 }
 
-/** The TQHASH_KNOBS overrides, parsed (throws one line per mistake). */
+/** The TQHASH_KNOBS overrides, parsed (throws a FlagError, one line per mistake: exit code 2 at the entry points). */
 export function knobOverrides(): Partial<KnobValues> {
   const text = flags().knobs;
-  return text ? parseKnobOverrides(text) : {};
+  try {
+    return text ? parseKnobOverrides(text) : {};
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
 }
 
 /** Selects the knobs when the runtime opens a device: the class preset, cached autotune winners (TQHASH_AUTOTUNE=1), overrides. */
