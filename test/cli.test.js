@@ -43,6 +43,8 @@ test('every subcommand has --help: usage line and its options with defaults', ()
   }
   assert.match(tqhash('train', '--help').stdout, /--epochs <int> .*\(default 20\)/);
   assert.match(tqhash('train', '-h').stdout, /^usage: tqhash train/, '-h is --help');
+  assert.match(tqhash('help', 'train').stdout, /^usage: tqhash train/, 'tqhash help train is train --help');
+  assert.match(tqhash('study', '--help').stdout, /^usage: tqhash study .*\n.*\n[^]*Train options: those of tqhash train --help/);
   assert.match(tqhash('bench', '--help').stdout, /usage: tqhash bench kernels\|step\|search/);
 });
 
@@ -52,6 +54,8 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('train', 'cifar10', '--bits', '16,32,16'), /--bits 16,32,16: 16 appears twice; list each code length once/);
   oneError(tqhash('train', 'cifar10', '--lr', 'fast'), /--lr fast: expected a number/);
   oneError(tqhash('train', 'cifar10', '--side', '300'), /--side 300: must be ≤ 256/);
+  oneError(tqhash('train', 'cifar10', '--side', '64'), /--side is an inshop option: .*leave it out/);
+  oneError(tqhash('train', 'cifar10', '--skip-bad'), /--skip-bad is an inshop option/);
   oneError(tqhash('train', 'cifar10', '--schedule', 'linear'), /--schedule linear: choose one of cosine, step, constant/);
   oneError(tqhash('train', 'cifar10', '--quiet=yes'), /--quiet takes no value/);
   oneError(tqhash('train', 'cifar10', '--epochs'), /--epochs needs a value/);

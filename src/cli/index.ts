@@ -39,6 +39,7 @@ export function help(): string {
 /** Runs `tqhash ARGV`; returns the exit code (2 for an unknown or missing command). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length && COMMANDS.has(rest[0])) return COMMANDS.get(rest[0])!.main([...rest.slice(1), '--help']); // tqhash help train
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return 0;

@@ -21,10 +21,10 @@ const STUDY_SPEC: Record<string, OptSpec> = {
   help: { type: 'bool', default: false, help: 'this text' },
 };
 
-const HEAD = `usage: node bench/study.js [cifar10|inshop] --grid 'KEY=V1,V2 … ' [train options] [--out DIR]
-       node bench/study.js --aggregate --out DIR
+const HEAD = `usage: tqhash study [cifar10|inshop] --grid 'KEY=V1,V2 … ' [train options] [--out DIR]     (also: node bench/study.js …)
+       tqhash study --aggregate --out DIR
 
-Runs every combination of the grid's values as a training run (the options of bench/train.js, which every cell
+Runs every combination of the grid's values as a training run (the options of tqhash train, which every cell
 shares), one after another, each in DIR/<cell>; a rerun skips finished cells and resumes an interrupted one. Ctrl-C or
 SIGTERM stops the running cell after its step, saves it and ends the study. After each cell, DIR/README.md,
 study.json, map.svg and drop.svg aggregate the finished cells: mean ± sample standard deviation over seeds of binary
@@ -75,7 +75,7 @@ export async function studyMain(argv: string[]): Promise<number> {
     flags();
     const a = parseStudyArgs(argv);
     if (a.help) {
-      console.log(usage(HEAD, STUDY_SPEC) + '\n\nTrain options: those of node bench/train.js --help (but --out, --resume), shared by every cell.');
+      console.log(usage(HEAD, STUDY_SPEC) + '\n\nTrain options: those of tqhash train --help (but --out, --resume), shared by every cell.');
       return 0;
     }
     if (a.aggregate) {

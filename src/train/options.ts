@@ -6,7 +6,7 @@ export const TRAIN_SPEC: Record<string, OptSpec> = {
   data: { type: 'string', help: 'cifar10: folder or cifar-10-binary.tar.gz (else CIFAR10_DIR, data/, ../shared/data/, then download); inshop: the folder with list_eval_partition.txt and img/' },
   checksums: { type: 'string', help: 'sha256 list (sha256sum format) to verify the .bin files against (default data/CIFAR10.sha256)' },
   'records-per-file': { type: 'int', min: 1, help: 'records per .bin file (10000 for CIFAR-10; smaller synthetic fixtures)' },
-  protocol: { type: 'string', default: 'dsh', choices: ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'], help: 'CIFAR-10 evaluation protocol (shared/PAPER.md); In-shop has its own' },
+  protocol: { type: 'string', default: 'dsh', choices: ['dsh', 'cifar10', 'cifar10-1', 'cifar10-2'], help: 'CIFAR-10 evaluation protocol: dsh (the 10,000 test images query the 50,000 training ones), or cifar10, cifar10-1, cifar10-2 as in the literature (docs/training.md); In-shop has its own' },
   side: { type: 'int', default: 32, min: 8, max: 256, help: 'inshop: images are resized to side×side (the dsh model needs 32)' },
   'skip-bad': { type: 'bool', default: false, help: 'inshop: skip and count bad partition lines, missing or unreadable JPEGs instead of stopping' },
   bits: { type: 'intlist', default: [48], min: 4, max: 256, help: 'code length(s); one model per length' },

@@ -66,7 +66,7 @@ export function parseGrid(text: string): GridAxis[] {
     const eq = word.indexOf('=');
     if (eq <= 0) throw new UsageError(`--grid: "${word}" is not KEY=V1,V2,… (e.g. loss=tql,triplet)`);
     const key = word.slice(0, eq), values = word.slice(eq + 1).split(',');
-    if (!CELL_SPEC[key]) throw new UsageError(`--grid: ${key} is not a train option that can vary${NOT_IN_GRID.has(key) ? ' (the study sets it)' : ''}; see node bench/train.js --help`);
+    if (!CELL_SPEC[key]) throw new UsageError(`--grid: ${key} is not a train option that can vary${NOT_IN_GRID.has(key) ? ' (the study sets it)' : ''}; see tqhash train --help`);
     if (axes.some((a) => a.key === key)) throw new UsageError(`--grid: ${key} appears twice; list all its values once: ${key}=A,B`);
     const seen = new Set<string>();
     for (const v of values) {
