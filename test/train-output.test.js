@@ -92,4 +92,10 @@ test('a data error comes before the GPU starts and leaves no folder behind', asy
   assert.not.ok(existsSync(join(dir, 'new')), 'the folders made for --out are removed');
 });
 
+test('a P×K batch the training set cannot fill is named with its flags, before the GPU starts', async () => {
+  const args = [...common.filter((a, i) => a !== '--train-limit' && common[i - 1] !== '--train-limit'), '--train-limit', '5', '--out', join(dir, 'tiny')];
+  await failsEarly(args, /P=10 classes per batch \(tqhash train --classes\), but the training set has only \d classes; use P ≤ \d/);
+  assert.not.ok(existsSync(join(dir, 'tiny')));
+});
+
 test.run();

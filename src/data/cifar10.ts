@@ -79,7 +79,7 @@ export function loadChecksums(file: string): Record<string, string> {
   if (!existsSync(file)) {
     throw new DataError(
       'missing',
-      `checksum list ${file} is missing: restore it from git (git checkout -- data/CIFAR10.sha256), or pass checksums: false for synthetic data.`,
+      `checksum list ${file} is missing: restore it from git (git checkout -- data/CIFAR10.sha256), or pass checksums: false (the API) for synthetic data.`,
       file,
     );
   }
@@ -197,7 +197,7 @@ class Collector {
         const want = checksums[name];
         const where = `${this.source}: ${name}`;
         if (!want) {
-          throw new DataError('checksum', `${where}: no sha256 for ${name} in ${checksumSource}; add it there, or pass checksums: false for synthetic data.`, where);
+          throw new DataError('checksum', `${where}: no sha256 for ${name} in ${checksumSource}; add it there, or pass checksums: false (the API) for synthetic data.`, where);
         }
         if (want.toLowerCase() !== this.sha256[name]) {
           throw new DataError(

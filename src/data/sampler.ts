@@ -64,7 +64,7 @@ export class PKSampler {
     }
     this.classes = [...byClass.keys()].sort((a, b) => a - b);
     if (P > this.classes.length) {
-      throw new DataError('config', `PKSampler: P=${P} classes per batch, but the training set has only ${this.classes.length} classes; use P ≤ ${this.classes.length}.`);
+      throw new DataError('config', `PKSampler: P=${P} classes per batch (tqhash train --classes), but the training set has only ${this.classes.length} classes; use P ≤ ${this.classes.length}.`);
     }
     this.members = this.classes.map((c) => Uint32Array.from(byClass.get(c)!).sort());
     const small = this.classes.filter((_, j) => this.members[j].length < K);
@@ -72,7 +72,7 @@ export class PKSampler {
       const j = this.classes.indexOf(small[0]);
       throw new DataError(
         'config',
-        `PKSampler: class ${small[0]} has ${this.members[j].length} training images, fewer than K=${K}${small.length > 1 ? ` (${small.length} classes are that small)` : ''}; lower K to ≤ ${Math.min(...small.map((c) => this.members[this.classes.indexOf(c)].length))}, or use a split with more training images.`,
+        `PKSampler: class ${small[0]} has ${this.members[j].length} training images, fewer than K=${K} a batch${small.length > 1 ? ` (${small.length} classes are that small)` : ''}; lower K to ≤ ${Math.min(...small.map((c) => this.members[this.classes.indexOf(c)].length))} (tqhash train: --batch ≤ P×K), or use a split with more training images.`,
       );
     }
     this.stepsPerEpoch = Math.ceil(indices.length / (P * K));

@@ -79,7 +79,7 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
   // File-system faults (a file named like --out, a read-only folder) show first, then the options and the data are
   // checked and read, all before the GPU starts; a run that fails here leaves no folder behind.
   const created = [...prepareOutputDir(cfg0.out), ...prepareOutputDir(ckptDir, 'the checkpoint folder')];
-  let cfg: TrainConfig, ck: Checkpoint | null, td: TrainData;
+  let cfg: TrainConfig, ck: Checkpoint | null, td: TrainData, sampler: data.PKSampler;
   try {
     checkDataFlags(cfg0);
     ({ cfg, ck } = openCheckpoint(cfg0, ckptDir, opts, log));
@@ -90,6 +90,7 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
     if (!ck) refuseOverwrite(cfg.out);
     log(`\n== ${runTag(cfg)} → ${cfg.out}`);
     td = await loadTrainData(cfg, opts.quiet);
+    sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed); // P×K must fit the training set
   } catch (e) {
     removeCreatedDirs(created);
     throw e;
@@ -98,7 +99,7 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
   codeVersion(); // read (and cached) now: a commit made in the checkout during a long run did not train it
   await autotuneIfAsked(log);
   log(formatAdapterInfo(rt.info));
-  const run = await startOrResume(cfg, opts, ck, td, t0, log);
+  const run = await startOrResume(cfg, opts, ck, td, sampler, t0, log);
   if (!(await trainEpochs(run))) {
     run.store.dispose();
     return { config: cfg, outDir: cfg.out, finished: false };
@@ -155,12 +156,11 @@ interface Run {
 }
 
 /** Writes split.json, puts the data on the GPU, builds model and optimiser, and restores the checkpoint when resuming. */
-async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoint | null, td: TrainData, t0: number, log: (s: string) => void): Promise<Run> {
+async function startOrResume(cfg: TrainConfig, opts: TrainOptions, ck: Checkpoint | null, td: TrainData, sampler: data.PKSampler, t0: number, log: (s: string) => void): Promise<Run> {
   const ckptDir = join(cfg.out, 'checkpoint');
   // Data: read once (by the caller), split by protocol, bytes to the GPU once.
   writeFileAtomic(join(cfg.out, 'split.json'), td.splitJSON);
   const store = new ImageStore(td.images, td.count, td.side);
-  const sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed);
   log(`data: ${td.source}; protocol ${cfg.protocol}: ${td.query.length} queries, ${td.train.length} training, ${td.database.length} ${cfg.dataset === 'inshop' ? 'gallery' : 'database'} images`);
 
   const model = buildModel(cfg);
