@@ -131,6 +131,13 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   const x = tqhash('export', run, '--format', 'npy');
   assert.is(x.status, 0, x.stderr);
   assert.ok(existsSync(join(run, 'export-npy', 'codes.npy')));
+
+  // The demo's closing hint serves the site just written: its --out (quoted) and --queries, not RUN/demo with 48.
+  const site = join(dir, 'site 1');
+  const d = tqhash('demo', run, '--queries', '5', '--out', site);
+  assert.is(d.status, 0, d.stderr);
+  assert.ok(d.stdout.includes(`open it with: tqhash demo ${run} --out '${site}' --queries 5 --serve `), d.stdout);
+  assert.is(JSON.parse(readFileSync(join(site, 'site.json'), 'utf8')).queries.count, 5);
 });
 
 test('eval of a run stopped before its end says how to finish it', () => {
