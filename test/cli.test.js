@@ -101,6 +101,10 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.is(ev.queries, results.queries);
   assert.ok(Math.abs(ev.binary.map - results.binary.map) < 1e-9, `eval ${ev.binary.map} vs the trainer's ${results.binary.map}`);
   assert.ok(Math.abs(ev.real.map - results.real.map) < 1e-6, `eval ${ev.real.map} vs the trainer's ${results.real.map}`);
+  // split.json is compared by content: the same split re-formatted still evaluates (the GPU ranking run below).
+  const splitPath = join(run, 'split.json');
+  const splitText = readFileSync(splitPath, 'utf8');
+  writeFileSync(splitPath, JSON.stringify(JSON.parse(splitText), null, 2));
   // The rankings on the GPU (the hardware preset's choice): the binary metrics to the bit, the real-valued ones from
   // float32 distances (within rounding; the protocol says so).
   const eg = spawnSync(process.execPath, [join(root, 'bin/tqhash.js'), 'eval', run, '--quiet'], { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, TQHASH_KNOBS: 'rank.on=gpu' } });
@@ -109,6 +113,10 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.equal({ ...evg.binary, seconds: 0 }, { ...ev.binary, seconds: 0 });
   assert.ok(Math.abs(evg.real.map - ev.real.map) < 1e-6, `GPU real-valued mAP ${evg.real.map} vs the CPU's ${ev.real.map}`);
   assert.match(evg.real.protocol, /float32 on the GPU/);
+  // A damaged split.json says so (and what to do), before the GPU starts; it does not blame the data.
+  writeFileSync(splitPath, '{');
+  oneError(tqhash('eval', run), /split\.json: damaged, not JSON \(.*\); it is the split tqhash train wrote: restore it/);
+  writeFileSync(splitPath, splitText);
 
   const q = hash.CodeDB.load(join(run, 'query.codes'));
   const s = tqhash('search', run, '--query', String(q.ids[0]), '--k', '5');
