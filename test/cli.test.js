@@ -123,6 +123,10 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.is(s.status, 0, s.stderr);
   assert.match(s.stdout, new RegExp(`query image ${q.ids[0]} \\(${q.labels[0]} `));
   assert.is(s.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+\s+\d/.test(l)).length, 5, s.stdout);
+  // A --queries file that is not there is an error, not skipped; an id in neither file lists the ids the files hold.
+  oneError(tqhash('search', run, '--queries', join(dir, 'nonexist.codes'), '--query', String(q.ids[0])), /--queries .*nonexist\.codes: no such file; pass a query\.codes/);
+  const db = hash.CodeDB.load(join(run, 'db.codes'));
+  oneError(tqhash('search', run, '--query', '999999'), new RegExp(`--query 999999: no image 999999 .*query\\.codes holds ${q.size} ids: ${q.ids[0]}, .*db\\.codes holds ${db.size} ids: ${db.ids[0]}, `));
 
   const rgb = new Uint8Array(40 * 36 * 3).map((_, i) => (i * 37) % 256);
   const jpg = join(dir, 'photo.jpg');
