@@ -140,6 +140,22 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   oneError(tqhash('search', run, '--image', small), /small\.jpg: 16×16 pixels; the model needs at least 32×32/);
   oneError(tqhash('search', run, '--image', join(dir, 'photo.png')), /only JPEG files are read/);
 
+  // search --help: its usage lines show every option, and each line runs as shown (placeholders filled in).
+  const help = tqhash('search', '--help').stdout;
+  const forms = help.split('\n\n')[0].split('\n').map((l) => l.replace(/^usage:/, '').trim());
+  const fill = new Map([['RUN', run], ['ID', String(q.ids[0])], ['FILE.jpg', jpg], ['FILE.codes', join(run, 'db.codes')], ['FILE', join(run, 'query.codes')]]);
+  for (const name of help.matchAll(/^  --(\w+)/gm)) if (name[1] !== 'help') assert.ok(forms.some((f) => f.includes(`--${name[1]} `)), `--${name[1]} in a usage line:\n${forms.join('\n')}`);
+  for (const form of forms) {
+    const [shown, also] = form.split(/\s+\(also: /);
+    const args = shown.replace(/[[\]]/g, '').split(/\s+/).slice(2).map((w) => fill.get(w) ?? w);
+    const r = tqhash('search', ...args);
+    assert.is(r.status, 0, `${form}: ${r.stderr}`);
+    if (also) {
+      const b = spawnSync(process.execPath, [also.split(' ')[1], ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+      assert.is(b.status, 0, `${also}: ${b.stderr}`);
+    }
+  }
+
   const x = tqhash('export', run, '--format', 'npy');
   assert.is(x.status, 0, x.stderr);
   assert.ok(existsSync(join(run, 'export-npy', 'codes.npy')));
