@@ -109,6 +109,10 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.is(ev.queries, results.queries);
   assert.ok(Math.abs(ev.binary.map - results.binary.map) < 1e-9, `eval ${ev.binary.map} vs the trainer's ${results.binary.map}`);
   assert.ok(Math.abs(ev.real.map - results.real.map) < 1e-6, `eval ${ev.real.map} vs the trainer's ${results.real.map}`);
+  // split.json is compared by content: the same split re-formatted still evaluates (the GPU ranking run below).
+  const splitPath = join(run, 'split.json');
+  const splitText = readFileSync(splitPath, 'utf8');
+  writeFileSync(splitPath, JSON.stringify(JSON.parse(splitText), null, 2));
   // The rankings on the GPU (the hardware preset's choice): the binary metrics to the bit, the real-valued ones from
   // float32 distances (within rounding; the protocol says so).
   const eg = spawnSync(process.execPath, [join(root, 'bin/tqhash.js'), 'eval', run, '--quiet'], { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, TQHASH_KNOBS: 'rank.on=gpu' } });
@@ -117,12 +121,20 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   assert.equal({ ...evg.binary, seconds: 0 }, { ...ev.binary, seconds: 0 });
   assert.ok(Math.abs(evg.real.map - ev.real.map) < 1e-6, `GPU real-valued mAP ${evg.real.map} vs the CPU's ${ev.real.map}`);
   assert.match(evg.real.protocol, /float32 on the GPU/);
+  // A damaged split.json says so (and what to do), before the GPU starts; it does not blame the data.
+  writeFileSync(splitPath, '{');
+  oneError(tqhash('eval', run), /split\.json: damaged, not JSON \(.*\); it is the split tqhash train wrote: restore it/);
+  writeFileSync(splitPath, splitText);
 
   const q = hash.CodeDB.load(join(run, 'query.codes'));
   const s = tqhash('search', run, '--query', String(q.ids[0]), '--k', '5');
   assert.is(s.status, 0, s.stderr);
   assert.match(s.stdout, new RegExp(`query image ${q.ids[0]} \\(${q.labels[0]} `));
   assert.is(s.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+\s+\d/.test(l)).length, 5, s.stdout);
+  // A --queries file that is not there is an error, not skipped; an id in neither file lists the ids the files hold.
+  oneError(tqhash('search', run, '--queries', join(dir, 'nonexist.codes'), '--query', String(q.ids[0])), /--queries .*nonexist\.codes: no such file; pass a query\.codes/);
+  const db = hash.CodeDB.load(join(run, 'db.codes'));
+  oneError(tqhash('search', run, '--query', '999999'), new RegExp(`--query 999999: no image 999999 .*query\\.codes holds ${q.size} ids: ${q.ids[0]}, .*db\\.codes holds ${db.size} ids: ${db.ids[0]}, `));
 
   const rgb = new Uint8Array(40 * 36 * 3).map((_, i) => (i * 37) % 256);
   const jpg = join(dir, 'photo.jpg');
@@ -136,9 +148,32 @@ test('train → eval → search (--query, --image) → export on one tiny run, e
   oneError(tqhash('search', run, '--image', small), /small\.jpg: 16×16 pixels; the model needs at least 32×32/);
   oneError(tqhash('search', run, '--image', join(dir, 'photo.png')), /only JPEG files are read/);
 
+  // search --help: its usage lines show every option, and each line runs as shown (placeholders filled in).
+  const help = tqhash('search', '--help').stdout;
+  const forms = help.split('\n\n')[0].split('\n').map((l) => l.replace(/^usage:/, '').trim());
+  const fill = new Map([['RUN', run], ['ID', String(q.ids[0])], ['FILE.jpg', jpg], ['FILE.codes', join(run, 'db.codes')], ['FILE', join(run, 'query.codes')]]);
+  for (const name of help.matchAll(/^  --(\w+)/gm)) if (name[1] !== 'help') assert.ok(forms.some((f) => f.includes(`--${name[1]} `)), `--${name[1]} in a usage line:\n${forms.join('\n')}`);
+  for (const form of forms) {
+    const [shown, also] = form.split(/\s+\(also: /);
+    const args = shown.replace(/[[\]]/g, '').split(/\s+/).slice(2).map((w) => fill.get(w) ?? w);
+    const r = tqhash('search', ...args);
+    assert.is(r.status, 0, `${form}: ${r.stderr}`);
+    if (also) {
+      const b = spawnSync(process.execPath, [also.split(' ')[1], ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+      assert.is(b.status, 0, `${also}: ${b.stderr}`);
+    }
+  }
+
   const x = tqhash('export', run, '--format', 'npy');
   assert.is(x.status, 0, x.stderr);
   assert.ok(existsSync(join(run, 'export-npy', 'codes.npy')));
+
+  // The demo's closing hint serves the site just written: its --out (quoted) and --queries, not RUN/demo with 48.
+  const site = join(dir, 'site 1');
+  const d = tqhash('demo', run, '--queries', '5', '--out', site);
+  assert.is(d.status, 0, d.stderr);
+  assert.ok(d.stdout.includes(`open it with: tqhash demo ${run} --out '${site}' --queries 5 --serve `), d.stdout);
+  assert.is(JSON.parse(readFileSync(join(site, 'site.json'), 'utf8')).queries.count, 5);
 });
 
 test('eval of a run stopped before its end says how to finish it', () => {

@@ -2,10 +2,10 @@
 // gets the software knob preset, the static server stays inside its folder, and `tqhash demo` mistakes are one line.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gpu, web, cli } from '../dist/index.js';
+import { gpu, web, cli, hash, nn } from '../dist/index.js';
 import { quietly } from './util.js';
 
 test('the browser bundle has the navigator.gpu adapter and none of Dawn, the worker threads or file-reading adapter code', () => {
@@ -57,6 +57,51 @@ test('tqhash demo: mistakes are one line and exit 2', async () => {
     assert.match(errs, /^error: /);
     assert.match(errs, msg);
   }
+});
+
+/** A finished 16-bit run folder as far as `tqhash demo` reads it before the data: checkpoint/state.json, the model
+ *  (a valid safetensors file unless `model` is given) and the two code files. No data set is needed to reach --out. */
+const fakeRuns = [];
+test.after(() => fakeRuns.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function fakeRun(model) {
+  const run = mkdtempSync(join(tmpdir(), 'tqhash-demo-run-'));
+  fakeRuns.push(run);
+  mkdirSync(join(run, 'checkpoint'));
+  const config = { dataset: 'cifar10', data: join(run, 'no-data.tar.gz'), bits: 16, model: 'dsh', bn: true, seed: 1, epochs: 1, out: run };
+  writeFileSync(join(run, 'checkpoint', 'state.json'), JSON.stringify({
+    version: 1, epoch: 1, step: 0, globalStep: 1, config, lossHistory: [], epochLog: [], trainSeconds: 0, imagesSeen: 0,
+    files: { model: 'model-1.safetensors', optimizer: 'optimizer-1.safetensors' }, savedAt: '2025-01-01T00:00:00Z',
+  }));
+  writeFileSync(join(run, 'model.safetensors'), model ?? nn.encodeSafetensors({ w: { shape: [4, 100], data: new Float32Array(400) } }));
+  for (const [name, ids] of [['db.codes', [0, 1, 2]], ['query.codes', [3]]]) {
+    const db = new hash.CodeDB(16);
+    db.add(new Uint32Array(ids.length), ids.map(() => 0), ids);
+    db.save(join(run, name));
+  }
+  return run;
+}
+
+/** Asserts exit code 2 and exactly one stderr line `error: …` matching `re`. */
+async function oneError(argv, re) {
+  const { code, errs } = await quietly(() => cli.run('demo', argv));
+  assert.is(code, 2, `${argv.join(' ')}: exit ${code}: ${errs}`);
+  assert.is(errs.split('\n').length, 1, errs);
+  assert.match(errs, re);
+}
+
+test('tqhash demo: a truncated model.safetensors is one line naming it, exit 2, and no site is written', async () => {
+  const whole = nn.encodeSafetensors({ w: { shape: [4, 100], data: new Float32Array(400) } });
+  const run = fakeRun(whole.subarray(0, whole.length - 100));
+  await oneError([run], new RegExp(`^error: ${join(run, 'model.safetensors')}: not a valid safetensors file: tensor "w" F32 \\[4, 100\\] needs 1600 bytes, more than the file's 1500`));
+  assert.not.ok(existsSync(join(run, 'demo')), 'no site folder for a damaged run');
+});
+
+test('tqhash demo: --out on a file, or under one, names --out and the fix before the data is read', async () => {
+  const run = fakeRun();
+  const photo = join(run, 'photo.jpg');
+  writeFileSync(photo, 'not a folder');
+  await oneError([run, '--out', photo], new RegExp(`^error: --out ${photo} is a file, not a folder: choose another --out, or move the file away$`));
+  await oneError([run, '--out', join(photo, 'x')], new RegExp(`^error: cannot write --out ${join(photo, 'x')} \\(ENOTDIR\\): a file stands where a folder is needed`));
 });
 
 test.run();

@@ -272,6 +272,11 @@ test('bench/export.js: every format into RUN/export-F with export.json; errors a
   mkdirSync(corrupt);
   writeFileSync(join(corrupt, 'db.codes'), readFileSync(join(run, 'db.codes')).subarray(0, 40));
   bad([corrupt, '--format', 'milvus'], new RegExp(`${join(corrupt, 'db.codes')}: not a valid tqhash code database.*truncated`));
+  // --out on a file, or under one: the flag and the fix, not mkdir's EEXIST / ENOTDIR.
+  const photo = join(dir, 'photo.jpg');
+  writeFileSync(photo, 'not a folder');
+  bad([run, '--format', 'milvus', '--out', photo], new RegExp(`^error: --out ${photo} is a file, not a folder: choose another --out, or move the file away$`, 'm'));
+  bad([run, '--format', 'milvus', '--out', join(photo, 'x')], new RegExp(`^error: cannot write --out ${join(photo, 'x')} \\(ENOTDIR\\): a file stands where a folder is needed`, 'm'));
 });
 
 test.run();

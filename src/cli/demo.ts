@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { serveSite, writeDemoSite } from '../web/site.js';
+import { shellJoin } from '../train/study.js';
 import { oneRunFolder, reportError } from './command.js';
 
 export const summary = 'write a finished run as a web page that searches its database in the browser, on WebGPU (--serve to open it)';
@@ -23,6 +24,16 @@ model.safetensors and db.codes, site.json (labels, ids) and the query and databa
 pick a query or drop an image: the forward pass, sign + pack and Hamming top-k run on the browser's WebGPU adapter,
 with the same WGSL kernels as here. The page needs WebGPU (Chrome/Edge 113+, or chromium --enable-unsafe-webgpu).`;
 
+/** The `tqhash demo … --serve` line that rewrites and serves the site just written: the run and every option given
+ *  that shapes the site (--out, --queries, --k, --data), each value quoted for a POSIX shell where it needs it. */
+export function serveCommand(run: string, opts: Record<string, unknown>): string {
+  const words = ['tqhash', 'demo', run];
+  for (const name of ['out', 'queries', 'k', 'data'] as const) {
+    if (opts[name] !== undefined && opts[name] !== SPEC[name].default) words.push(`--${name}`, String(opts[name]));
+  }
+  return shellJoin([...words, '--serve']);
+}
+
 /** Runs the command; returns the exit code (0 done, 2 bad arguments or run folder, 1 failed). */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -37,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     const files = await writeDemoSite(run, out, { queries: opts.queries as number, k: opts.k as number, data: opts.data as string | undefined });
     console.log(`site written:\n  ${files.join('\n  ')}`);
     if (!opts.serve) {
-      console.log(`open it with: tqhash demo ${run} --serve   (or any static file server on ${out})`);
+      console.log(`open it with: ${serveCommand(run, opts)}   (or any static file server on ${out})`);
       return 0;
     }
     const { server, url } = await serveSite(out, opts.port as number);

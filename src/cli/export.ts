@@ -3,7 +3,8 @@
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { EXPORT_FORMATS, EXPORT_TARGETS, defaultExportDir, loadRunCodes, writeExport, type ExportFormat } from '../hash/export.js';
 import type { CodeDB } from '../hash/codedb.js';
-import { oneRunFolder } from './command.js';
+import { prepareOutputDir } from '../util/fs.js';
+import { oneRunFolder, reportError } from './command.js';
 
 export const summary = `a run's database codes for a vector engine: ${EXPORT_FORMATS.join(', ')}`;
 
@@ -33,28 +34,23 @@ export function parseExportArgs(argv: string[]): { help: true } | { help?: false
   return { run, format: format as ExportFormat, out: (opts.out as string | undefined) ?? defaultExportDir(run, format as ExportFormat) };
 }
 
-/** Runs the command; returns the exit code (0 done, 2 bad arguments or RUN folder, 1 writing failed). */
+/** Runs the command; returns the exit code (0 done, 2 bad arguments, RUN folder or --out, 1 failed). */
 export function main(argv: string[]): number {
-  let opts: ReturnType<typeof parseExportArgs>, db: CodeDB;
   try {
-    opts = parseExportArgs(argv);
+    const opts = parseExportArgs(argv);
     if (opts.help) {
       console.log(HELP);
       return 0;
     }
-    db = loadRunCodes(opts.run);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 2;
-  }
-  try {
+    const db = loadRunCodes(opts.run);
+    // After the RUN check, so a mistyped RUN is not created as the parent of the default RUN/export-F.
+    prepareOutputDir(opts.out);
     const paths = writeExport(db, opts.format, opts.out);
     const t = EXPORT_TARGETS.get(opts.format)!;
     console.log(`${db.meta.tag ?? opts.run}: ${db.size} codes of ${db.bits} bits → ${t.target}, ${t.bitOrder === 'little' ? 'least' : 'most'} significant bit first`);
     for (const p of paths) console.log(`  ${p}`);
     return 0;
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 1;
+    return reportError(e);
   }
 }

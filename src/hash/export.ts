@@ -28,7 +28,8 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { outputError, writeFileAtomic } from '../util/fs.js';
+import { DataError } from '../util/errors.js';
 import { CodeDB } from './codedb.js';
 import { packedBytes } from '../cpu/codes.js';
 
@@ -223,10 +224,15 @@ export function exportFiles(db: CodeDB, format: ExportFormat): ExportFiles {
   return files;
 }
 
-/** Writes the export of `format` into folder `outDir` (created if missing; each file written atomically); returns the paths. */
+/** Writes the export of `format` into folder `outDir` (created if missing; each file written atomically); returns the
+ *  paths. File-system faults are OutputErrors naming the path and the fix. */
 export function writeExport(db: CodeDB, format: ExportFormat, outDir: string): string[] {
   const files = exportFiles(db, format);
-  mkdirSync(outDir, { recursive: true });
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw outputError(outDir, e);
+  }
   const paths: string[] = [];
   for (const [name, parts] of files) {
     const p = join(outDir, name);
@@ -241,13 +247,13 @@ export function defaultExportDir(run: string, format: ExportFormat): string {
   return join(run, `export-${format}`);
 }
 
-/** Loads RUN/db.codes (the database codes a training run writes) through the validated reader; errors name the path. */
+/** Loads RUN/db.codes (the database codes a training run writes) through the validated reader; errors are DataErrors naming the path. */
 export function loadRunCodes(run: string): CodeDB {
   const isDir = statSync(run, { throwIfNoEntry: false })?.isDirectory();
-  if (!isDir) throw new Error(`${run}: not a training run folder (${isDir === false ? 'not a folder' : 'no such folder'}; tqhash train writes one with --out)`);
+  if (!isDir) throw new DataError('missing', `${run}: not a training run folder (${isDir === false ? 'not a folder' : 'no such folder'}; tqhash train writes one with --out)`);
   const path = join(run, 'db.codes');
   const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) throw new Error(`${path}: no such file (a training run writes its database codes there)`);
-  if (!st.isFile()) throw new Error(`${path}: not a regular file`);
+  if (!st) throw new DataError('missing', `${path}: no such file (a training run writes its database codes there)`, path);
+  if (!st.isFile()) throw new DataError('format', `${path}: not a regular file`, path);
   return CodeDB.load(path);
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CodeDB } from '../hash/codedb.js';
 import { UsageError } from '../util/args.js';
+import { DataError, isDataError } from '../util/errors.js';
 import { encodeImageFile } from './reopen.js';
 
 /** CIFAR-10 class names, for printing labels. */
@@ -15,27 +16,43 @@ export interface LookupResult {
   precision?: number;
 }
 
-/** Finds image `id` in the query file (or the database), searches the database, returns the k nearest with labels. */
+/** Finds image `id` in the query file (or the database), searches the database, returns the k nearest with labels.
+ *  `queriesPath` (--queries) must be a readable code file; without it, query.codes beside the index is used if there. */
 export async function lookup(indexPath: string, id: number, k: number, queriesPath?: string): Promise<LookupResult> {
   if (!existsSync(indexPath)) throw new UsageError(`--index ${indexPath}: no such file (a training run writes OUT/db.codes)`);
   const db = CodeDB.load(indexPath);
   const qPath = queriesPath ?? join(dirname(indexPath), 'query.codes');
-  let code: Uint32Array | undefined, label: number | undefined, from = '';
-  for (const [path, src] of [[qPath, 'queries'], [indexPath, 'database']] as const) {
-    if (code || !existsSync(path)) continue;
-    const f = path === indexPath ? db : CodeDB.load(path);
+  const files = [[qPath, 'queries', queryFile(qPath, queriesPath !== undefined)], [indexPath, 'database', db]] as const;
+  for (const [path, src, f] of files) {
+    if (!f) continue;
     if (f.bits !== db.bits) {
       throw new UsageError(`${path} holds ${f.bits}-bit codes but --index ${indexPath} holds ${db.bits}-bit codes; use the query.codes written by the same run as the index (same --bits)`);
     }
     const pos = f.ids ? f.ids.findIndex((x) => Number(x) === id) : -1;
-    if (pos >= 0) {
-      code = f.data.slice(pos * f.words, (pos + 1) * f.words);
-      label = f.labels?.[pos];
-      from = `${src} (${path}, entry ${pos})`;
-    }
+    if (pos >= 0) return nearest(db, f.data.slice(pos * f.words, (pos + 1) * f.words), k, { id, label: f.labels?.[pos], from: `${src} (${path}, entry ${pos})` });
   }
-  if (!code) throw new UsageError(`image ${id} is neither in ${qPath} nor in ${indexPath}; use an image index of the run's queries or database`);
-  return nearest(db, code, k, { id, label, from });
+  const held = files.map(([path, , f]) => `${path} ${f ? idSample(f) : 'is absent'}`).join('; ');
+  throw new UsageError(`--query ${id}: no image ${id} in the run's queries or database (${held}); pass one of those ids`);
+}
+
+/** The query file at `path`, or undefined when it is absent and was not asked for; --queries must exist and read. */
+function queryFile(path: string, given: boolean): CodeDB | undefined {
+  if (!given) return existsSync(path) ? CodeDB.load(path) : undefined;
+  try {
+    return CodeDB.load(path);
+  } catch (e) {
+    if (isDataError(e) && e.code === 'missing') throw new UsageError(`--queries ${path}: no such file; pass a query.codes a training run wrote, or leave --queries out to use the one beside the index`);
+    if (isDataError(e)) throw new DataError(e.code, `--queries ${e.message}`, path);
+    throw e;
+  }
+}
+
+/** The ids a code file holds, for a message: "holds 500 ids: 50000, 50020, 50040, …, 59980". */
+function idSample(f: CodeDB): string {
+  if (!f.ids || f.size === 0) return `holds ${f.size} codes without image ids`;
+  const ids = Array.from(f.ids.slice(0, Math.min(f.size, 4)), String);
+  const tail = f.size > 5 ? `, …, ${f.ids[f.size - 1]}` : f.size === 5 ? `, ${f.ids[4]}` : '';
+  return `holds ${f.size} ids: ${ids.join(', ')}${tail}`;
 }
 
 /** The k nearest database codes of `code`, with labels (and whether each matches the query's label, when known). */

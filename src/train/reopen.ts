@@ -1,12 +1,13 @@
 // A finished run folder opened again: its configuration (checkpoint/state.json), its trained model
 // (model.safetensors) and its split, so `tqhash eval` re-evaluates it and `tqhash search --image` encodes a new image
 // with it — through the trainer's own functions (buildModel, loadTrainData, encode, evaluateAll).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { extname, join } from 'node:path';
 import { UsageError } from '../util/args.js';
 import { DataError } from '../util/errors.js';
 import { decodeJpeg, resizeToChw } from '../data/jpeg.js';
-import { LIMITS, readRegularFile } from '../util/untrusted.js';
+import { LIMITS, checkJsonDepth, jsonErrorText, readRegularFile } from '../util/untrusted.js';
 import { init } from '../tensor.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { CIFAR10_NORM, ImageStore } from '../ops/augment.js';
@@ -47,13 +48,15 @@ export async function evaluateRun(run: string, opts: { data?: string; quiet?: bo
   const { cfg: saved, modelPath } = openRun(run);
   const cfg = { ...saved, ...(opts.data ? { data: opts.data } : {}) };
   const quiet = opts.quiet ?? false;
+  const splitPath = join(run, 'split.json');
+  const split = readRunSplit(splitPath); // before the GPU starts: a damaged file fails in the first second
   const rt = await init();
   console.log(`== ${runTag(cfg)}: re-evaluating ${modelPath}`);
   console.log(formatAdapterInfo(rt.info));
   const model = loadRunModel(cfg, modelPath);
   const td = await loadTrainData(cfg, quiet);
-  const splitPath = join(run, 'split.json');
-  if (existsSync(splitPath) && readFileSync(splitPath, 'utf8') !== td.splitJSON) {
+  // Compared as parsed JSON: a re-formatted split.json is the same split.
+  if (split !== undefined && !isDeepStrictEqual(split, JSON.parse(td.splitJSON))) {
     throw new DataError('format', `${splitPath}: the data read now (${td.source}) splits differently from the run's; pass the run's data with --data`, splitPath);
   }
   const store = new ImageStore(td.images, td.count, td.side);
@@ -67,6 +70,23 @@ export async function evaluateRun(run: string, opts: { data?: string; quiet?: bo
     return ev.summary;
   } finally {
     store.dispose();
+  }
+}
+
+// Bounds on RUN/split.json (STYLE.md 19): a CIFAR-10 split is 0.6 MB and 3 levels deep; 64 MiB leaves room for a
+// pretty-printed one with one index a line. (They belong in LIMITS, src/util/untrusted.ts, beside the others.)
+const SPLIT_JSON_BYTES = 64 * 1024 * 1024;
+const SPLIT_JSON_DEPTH = 16;
+
+/** The parsed RUN/split.json, undefined when the run has none; a file that is not JSON is a DataError that says so. */
+function readRunSplit(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  const bytes = readRegularFile(path, SPLIT_JSON_BYTES, 'split file');
+  checkJsonDepth(bytes, SPLIT_JSON_DEPTH, path, 'split file');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new DataError('format', `${path}: damaged, not JSON (${jsonErrorText(e)}); it is the split tqhash train wrote: restore it from a copy of the run, or move it away to evaluate without checking the split`, path);
   }
 }
 

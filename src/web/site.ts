@@ -1,10 +1,13 @@
 // `tqhash demo`: a finished run as a static site (index.html, the browser bundle, the run's model and database codes,
 // site.json with labels and ids, the query and database images as raw CHW bytes) and a node:http server for it.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../util/args.js';
+import { prepareOutputDir, writeFileAtomic } from '../util/fs.js';
+import { LIMITS, readRegularFile } from '../util/untrusted.js';
+import { decodeSafetensors } from '../nn/safetensors.js';
 import { CodeDB } from '../hash/codedb.js';
 import { openRun } from '../train/reopen.js';
 import { loadTrainData } from '../train/datasets.js';
@@ -25,7 +28,8 @@ export interface DemoOptions {
 /** The browser bundle next to this file's bundle (dist/index.js → dist/web/tqhash-web.js). */
 const BUNDLE = fileURLToPath(new URL('./web/tqhash-web.js', import.meta.url));
 
-/** Writes the site of finished run `run` into `out`; returns what it wrote, one line per file. */
+/** Writes the site of finished run `run` into `out`; returns what it wrote, one line per file. The run's files are
+ *  checked before `out` is touched (as `tqhash eval` checks them); errors name the file, or --out, and the fix. */
 export async function writeDemoSite(run: string, out: string, opts: DemoOptions = {}): Promise<string[]> {
   if (!existsSync(BUNDLE)) throw new UsageError(`${BUNDLE}: the browser bundle is missing; run npm run build first`);
   const { cfg: saved, modelPath } = openRun(run);
@@ -34,6 +38,10 @@ export async function writeDemoSite(run: string, out: string, opts: DemoOptions 
   for (const p of [dbPath, qPath]) if (!existsSync(p)) throw new UsageError(`${p}: no such file; a finished tqhash train run writes it`);
   const db = CodeDB.load(dbPath), qdb = CodeDB.load(qPath);
   if (db.bits !== cfg.bits || qdb.bits !== cfg.bits) throw new UsageError(`${run}: the model makes ${cfg.bits}-bit codes but db.codes/query.codes hold ${db.bits}/${qdb.bits}-bit codes; the folder mixes two runs`);
+  // The bytes validated are the bytes copied: a truncated model fails here, not in the visitor's browser.
+  const model = readRegularFile(modelPath, LIMITS.safetensorsFileBytes, 'safetensors file');
+  decodeSafetensors(model, modelPath);
+  prepareOutputDir(out);
   const td = await loadTrainData(cfg, true);
   const per = 3 * td.side * td.side;
   const idsOf = (c: CodeDB, fallback: Uint32Array): number[] => {
@@ -58,14 +66,13 @@ export async function writeDemoSite(run: string, out: string, opts: DemoOptions 
     queries: { count: qIds.length, ids: qIds, labels: qIds.map((id) => td.labels[id]) },
     database: { count: dbIds.length, ids: dbIds, labels: dbIds.map((id) => td.labels[id]) },
   };
-  mkdirSync(out, { recursive: true });
-  copyFileSync(BUNDLE, join(out, 'tqhash-web.js'));
-  copyFileSync(modelPath, join(out, 'model.safetensors'));
-  copyFileSync(dbPath, join(out, 'db.codes'));
-  writeFileSync(join(out, 'site.json'), JSON.stringify(meta) + '\n');
-  writeFileSync(join(out, 'queries.rgb'), pixels(qIds));
-  writeFileSync(join(out, 'database.rgb'), pixels(dbIds));
-  writeFileSync(join(out, 'index.html'), INDEX_HTML);
+  writeFileAtomic(join(out, 'tqhash-web.js'), readFileSync(BUNDLE));
+  writeFileAtomic(join(out, 'model.safetensors'), model);
+  writeFileAtomic(join(out, 'db.codes'), readFileSync(dbPath));
+  writeFileAtomic(join(out, 'site.json'), JSON.stringify(meta) + '\n');
+  writeFileAtomic(join(out, 'queries.rgb'), pixels(qIds));
+  writeFileAtomic(join(out, 'database.rgb'), pixels(dbIds));
+  writeFileAtomic(join(out, 'index.html'), INDEX_HTML);
   return ['index.html', 'tqhash-web.js', 'model.safetensors', 'db.codes', 'site.json', 'queries.rgb', 'database.rgb'].map(
     (f) => `${join(out, f)}  ${(statSync(join(out, f)).size / 1024).toFixed(0)} KiB`,
   );
