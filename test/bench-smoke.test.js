@@ -81,8 +81,11 @@ test('step.js --quick --compile --peer FIXTURE: the first use of each pipeline, 
   checkCeilings(j.ceilings);
   assert.ok(j.images_per_s > 0 && Number.isFinite(j.step_ms), `images/s ${j.images_per_s}`);
   assert.ok(j.pipelined_step_ms > 0 && Number.isFinite(j.pipelined_step_ms), `pipelined ${j.pipelined_step_ms} ms`);
+  assert.ok(j.unpaced_step_ms > 0 && Number.isFinite(j.unpaced_step_ms), `unpaced ${j.unpaced_step_ms} ms`);
+  assert.ok(j.gc_ms.paced >= 0 && j.gc_ms.unpaced >= 0, JSON.stringify(j.gc_ms));
   assert.ok(j.record_ms > 0 && j.record_ms < j.step_ms, `recording ${j.record_ms} ms of a ${j.step_ms} ms step`);
   assert.match(r.stdout, /back to back, each loss read one step late .* ms\/step → .* images\/s/);
+  assert.match(r.stdout, /the same with Dawn polling for each loss at once \(unpaced\): .* ms\/step; GC .* ms\/step/);
   assert.ok(j.kernels.length > 5, `${j.kernels.length} kernels`);
   for (const k of j.kernels) {
     assert.ok(Number.isFinite(k.ms) && k.ms > 0, `${k.kernel}: ${k.ms}`);

@@ -34,6 +34,28 @@ test('a trivial kernel result is read back exactly', async () => {
   rt.free(yb);
 });
 
+test('paced read-backs, one step late as the trainer reads its loss: each holds its own submit\'s values', async () => {
+  const rt = await gpu.getRuntime();
+  const n = 4096;
+  const xb = rt.upload(new Float32Array(n).map((_, i) => i));
+  const ys = [rt.alloc(n * 4), rt.alloc(n * 4)];
+  let prev, got = [];
+  // Step k writes x·k into one of two buffers and reads it back later; the timer sleep before Dawn's wait (pace) must
+  // not let a read-back see another step's submit.
+  for (let k = 1; k <= 12; k++) {
+    const y = ys[k % 2];
+    rt.dispatch({ file: 'util.wgsl', entry: 'scale_copy' }, { bindings: { x: xb, y }, params: { n, value: k }, workgroups: Math.ceil(n / 64) });
+    const next = rt.readLater(y, n * 4, 'test-step').then((b) => [k, new Float32Array(b)]);
+    if (prev) got.push(await prev);
+    prev = next;
+  }
+  got.push(await prev);
+  assert.equal(got.map(([k]) => k), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  for (const [k, y] of got) for (const i of [0, 1, 777, n - 1]) assert.is(y[i], i * k, `step ${k}, y[${i}]`);
+  rt.free(xb);
+  for (const y of ys) rt.free(y);
+});
+
 test('params a dispatch does not name are 0; the ring slot reused after a full struct holds no stale value', async () => {
   const rt = await gpu.getRuntime();
   const n = 64;

@@ -1,6 +1,7 @@
 // tqhash bench step: training-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per
 // step) and where the time goes: every dispatch of one recorded step replayed alone, aggregated per kernel.
 import { cpus, loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { cpuMsSince, cpuTimes, hostCpu, logSteal, stealShare } from '../util/host.js';
 import { Tensor, runtime, scope } from '../tensor.js';
 import { backward } from '../autograd.js';
@@ -73,6 +74,10 @@ export interface StepReport {
    * runs them (src/train/run.ts): on a GPU with an asynchronous queue the host records a step while the GPU runs
    * the one before; step_ms waits for each step before recording the next. */
   pipelined_step_ms: number;
+  /** The same steps with each loss read as soon as Dawn can tell (readLater without `pace`: Dawn's node binding polls
+   *  on every turn of the event loop meanwhile), and the GC pauses of both ways, ms per step. */
+  unpaced_step_ms: number;
+  gc_ms: { paced: number; unpaced: number };
   /** Median wall ms of recording one step on the host (our JS and Dawn's command encoding, up to the submit), the
    * device idle: on a GPU, where the host records a step while the device runs the one before, no step can take
    * less than this. */
@@ -138,8 +143,11 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const cpuMs = median(cpuSamples);
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
-  const pipelinedMs = await timePipelined(stepLoss, steps);
-  log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s`);
+  const unpaced = await timePipelined(stepLoss, steps, undefined);
+  const paced = await timePipelined(stepLoss, steps, 'train-step');
+  const pipelinedMs = paced.ms;
+  log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s; GC ${fmt(paced.gcMs)} ms/step`);
+  log(`          the same with Dawn polling for each loss at once (unpaced): ${fmt(unpaced.ms)} ms/step; GC ${fmt(unpaced.gcMs)} ms/step`);
   const recordMs = median(recordSamples);
   log(`host recording ${fmt(recordMs)} ms per step (median; our JS and Dawn's encoding up to the submit, the device idle): where the device runs a step faster than this, the host bounds the pipelined step`);
   const steal = logSteal(ours0, 'while our steps were timed', log);
@@ -166,7 +174,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
     ceilings: ceilingsJSON(ceil),
     knobs: currentKnobs(),
     host: hostCpu(), loadavg: loadavg(), date: new Date().toISOString(), config: cfg,
-    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, steal, pipelined_step_ms: pipelinedMs, record_ms: recordMs, dispatches_per_step: disp,
+    step_ms: stepMs, step_ms_samples: samples, step_cpu_ms: cpuMs, images_per_s: ips, steal, pipelined_step_ms: pipelinedMs, unpaced_step_ms: unpaced.ms, gc_ms: { paced: paced.gcMs, unpaced: unpaced.gcMs }, record_ms: recordMs, dispatches_per_step: disp,
     step_gflop: bd.stepFlops / 1e9, fraction_of_fma: fraction, replay_sum_ms: bd.replaySum, kernels: bd.rows, compile, peer: peerReport,
   };
 }
@@ -237,21 +245,28 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
   return { samples, cpuSamples, recordSamples, disp };
 }
 
-/** Mean wall ms per step of `steps` steps issued back to back, each step's loss read back one step late. */
-async function timePipelined(stepLoss: () => Tensor, steps: number): Promise<number> {
+/** Mean wall ms (and GC pause ms) per step of `steps` steps issued back to back, each step's loss read back one step
+ *  late, paced as the trainer's (Runtime.readLater) or not. */
+async function timePipelined(stepLoss: () => Tensor, steps: number, pace: string | undefined): Promise<{ ms: number; gcMs: number }> {
   const rt = runtime();
   await rt.sync();
+  let gc = 0;
+  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gc += e.duration; });
+  obs.observe({ entryTypes: ['gc'] });
   const t0 = performance.now();
   let prev: Promise<ArrayBuffer> | undefined;
   for (let i = 0; i < steps; i++) {
     const loss = stepLoss();
-    const next = rt.readLater(loss.buffer, 4);
+    const next = rt.readLater(loss.buffer, 4, pace);
     loss.dispose();
     if (prev) await prev;
     prev = next;
   }
   await prev;
-  return (performance.now() - t0) / steps;
+  const ms = (performance.now() - t0) / steps;
+  await new Promise((resolve) => setImmediate(resolve)); // the observer's entries arrive on a later turn
+  obs.disconnect();
+  return { ms, gcMs: gc / steps };
 }
 
 /** PyTorch's step of the same network (bench/peers/peers.py): its runs in this benchmark and the ratios to ours. */

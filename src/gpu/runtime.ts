@@ -61,6 +61,14 @@ function toRange(b: BufferArg): Range {
 
 const PARAMS_CHUNK = 64 * 1024;
 
+// Paced read-backs (readLater): the share of the recent latency slept on a timer, the lateness allowed for a Node
+// timer, and how many recent latencies the sleep goes by. It goes by their least, so one slow step (a checkpoint, a
+// validation, the host busy) does not lengthen the next sleeps; a latency that falls is seen to fall by at least
+// 1 − PACE_AHEAD a step, one that rises only makes Dawn poll longer.
+const PACE_AHEAD = 0.9;
+const TIMER_LATE_MS = 1;
+const PACE_WINDOW = 8;
+
 /** One device with everything the engine needs to run kernels. */
 export class Runtime {
   readonly pool: BufferPool;
@@ -77,6 +85,8 @@ export class Runtime {
   private disposed = false;
   private stagingToDestroy: GPUBuffer[] = [];
   private readStaging = new Map<number, GPUBuffer[]>();
+  /** Per paced read-back (readLater's `pace`): its latest latencies from submit to data, ms (PACE_WINDOW of them). */
+  private paceMs = new Map<string, number[]>();
 
   // Params of all dispatches of one submit go into 64 KiB uniform chunks, written once at flush.
   private paramChunks: GPUBuffer[] = [];
@@ -408,14 +418,20 @@ export class Runtime {
    * and the returned promise settles when that submit has run. Work recorded meanwhile goes into the next submit, so
    * the host can record step k + 1 while the GPU runs step k (the trainer reads each step's loss one step late).
    * The promise is marked handled: a device fault surfaces where it is awaited, not as an unhandled rejection.
+   *
+   * `pace` names a read-back that repeats with a steady latency (the trainer's loss, once a step). Dawn's node binding
+   * waits for a GPU promise by polling on every turn of the event loop (a setImmediate and a new native function per
+   * turn): it keeps a core busy and makes garbage that outlives the young generation, so its collections land in
+   * the recording of later steps (bench/NOTES.md, 2026-12-03 19:xxZ). A paced read-back first sleeps on a timer for
+   * most of the latency measured so far and hands Dawn only the rest.
    */
-  readLater(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
-    const p = this.readBack(src, bytes);
+  readLater(src: BufferArg, bytes?: number, pace?: string): Promise<ArrayBuffer> {
+    const p = this.readBack(src, bytes, pace);
     p.catch(() => {});
     return p;
   }
 
-  private async readBack(src: BufferArg, bytes?: number): Promise<ArrayBuffer> {
+  private async readBack(src: BufferArg, bytes?: number, pace?: string): Promise<ArrayBuffer> {
     this.throwIfFailed();
     const r = toRange(src);
     const n = bytes ?? (isPooled(src) ? src.bytes : r.size);
@@ -427,12 +443,19 @@ export class Runtime {
     this.endPass().copyBufferToBuffer(r.buffer, r.offset, staging, 0, padded);
     this.flush();
     this.counters.readbacks++;
+    const t0 = performance.now();
     try {
+      await this.sleepForPace(pace);
       await staging.mapAsync(GPUMapMode.READ, 0, padded);
     } catch (e) {
       await this.kernels.check();
       this.throwIfFailed();
       throw new GpuError(`read-back failed: ${(e as Error).message}`);
+    }
+    if (pace !== undefined) {
+      const recent = this.paceMs.get(pace) ?? [];
+      recent.push(performance.now() - t0);
+      this.paceMs.set(pace, recent.slice(-PACE_WINDOW));
     }
     const out = staging.getMappedRange(0, padded).slice(0, n);
     staging.unmap();
@@ -442,6 +465,13 @@ export class Runtime {
     await this.kernels.check();
     this.throwIfFailed();
     return out;
+  }
+
+  /** Sleeps (a timer: no polling) for PACE_AHEAD of a paced read-back's least recent latency, less a timer's lateness. */
+  private async sleepForPace(pace: string | undefined): Promise<void> {
+    const recent = pace === undefined ? undefined : this.paceMs.get(pace);
+    const ms = recent ? PACE_AHEAD * Math.min(...recent) - TIMER_LATE_MS : 0;
+    if (ms >= 1) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   /** Reads a buffer as float32 values (`count` elements, default all). */

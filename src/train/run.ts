@@ -274,7 +274,7 @@ function issueStep(run: Run, step: number, globalStep: number): IssuedStep {
   run.optimizer.setLr(lr);
   const batch = run.sampler.batch(run.p.epoch, step);
   const lossT = trainStep(run, batch, globalStep);
-  const loss = runtime().readLater(lossT.buffer, 4);
+  const loss = runtime().readLater(lossT.buffer, 4, 'train-step');
   lossT.dispose();
   return { loss, lr, images: batch.indices.length, t };
 }
