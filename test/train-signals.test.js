@@ -44,7 +44,7 @@ test('two SIGINTs together are one stop request: the run stops and saves, it doe
   const out = join(dir, 'double');
   const before = JSON.parse(await threeSteps(out));
   const run = spawnTrain([...common, '--out', out, '--resume']);
-  await run.waitFor(/^selection .*chosen/m, 'stdout'); // the adapter block: the data load begins
+  await run.waitFor(/^== /m, 'stdout'); // the run's header: the data load begins (before the GPU starts)
   run.child.kill('SIGINT');
   await sleep(20);
   run.child.kill('SIGINT');
@@ -61,7 +61,7 @@ test('a signal 2 s after the first quits at once, and the last checkpoint stays 
   const out = join(dir, 'quit');
   const before = await threeSteps(out);
   const run = spawnTrain([...common, '--out', out, '--resume']);
-  await run.waitFor(/^selection .*chosen/m, 'stdout'); // the adapter block: the data load begins
+  await run.waitFor(/^== /m, 'stdout'); // the run's header: the data load begins (before the GPU starts)
   run.child.kill('SIGINT');
   await run.waitFor(/Ctrl-C: stopping after this step/);
   // Held while the second signal is sent 2.2 s later, so the load cannot finish first on a fast machine.
