@@ -1,7 +1,7 @@
 // Evaluation: network forward without the tape → sign + pack on the GPU → Hamming ranking → metrics; the
 // real-valued descriptors are ranked too (Euclidean), so the quantization drop is measured.
 import { noGrad } from '../autograd.js';
-import { scope, type Tensor } from '../tensor.js';
+import { runtime, scope, type Tensor } from '../tensor.js';
 import type { ImageStore, Normalisation } from '../ops/augment.js';
 import { topKAccuracy, type TopKAccuracy } from '../hash/inshop-eval.js';
 import { signPack } from '../ops/quantize.js';
@@ -26,6 +26,10 @@ export async function encode(model: Module, store: ImageStore, indices: Uint32Ar
   const bar = new ProgressBar(opts.label ?? 'encoding', indices.length, process.stderr, opts.quiet ?? false);
   const wasTraining = model.training;
   model.eval();
+  const rt = runtime();
+  // Each batch's results are read one batch late, as the trainer reads its loss: the host records batch b + 1 while
+  // the GPU runs batch b (on llvmpipe a submit runs to its end, and this changes nothing).
+  let previous: Promise<void> | undefined;
   try {
     for (let s = 0; s < indices.length; s += batch) {
       throwIfStopped(opts.signal, 'the encoding');
@@ -37,12 +41,19 @@ export async function encode(model: Module, store: ImageStore, indices: Uint32Ar
           return [f, signPack(f)];
         }),
       );
-      features.set((await f.toArray()) as Float32Array, s * bits);
-      codes.set((await c.toArray()) as Uint32Array, s * words);
-      f.dispose();
+      const read = Promise.all([rt.readLater(f.buffer, f.size * 4, 'encode'), rt.readLater(c.buffer, c.size * 4, 'encode')]);
+      f.dispose(); // the copies are recorded: work recorded later on these buffers runs after them
       c.dispose();
-      bar.update(s + idx.length);
+      const done = read.then(([fb, cb]) => {
+        features.set(new Float32Array(fb), s * bits);
+        codes.set(new Uint32Array(cb), s * words);
+        bar.update(s + idx.length);
+      });
+      done.catch(() => {}); // a fault surfaces where it is awaited
+      if (previous) await previous;
+      previous = done;
     }
+    await previous;
   } finally {
     if (wasTraining) model.train();
     bar.done();
