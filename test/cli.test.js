@@ -65,6 +65,10 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('bench', 'conv'), /unknown benchmark "conv": use kernels, step, search/);
   oneError(tqhash('bench', 'step', '--model', 'vgg'), /--model vgg: choose one of dsh, resnet/);
   oneError(tqhash('bench', 'search', '--variants', 'fast'), /--variants fast: use bmin and\/or hist/);
+  // The benchmarks' own range checks are usage errors too, made before the GPU starts (one line: no adapter warnings).
+  oneError(tqhash('bench', 'step', '--batch', '1'), /--batch 1: need a whole number ≥ 4/);
+  oneError(tqhash('bench', 'step', '--batch', '0'), /--batch 0: need a whole number ≥ 4/);
+  oneError(tqhash('bench', 'metrics', '--bits', '300'), /--bits 300: codes of 1\.\.256 bits/);
 });
 
 test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {

@@ -15,6 +15,7 @@ import { measureCeilings, median, type Ceilings } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
+import { UsageError } from '../util/args.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -91,13 +92,18 @@ export interface StepReport {
 
 type PeerRuns = NonNullable<StepReport['peer']>['runs'];
 
+/** Throws a UsageError naming the flag when --batch or --steps is out of range (bench/step.js checks before the GPU starts). */
+export function checkStepOptions(o: StepBenchOptions): void {
+  if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 4)) throw new UsageError(`--batch ${o.batch}: need a whole number ≥ 4 (the loss needs triplets: P×K images)`);
+  if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 1)) throw new UsageError(`--steps ${o.steps}: need a whole number ≥ 1`);
+}
+
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
 export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport> {
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
-  if (!Number.isInteger(B) || B < 4) throw new Error(`--batch ${B}: need an integer ≥ 4`);
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${steps}: need an integer ≥ 1`);
+  checkStepOptions(o);
   await autotuneIfAsked(log);
   const ceil = await measureCeilings({ quick: o.quick });
   log(header(ceil));

@@ -2,9 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { runKernelBench } from '../bench/kernels.js';
-import { runStepBench } from '../bench/step.js';
-import { runSearchBench, checkSearchOptions } from '../bench/search.js';
-import { runMetricsBench, checkMetricsOptions } from '../bench/metrics.js';
+import { runStepBench, checkStepOptions, type StepBenchOptions } from '../bench/step.js';
+import { runSearchBench, checkSearchOptions, type SearchBenchOptions } from '../bench/search.js';
+import { runMetricsBench, checkMetricsOptions, type MetricsBenchOptions } from '../bench/metrics.js';
 import { takePeerArg } from '../bench/peers.js';
 import { init } from '../tensor.js';
 import { disposeRuntime } from '../gpu/runtime.js';
@@ -20,6 +20,8 @@ interface Bench {
   head: string;
   spec: Record<string, OptSpec>;
   peer?: boolean;
+  /** Throws a UsageError for option values the benchmark cannot run with (called before the GPU starts). */
+  check?(o: Record<string, unknown>): void;
   /** Runs the benchmark with the parsed options; true when it found a mismatch (exit 1). */
   run(o: Record<string, unknown>, peer: string | true | undefined): Promise<{ report: object; failed?: boolean }>;
 }
@@ -38,16 +40,15 @@ const BENCHES = new Map<string, Bench>([
   ['step', {
     head: 'usage: tqhash bench step [options]     (also: node bench/step.js)\n\nTraining-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per step) and a\nper-kernel breakdown; with --peer, PyTorch\'s step of the same network, loss and optimiser.',
     spec: {
-      batch: { type: 'int', min: 1, help: 'images per step (default 128)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
+      batch: { type: 'int', help: 'images per step (default 128; at least 4)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
       bits: { type: 'int', min: 1, help: 'code length (default 48)' }, steps: { type: 'int', min: 1, help: 'timed steps after 2 warm-up steps (default 10)' },
       bn: { type: 'bool', help: 'batch norm after each conv (default on; --no-bn)' }, breakdown: { type: 'bool', help: 'the per-kernel replay breakdown (default on; --no-breakdown)' },
       compile: { type: 'bool', default: false, help: 'first the step with each command submitted alone: what the first use of each pipeline costs (its shader compile; with MESA_SHADER_CACHE_DISABLE=true on Mesa, as on a machine that never ran it)' },
       quick: { type: 'bool', default: false, help: 'CI-sized' }, json, help,
     },
     peer: true,
-    run: async (o, peer) => ({
-      report: await runStepBench({ compile: o.compile as boolean, batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean, peer }),
-    }),
+    check: (o) => checkStepOptions(stepOptions(o)),
+    run: async (o, peer) => ({ report: await runStepBench({ ...stepOptions(o), peer }) }),
   }],
   ['search', {
     head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.',
@@ -58,8 +59,9 @@ const BENCHES = new Map<string, Bench>([
       variants: { type: 'string', help: 'kernel variants, comma-separated: bmin,hist (default the adapter preset\'s)' }, json, help,
     },
     peer: true,
+    check: (o) => checkSearchOptions(searchOptions(o)),
     run: async (o, peer) => {
-      const report = await runSearchBench({ ...(o as object), variants: (o.variants as string | undefined)?.split(',') as ('bmin' | 'hist')[] | undefined, peer });
+      const report = await runSearchBench({ ...searchOptions(o), peer });
       return { report, failed: report.variants.some((v) => v.mismatched_queries > 0) };
     },
   }],
@@ -71,12 +73,28 @@ const BENCHES = new Map<string, Bench>([
       classes: { type: 'float', help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
       repeats: { type: 'float', help: 'timed repeats of each way, median (default 3)' }, json, help,
     },
+    check: (o) => checkMetricsOptions(metricsOptions(o)),
     run: async (o) => {
-      const report = await runMetricsBench({ ...(o as object), realQ: o['real-q'] as number | undefined });
+      const report = await runMetricsBench(metricsOptions(o));
       return { report, failed: !report.same_bits };
     },
   }],
 ]);
+
+/** The parsed options of `bench step` as runStepBench takes them. */
+function stepOptions(o: Record<string, unknown>): StepBenchOptions {
+  return { compile: o.compile as boolean, batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean };
+}
+
+/** The parsed options of `bench search` as runSearchBench takes them. */
+function searchOptions(o: Record<string, unknown>): SearchBenchOptions {
+  return { ...(o as SearchBenchOptions), variants: (o.variants as string | undefined)?.split(',') as SearchBenchOptions['variants'] };
+}
+
+/** The parsed options of `bench metrics` as runMetricsBench takes them. */
+function metricsOptions(o: Record<string, unknown>): MetricsBenchOptions {
+  return { ...(o as MetricsBenchOptions), realQ: o['real-q'] as number | undefined };
+}
 
 const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
 
@@ -100,11 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
-    if (name === 'metrics') checkMetricsOptions({ ...opts, realQ: opts['real-q'] as number | undefined });
-    if (name === 'search') {
-      checkSearchOptions(opts);
-      for (const v of (opts.variants as string | undefined)?.split(',') ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
-    }
+    bench.check?.(opts);
   } catch (e) {
     return reportError(e instanceof UsageError ? e : new UsageError((e as Error).message));
   }
