@@ -80,6 +80,8 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   checkSearchOptions(o);
+  // A peer file is read first: a wrong one is an error before anything is measured, not after.
+  const peerFile = typeof o.peer === 'string' ? readPeerFile(o.peer, 'search') : undefined;
   const c: Config = { n: o.n ?? 1_000_000, q: o.q ?? 1000, bits: o.bits ?? 64, k: o.k ?? 100, seed: o.seed ?? 1, repeats: o.repeats ?? 5 };
   const { n, q: nq, bits, k, seed } = c;
   const variants = o.variants ?? [HAMMING_KNOBS.variant];
@@ -94,7 +96,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
 
   // The peer, first run (or its file).
   const peer = new SearchPeer(c, log);
-  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  if (peerFile) peer.take(peerFile, `file ${o.peer as string}`);
   else if (o.peer === true) peer.runNow('before ours');
 
   const { rows, results, uploadMs } = await timeVariants(c, db, queries, variants, log);

@@ -104,6 +104,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const log = o.log ?? ((s: string) => console.log(s));
   const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
   checkStepOptions(o);
+  // A peer file is read first: a wrong one is an error before the ceilings and steps are measured, not after.
+  const peerFile = typeof o.peer === 'string' ? readPeerFile(o.peer, 'step') : undefined;
   await autotuneIfAsked(log);
   const ceil = await measureCeilings({ quick: o.quick });
   log(header(ceil));
@@ -134,7 +136,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const compile = o.compile ? await compileTimes(step, log) : null;
   // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
   const peer = new StepPeer(B, bits, steps, kind === 'dsh' && bn, log);
-  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  if (peerFile) peer.take(peerFile, `file ${o.peer as string}`);
   else if (o.peer === true) await peer.runNow('before ours');
 
   const ours0 = cpuTimes();

@@ -5,7 +5,7 @@ import { runKernelBench } from '../bench/kernels.js';
 import { runStepBench, checkStepOptions, type StepBenchOptions } from '../bench/step.js';
 import { runSearchBench, checkSearchOptions, type SearchBenchOptions } from '../bench/search.js';
 import { runMetricsBench, checkMetricsOptions, type MetricsBenchOptions } from '../bench/metrics.js';
-import { takePeerArg } from '../bench/peers.js';
+import { readPeerFile, takePeerArg, type PeerSection } from '../bench/peers.js';
 import { init } from '../tensor.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { commandLine, reportError } from './command.js';
@@ -19,7 +19,8 @@ const PEER = `  --peer [FILE]                          run the peer (bench/peers
 interface Bench {
   head: string;
   spec: Record<string, OptSpec>;
-  peer?: boolean;
+  /** Takes --peer [FILE]; a FILE must hold this part of a peers.py report. */
+  peer?: PeerSection;
   /** Throws a UsageError for option values the benchmark cannot run with (called before the GPU starts). */
   check?(o: Record<string, unknown>): void;
   /** Runs the benchmark with the parsed options; true when it found a mismatch (exit 1). */
@@ -34,7 +35,7 @@ const BENCHES = new Map<string, Bench>([
       quick: { type: 'bool', default: false, help: 'CI-sized shapes and short timings' }, batch: { type: 'int', min: 1, help: 'network batch (default: 128 and 256)' },
       'cpu-budget': { type: 'float', min: 0, help: 'a float64 CPU reference projected over S seconds is timed on a slice and scaled (default 20)' }, help,
     },
-    peer: true,
+    peer: 'convs',
     run: async (o, peer) => ({ report: await runKernelBench({ filter: o.filter as string | undefined, quick: o.quick as boolean, batches: o.batch ? [o.batch as number] : undefined, cpuBudgetS: o['cpu-budget'] as number | undefined, peer }) }),
   }],
   ['step', {
@@ -46,7 +47,7 @@ const BENCHES = new Map<string, Bench>([
       compile: { type: 'bool', default: false, help: 'first the step with each command submitted alone: what the first use of each pipeline costs (its shader compile; with MESA_SHADER_CACHE_DISABLE=true on Mesa, as on a machine that never ran it)' },
       quick: { type: 'bool', default: false, help: 'CI-sized' }, json, help,
     },
-    peer: true,
+    peer: 'step',
     check: (o) => checkStepOptions(stepOptions(o)),
     run: async (o, peer) => ({ report: await runStepBench({ ...stepOptions(o), peer }) }),
   }],
@@ -58,7 +59,7 @@ const BENCHES = new Map<string, Bench>([
       k: { type: 'float', help: 'neighbours (default 100)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes (default 1)' }, repeats: { type: 'float', help: 'timed repeats, median (default 5)' },
       variants: { type: 'string', help: 'kernel variants, comma-separated: bmin,hist (default the adapter preset\'s)' }, json, help,
     },
-    peer: true,
+    peer: 'search',
     check: (o) => checkSearchOptions(searchOptions(o)),
     run: async (o, peer) => {
       const report = await runSearchBench({ ...searchOptions(o), peer });
@@ -98,7 +99,7 @@ function metricsOptions(o: Record<string, unknown>): MetricsBenchOptions {
 
 const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
 
-/** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments). */
+/** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments or files). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
@@ -119,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
     bench.check?.(opts);
+    // The benchmark reads the file again; read here too, a wrong one stops before the GPU starts.
+    if (typeof peer === 'string') readPeerFile(peer, bench.peer);
   } catch (e) {
     return reportError(e instanceof UsageError ? e : new UsageError((e as Error).message));
   }
