@@ -54,6 +54,19 @@ const BENCHES = new Map([
   ['metrics', ['--n', '300', '--q', '30', '--real-q', '10', '--repeats', '1']],
 ]);
 
+test('bench --json: a path that cannot be written stops before anything is measured, naming --json and the fix', () => {
+  const photo = join(dir, 'photo.jpg');
+  writeFileSync(photo, 'a file, not a folder');
+  for (const [name, small] of BENCHES) {
+    const under = node([`bench/${name}.js`, ...small, '--json', join(photo, 'x.json')]);
+    oneError(under, /--json .*photo\.jpg is a file, not a folder: choose another --json/);
+    assert.is(under.stdout, '', `${name}: nothing measured`);
+    const folder = node([`bench/${name}.js`, ...small, '--json', dir]);
+    oneError(folder, new RegExp(`--json ${dir} is a folder: name a file, e\\.g\\. --json ${dir}/${name}\\.json`));
+    assert.is(folder.stdout, '', `${name}: nothing measured`);
+  }
+});
+
 test('bench --peer FILE: a missing file, or one without this benchmark\'s part, stops before anything is measured', () => {
   const search = join(dir, 'peer-search.json');
   writeFileSync(search, JSON.stringify({ search: { engine: 'FAISS', config: { n: 1000, q: 10, bits: 64, k: 100 }, ms: 5, qps: 2000 } }));

@@ -1,6 +1,8 @@
 // `tqhash bench kernels|step|search|metrics [options]`: the four benchmarks (src/bench/), each with its options and help.
-import { writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
+import { OutputError, prepareOutputDir, writeFileAtomic } from '../util/fs.js';
 import { runKernelBench } from '../bench/kernels.js';
 import { runStepBench, checkStepOptions, type StepBenchOptions } from '../bench/step.js';
 import { runSearchBench, checkSearchOptions, type SearchBenchOptions } from '../bench/search.js';
@@ -97,6 +99,25 @@ function metricsOptions(o: Record<string, unknown>): MetricsBenchOptions {
   return { ...(o as MetricsBenchOptions), realQ: o['real-q'] as number | undefined };
 }
 
+/** Proves --json FILE writable before the benchmark runs (its folder made and probed; FILE not a folder or a device),
+ *  so a bad path fails in the first second rather than after minutes of measuring. Throws OutputError. */
+function prepareJsonFile(path: string, name: string): void {
+  prepareOutputDir(dirname(path), '--json');
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new OutputError(`--json ${path} is a folder: name a file, e.g. --json ${join(path, `${name}.json`)}`);
+  if (st && !st.isFile()) throw new OutputError(`--json ${path} is not a regular file: name a file for the JSON report`);
+}
+
+/** Writes the report to --json FILE (atomically: an old file stays whole); a failure is one line naming --json. */
+function writeJsonReport(path: string, report: object): void {
+  try {
+    writeFileAtomic(path, JSON.stringify({ command: commandLine(), ...report }, null, 2));
+  } catch (e) {
+    throw new OutputError(`--json: ${(e as Error).message} (the tables above are the report)`);
+  }
+  console.log(`wrote ${path}`);
+}
+
 const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
 
 /** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments or files). */
@@ -122,16 +143,14 @@ export async function main(argv: string[]): Promise<number> {
     bench.check?.(opts);
     // The benchmark reads the file again; read here too, a wrong one stops before the GPU starts.
     if (typeof peer === 'string') readPeerFile(peer, bench.peer);
+    if (opts.json) prepareJsonFile(opts.json as string, name);
   } catch (e) {
     return reportError(e instanceof UsageError ? e : new UsageError((e as Error).message));
   }
   try {
     await init();
     const { report, failed } = await bench.run(opts, peer);
-    if (opts.json) {
-      writeFileSync(opts.json as string, JSON.stringify({ command: commandLine(), ...report }, null, 2));
-      console.log(`wrote ${opts.json as string}`);
-    }
+    if (opts.json) writeJsonReport(opts.json as string, report);
     return failed ? 1 : 0;
   } catch (e) {
     return reportError(e);
