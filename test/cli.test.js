@@ -71,6 +71,14 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('bench', 'metrics', '--bits', '300'), /--bits 300: codes of 1\.\.256 bits/);
 });
 
+test('bench search and --index: the help and the error point to tqhash search, which bench/search.js hands it to', () => {
+  oneError(tqhash('bench', 'search', '--index', 'run/db.codes', '--query', '5'), /--index is an option of tqhash search, not of the benchmark: tqhash search --index FILE --query ID/);
+  const help = spawnSync(process.execPath, [join(root, 'bench/search.js'), '--help'], { cwd: root, encoding: 'utf8' });
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, 'node bench/search.js --index FILE --query ID runs tqhash search --index FILE --query ID');
+  assert.match(tqhash('search', '--help').stdout, /--index <string> /, 'tqhash search takes --index');
+});
+
 test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
   const spec = {
     bn: { type: 'bool', default: true, help: '' }, bits: { type: 'intlist', default: [48], min: 4, help: '' },

@@ -54,7 +54,7 @@ const BENCHES = new Map<string, Bench>([
     run: async (o, peer) => ({ report: await runStepBench({ ...stepOptions(o), peer }) }),
   }],
   ['search', {
-    head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.',
+    head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.\nNot this benchmark: node bench/search.js --index FILE --query ID runs tqhash search --index FILE --query ID (the top hits\nof one image in a run\'s db.codes).',
     // Whole numbers ≥ 1 are checked by checkSearchOptions, the library's own check, so both say the same.
     spec: {
       n: { type: 'float', help: 'database codes (default 1000000)' }, q: { type: 'float', help: 'queries (default 1000)' }, bits: { type: 'float', help: 'code length (default 64)' },
@@ -131,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!bench) return reportError(new UsageError(`unknown benchmark "${name}": use ${[...BENCHES.keys()].join(', ')}`));
   let opts: Record<string, unknown>, peer: string | true | undefined;
   try {
+    // tqhash search's --index, which node bench/search.js hands over to it: say where it belongs, not "unknown option".
+    if (name === 'search' && rest.some((a) => a === '--index' || a.startsWith('--index='))) throw new UsageError('--index is an option of tqhash search, not of the benchmark: tqhash search --index FILE --query ID (or node bench/search.js --index FILE --query ID)');
     const split = bench.peer ? takePeerArg(rest) : { argv: rest, peer: undefined };
     peer = split.peer;
     let positional: string[];
