@@ -79,6 +79,17 @@ test('bench search and --index: the help and the error point to tqhash search, w
   assert.match(tqhash('search', '--help').stdout, /--index <string> /, 'tqhash search takes --index');
 });
 
+test('README: the bench/ scripts it names exist, and the subcommands without one are said to have none', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  // bench/NAME.js, and the short `NAME.js` of a list of them.
+  for (const [, name] of readme.matchAll(/(?:bench\/|`)([\w-]+)\.js\b/g)) assert.ok(existsSync(join(root, 'bench', `${name}.js`)), `README names bench/${name}.js`);
+  const none = [...cli.COMMANDS.keys()].filter((c) => c !== 'bench' && !existsSync(join(root, 'bench', `${c}.js`)));
+  for (const c of none) {
+    assert.not.match(readme, 'node bench/<name>.js` runs the same programs', `bench/${c}.js does not exist`);
+    assert.match(readme, `${c} has no script`);
+  }
+});
+
 test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
   const spec = {
     bn: { type: 'bool', default: true, help: '' }, bits: { type: 'intlist', default: [48], min: 4, help: '' },
