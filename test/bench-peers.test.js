@@ -77,7 +77,7 @@ test('kernels.js --peer FILE: each conv2d pass beside the peer\'s, ratio = peer 
   // A file without convs is one error line naming what writes them, before anything is measured.
   writeFileSync(f, JSON.stringify({ step: FIXTURE.step }));
   const r2 = spawnSync(process.execPath, ['bench/kernels.js', '--quick', '--filter', 'conv3', '--peer', f], { cwd: root, encoding: 'utf8', timeout: 240_000 });
-  assert.is(r2.status, 1);
+  assert.is(r2.status, 2);
   assert.not.match(r2.stdout, 'conv2d', 'measured before the error');
   assert.match(r2.stderr, /error: --peer .*convs\.json: no "convs" in it \(bench\/peers\/peers\.py convs --batch B writes them\)\n$/);
 });
@@ -87,7 +87,9 @@ test('readPeerFile: a regular file of bounded size', () => {
   writeFileSync(f, JSON.stringify(FIXTURE));
   assert.is(readPeerFile(f).search.qps, 1162.8);
   assert.throws(() => readPeerFile(dir), /not a regular file/);
-  assert.throws(() => readPeerFile(join(dir, 'absent.json')), /--peer .*absent\.json/);
+  assert.throws(() => readPeerFile(join(dir, 'absent.json')), /--peer .*absent\.json: no such file/);
+  assert.throws(() => readPeerFile(f, 'convs'), /--peer .*peer\.json: no "convs" in it/);
+  assert.is(readPeerFile(f, 'step').step.images_per_s, 752.9);
   const big = join(dir, 'big.json');
   writeFileSync(big, ' '.repeat((1 << 20) + 1));
   assert.throws(() => readPeerFile(big), /limit/);

@@ -1,14 +1,15 @@
 // Bad input on the command line gets one `error:` line naming the flag or both files, exit code 2, no stack trace.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hash } from '../dist/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-cli-'));
-const node = (args, env = {}) => spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+// The time limit only guards a regression that measures before it fails.
+const node = (args, env = {}) => spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000 });
 
 /** Asserts exit code 2 and a first stderr line `error: …` matching `re`, with no stack trace anywhere. */
 function oneError(r, re) {
@@ -48,6 +49,40 @@ test('bench/search.js: --bits 0, and query codes of another length than the inde
     oneError(node(['bench/search.js', '--index', join(run, 'db.codes'), '--query', '5']),
       new RegExp(`${run}/query\\.codes holds ${qBits}-bit codes but --index ${run}/db\\.codes holds ${dbBits}-bit codes`));
   }
+});
+
+/** Each benchmark at CI size, so that a regression that measures before it fails still ends soon. */
+const BENCHES = new Map([
+  ['kernels', ['--quick', '--filter', 'fc1']],
+  ['step', ['--quick', '--batch', '8', '--steps', '1', '--no-breakdown']],
+  ['search', ['--n', '1000', '--q', '10', '--repeats', '1']],
+  ['metrics', ['--n', '300', '--q', '30', '--real-q', '10', '--repeats', '1']],
+]);
+
+test('bench --json: a path that cannot be written stops before anything is measured, naming --json and the fix', () => {
+  const photo = join(dir, 'photo.jpg');
+  writeFileSync(photo, 'a file, not a folder');
+  for (const [name, small] of BENCHES) {
+    const under = node([`bench/${name}.js`, ...small, '--json', join(photo, 'x.json')]);
+    oneError(under, /--json .*photo\.jpg is a file, not a folder: choose another --json/);
+    assert.is(under.stdout, '', `${name}: nothing measured`);
+    const folder = node([`bench/${name}.js`, ...small, '--json', dir]);
+    oneError(folder, new RegExp(`--json ${dir} is a folder: name a file, e\\.g\\. --json ${dir}/${name}\\.json`));
+    assert.is(folder.stdout, '', `${name}: nothing measured`);
+  }
+});
+
+test('bench --peer FILE: a missing file, or one without this benchmark\'s part, stops before anything is measured', () => {
+  const search = join(dir, 'peer-search.json');
+  writeFileSync(search, JSON.stringify({ search: { engine: 'FAISS', config: { n: 1000, q: 10, bits: 64, k: 100 }, ms: 5, qps: 2000 } }));
+  for (const name of ['kernels', 'step', 'search']) {
+    const missing = node([`bench/${name}.js`, ...BENCHES.get(name), '--peer', join(dir, 'nofile.json')]);
+    oneError(missing, /--peer .*nofile\.json: no such file; pass a JSON report of bench\/peers\/peers\.py, or --peer alone to run it here/);
+    assert.is(missing.stdout, '', `${name}: nothing measured`);
+  }
+  const other = node(['bench/step.js', ...BENCHES.get('step'), '--peer', search]);
+  oneError(other, /--peer .*peer-search\.json: no "step" in it \(bench\/peers\/peers\.py step writes them\)/);
+  assert.is(other.stdout, '');
 });
 
 test.run();

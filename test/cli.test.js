@@ -71,6 +71,29 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('bench', 'conv'), /unknown benchmark "conv": use kernels, step, search/);
   oneError(tqhash('bench', 'step', '--model', 'vgg'), /--model vgg: choose one of dsh, resnet/);
   oneError(tqhash('bench', 'search', '--variants', 'fast'), /--variants fast: use bmin and\/or hist/);
+  // The benchmarks' own range checks are usage errors too, made before the GPU starts (one line: no adapter warnings).
+  oneError(tqhash('bench', 'step', '--batch', '1'), /--batch 1: need a whole number ≥ 4/);
+  oneError(tqhash('bench', 'step', '--batch', '0'), /--batch 0: need a whole number ≥ 4/);
+  oneError(tqhash('bench', 'metrics', '--bits', '300'), /--bits 300: codes of 1\.\.256 bits/);
+});
+
+test('bench search and --index: the help and the error point to tqhash search, which bench/search.js hands it to', () => {
+  oneError(tqhash('bench', 'search', '--index', 'run/db.codes', '--query', '5'), /--index is an option of tqhash search, not of the benchmark: tqhash search --index FILE --query ID/);
+  const help = spawnSync(process.execPath, [join(root, 'bench/search.js'), '--help'], { cwd: root, encoding: 'utf8' });
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, 'node bench/search.js --index FILE --query ID runs tqhash search --index FILE --query ID');
+  assert.match(tqhash('search', '--help').stdout, /--index <string> /, 'tqhash search takes --index');
+});
+
+test('README: the bench/ scripts it names exist, and the subcommands without one are said to have none', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  // bench/NAME.js, and the short `NAME.js` of a list of them.
+  for (const [, name] of readme.matchAll(/(?:bench\/|`)([\w-]+)\.js\b/g)) assert.ok(existsSync(join(root, 'bench', `${name}.js`)), `README names bench/${name}.js`);
+  const none = [...cli.COMMANDS.keys()].filter((c) => c !== 'bench' && !existsSync(join(root, 'bench', `${c}.js`)));
+  for (const c of none) {
+    assert.not.match(readme, 'node bench/<name>.js` runs the same programs', `bench/${c}.js does not exist`);
+    assert.match(readme, `${c} has no script`);
+  }
 });
 
 test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {

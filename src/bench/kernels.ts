@@ -148,7 +148,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   const filt = o.filter?.toLowerCase();
   const want = (...parts: string[]) => !filt || parts.join(' ').toLowerCase().includes(filt);
   // A peer file is read first: a wrong one is an error before minutes of measuring, not after.
-  const peerFile = typeof o.peer === 'string' ? readConvPeerFile(o.peer) : undefined;
+  const peerFile = typeof o.peer === 'string' ? readPeerFile(o.peer, 'convs').convs : undefined;
   const times0 = cpuTimes();
   await autotuneIfAsked(log);
   const ceil: Ceilings = await measureCeilings({ quick });
@@ -172,12 +172,6 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
 /** The variants training can run (im2col + GEMM is a comparison without the bias and ReLU). */
 const TRAINABLE = new Set<string>([...CONV_VARIANTS, 'unrolled+subgroups']);
 
-/** The `convs` of a saved peers.py report. */
-function readConvPeerFile(path: string): PeerConvs {
-  const r = readPeerFile(path);
-  if (!r.convs) throw new Error(`--peer ${path}: no "convs" in it (bench/peers/peers.py convs --batch B writes them)`);
-  return r.convs;
-}
 
 /** The conv2d rows against the peer's passes (run here per batch, or read from a file): a table, and its rows. */
 function convPeer(rows: KernelRow[], batches: number[], peer: PeerConvs | true, quick: boolean, log: (line: string) => void): { engine: string; rows: ConvPeerRow[] } | undefined {

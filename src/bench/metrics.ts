@@ -13,6 +13,7 @@ import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
 import { fmt, header, randomValues, randomWords } from './util.js';
 import { knob } from '../gpu/knobs.js';
+import { UsageError } from '../util/args.js';
 
 /** Options of runMetricsBench. */
 export interface MetricsBenchOptions {
@@ -54,13 +55,13 @@ export interface MetricsReport {
   real_map_diff: number;
 }
 
-/** Throws a message naming the flag when a size is not a whole number ≥ 1. */
+/** Throws a UsageError naming the flag when a size is not a whole number ≥ 1. */
 export function checkMetricsOptions(o: MetricsBenchOptions): void {
   for (const name of ['n', 'q', 'realQ', 'bits', 'classes', 'repeats'] as const) {
     const v = o[name];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`--${name === 'realQ' ? 'real-q' : name} ${v}: need a whole number ≥ 1`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name === 'realQ' ? 'real-q' : name} ${v}: need a whole number ≥ 1`);
   }
-  if (o.bits !== undefined && o.bits > 256) throw new Error(`--bits ${o.bits}: codes of 1..256 bits`);
+  if (o.bits !== undefined && o.bits > 256) throw new UsageError(`--bits ${o.bits}: codes of 1..256 bits`);
 }
 
 /** Runs the metrics benchmark (random codes, features and labels; the trainer's topKs and mapAt). */

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { flags } from '../config.js';
+import { DataError } from '../util/errors.js';
 import { fmt } from './util.js';
 
 /** The peer script (dist/index.js → ../bench/peers/peers.py). */
@@ -70,9 +71,9 @@ export function parsePeerReport(text: string, source: string): PeerReport {
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new Error(`peer ${source}: not JSON (${(e as Error).message}); expected the output of bench/peers/peers.py`);
+    throw new DataError('format', `peer ${source}: not JSON (${(e as Error).message}); expected the output of bench/peers/peers.py`);
   }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`peer ${source}: expected a JSON object (the output of bench/peers/peers.py)`);
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new DataError('format', `peer ${source}: expected a JSON object (the output of bench/peers/peers.py)`);
   const o = j as Record<string, unknown>;
   const out: PeerReport = { source };
   if (typeof o.date === 'string') out.date = o.date;
@@ -80,14 +81,14 @@ export function parsePeerReport(text: string, source: string): PeerReport {
   if (Array.isArray(o.missing)) out.missing = o.missing.map(String);
   if (o.step !== undefined) {
     const s = o.step as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || !isNum(s.step_ms) || !isNum(s.images_per_s)) throw new Error(`peer ${source}: "step" needs positive numbers step_ms and images_per_s`);
+    if (typeof s !== 'object' || s === null || !isNum(s.step_ms) || !isNum(s.images_per_s)) throw new DataError('format', `peer ${source}: "step" needs positive numbers step_ms and images_per_s`);
     out.step = { engine: String(s.engine ?? 'peer'), config: (typeof s.config === 'object' && s.config) ? s.config as Record<string, unknown> : {}, step_ms: s.step_ms, images_per_s: s.images_per_s, step_cpu_ms: isNum(s.step_cpu_ms) ? s.step_cpu_ms : undefined };
   }
   if (o.search !== undefined) {
     const s = o.search as Record<string, unknown>;
     const c = (s?.config ?? {}) as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || !isNum(s.ms) || !isNum(s.qps)) throw new Error(`peer ${source}: "search" needs positive numbers ms and qps`);
-    for (const key of ['n', 'q', 'bits', 'k']) if (!isNum(c[key])) throw new Error(`peer ${source}: search.config.${key} must be a positive number`);
+    if (typeof s !== 'object' || s === null || !isNum(s.ms) || !isNum(s.qps)) throw new DataError('format', `peer ${source}: "search" needs positive numbers ms and qps`);
+    for (const key of ['n', 'q', 'bits', 'k']) if (!isNum(c[key])) throw new DataError('format', `peer ${source}: search.config.${key} must be a positive number`);
     out.search = {
       engine: String(s.engine ?? 'peer'),
       config: { n: c.n as number, q: c.q as number, bits: c.bits as number, k: c.k as number, seed: Number(c.seed ?? 1), threads: typeof c.threads === 'number' ? c.threads : undefined },
@@ -97,30 +98,49 @@ export function parsePeerReport(text: string, source: string): PeerReport {
   }
   if (o.convs !== undefined) {
     const c = o.convs as Record<string, unknown>;
-    if (typeof c !== 'object' || c === null || !Array.isArray(c.rows)) throw new Error(`peer ${source}: "convs" needs an array "rows"`);
+    if (typeof c !== 'object' || c === null || !Array.isArray(c.rows)) throw new DataError('format', `peer ${source}: "convs" needs an array "rows"`);
     const rows = c.rows.map((r: Record<string, unknown>, i: number): PeerConvRow => {
       if (typeof r?.name !== 'string' || !['fwd', 'bwd-data', 'bwd-weights'].includes(r.pass as string) || !isNum(r.batch) || !isNum(r.ms)) {
-        throw new Error(`peer ${source}: convs.rows[${i}] needs name, pass (fwd | bwd-data | bwd-weights), positive batch and ms`);
+        throw new DataError('format', `peer ${source}: convs.rows[${i}] needs name, pass (fwd | bwd-data | bwd-weights), positive batch and ms`);
       }
       return { name: r.name, pass: r.pass as PeerConvRow['pass'], batch: r.batch, ms: r.ms };
     });
     out.convs = { engine: String(c.engine ?? 'peer'), rows };
   }
-  if (!out.step && !out.search && !out.convs) throw new Error(`peer ${source}: no "step", "search" or "convs" in it${out.missing ? ` (${out.missing.join('; ')})` : ''}`);
+  if (!out.step && !out.search && !out.convs) throw new DataError('format', `peer ${source}: no "step", "search" or "convs" in it${out.missing ? ` (${out.missing.join('; ')})` : ''}`);
   return out;
 }
 
-/** Reads a peers.py JSON file (a regular file of at most 1 MiB). */
-export function readPeerFile(path: string): PeerReport {
-  let st;
+/** The part of a peers.py report a benchmark reads (step.js, search.js, kernels.js). */
+export type PeerSection = 'step' | 'search' | 'convs';
+
+/** The peers.py command that writes each part. */
+const PEER_WRITERS = new Map<PeerSection, string>([
+  ['step', 'bench/peers/peers.py step'],
+  ['search', 'bench/peers/peers.py search'],
+  ['convs', 'bench/peers/peers.py convs --batch B'],
+]);
+
+/**
+ * Reads a peers.py JSON file (a regular file of at most 1 MiB) that must hold `section` when given. Throws a DataError
+ * naming --peer and the fix, so a benchmark calls it before measuring anything.
+ */
+export function readPeerFile(path: string, section?: PeerSection): PeerReport {
+  const fail = (why: string, code: 'missing' | 'format' = 'format') => new DataError(code, `--peer ${path}: ${why}`, path);
+  let st, text;
   try {
     st = statSync(path);
+    if (st.isFile() && st.size <= MAX_PEER_BYTES) text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`--peer ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw fail('no such file; pass a JSON report of bench/peers/peers.py, or --peer alone to run it here', 'missing');
+    throw fail(`cannot read it (${code ?? (e as Error).message}); make it readable or pass another file`);
   }
-  if (!st.isFile()) throw new Error(`--peer ${path}: not a regular file`);
-  if (st.size > MAX_PEER_BYTES) throw new Error(`--peer ${path}: ${st.size} bytes; a peers.py report is a few KiB (limit ${MAX_PEER_BYTES})`);
-  return parsePeerReport(readFileSync(path, 'utf8'), path);
+  if (!st.isFile()) throw fail('not a regular file; pass a JSON report of bench/peers/peers.py');
+  if (text === undefined) throw fail(`${st.size} bytes; a peers.py report is a few KiB (limit ${MAX_PEER_BYTES})`);
+  const r = parsePeerReport(text, path);
+  if (section && !r[section]) throw fail(`no "${section}" in it (${PEER_WRITERS.get(section)} writes them)`);
+  return r;
 }
 
 /** The Python that runs the peers: TQHASH_PYTHON, else Debian's /usr/bin/python3 (where python3-torch/-faiss install), else python3. */

@@ -7,6 +7,7 @@ import { Tensor, runtime, scope } from '../tensor.js';
 import { hammingTopK, HAMMING_KNOBS, type HammingKnobs } from '../ops/hamming.js';
 import { hammingTopK as hammingTopKCpu, wordsPerCode } from '../cpu/codes.js';
 import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
+import { UsageError } from '../util/args.js';
 import type { AdapterInfo } from '../gpu/adapter.js';
 import { median } from './harness.js';
 import { fmt, header, randomWords } from './util.js';
@@ -62,12 +63,14 @@ export interface SearchReport {
 
 type GpuTopK = (q: Tensor, db: Tensor | readonly Tensor[], bits: number, k: number) => { indices: Tensor; distances: Tensor };
 
-/** Throws a message naming the flag when a size is not a whole number ≥ 1 (bench/search.js checks before the GPU starts). */
+/** Throws a UsageError naming the flag when a size is not a whole number ≥ 1 or a variant unknown (bench/search.js checks
+ *  before the GPU starts). */
 export function checkSearchOptions(o: SearchBenchOptions): void {
   for (const name of ['n', 'q', 'bits', 'k', 'repeats'] as const) {
     const v = o[name];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`--${name} ${v}: need a whole number ≥ 1`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} ${v}: need a whole number ≥ 1`);
   }
+  for (const v of o.variants ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
 }
 
 type Config = SearchReport['config'];
@@ -77,10 +80,11 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   checkSearchOptions(o);
+  // A peer file is read first: a wrong one is an error before anything is measured, not after.
+  const peerFile = typeof o.peer === 'string' ? readPeerFile(o.peer, 'search') : undefined;
   const c: Config = { n: o.n ?? 1_000_000, q: o.q ?? 1000, bits: o.bits ?? 64, k: o.k ?? 100, seed: o.seed ?? 1, repeats: o.repeats ?? 5 };
   const { n, q: nq, bits, k, seed } = c;
   const variants = o.variants ?? [HAMMING_KNOBS.variant];
-  for (const v of variants) if (v !== 'bmin' && v !== 'hist') throw new Error(`--variants ${v}: use bmin and/or hist`);
   const W = wordsPerCode(bits);
   const load0 = loadavg(), times0 = cpuTimes();
   log(header());
@@ -92,7 +96,7 @@ export async function runSearchBench(o: SearchBenchOptions = {}): Promise<Search
 
   // The peer, first run (or its file).
   const peer = new SearchPeer(c, log);
-  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  if (peerFile) peer.take(peerFile, `file ${o.peer as string}`);
   else if (o.peer === true) peer.runNow('before ours');
 
   const { rows, results, uploadMs } = await timeVariants(c, db, queries, variants, log);

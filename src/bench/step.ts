@@ -16,6 +16,7 @@ import { measureCeilings, median, type Ceilings } from './harness.js';
 import { capture, commandFlops, commandName, replay, setPhase, type Command } from './capture.js';
 import { ceilingsJSON, fmt, formatTable, header, measure, randomValues } from './util.js';
 import { peerPython, peerRatios, readPeerFile, runPeer, type PeerReport } from './peers.js';
+import { UsageError } from '../util/args.js';
 
 /** Options of runStepBench. */
 export interface StepBenchOptions {
@@ -96,13 +97,20 @@ export interface StepReport {
 
 type PeerRuns = NonNullable<StepReport['peer']>['runs'];
 
+/** Throws a UsageError naming the flag when --batch or --steps is out of range (bench/step.js checks before the GPU starts). */
+export function checkStepOptions(o: StepBenchOptions): void {
+  if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 4)) throw new UsageError(`--batch ${o.batch}: need a whole number ≥ 4 (the loss needs triplets: P×K images)`);
+  if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 1)) throw new UsageError(`--steps ${o.steps}: need a whole number ≥ 1`);
+}
+
 /** Measures training steps of dshNet (or the small ResNet) with the TQL loss and Adam; prints the breakdown. */
 export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport> {
   const rt = runtime();
   const log = o.log ?? ((s: string) => console.log(s));
   const B = o.batch ?? 128, bits = o.bits ?? 48, steps = o.steps ?? (o.quick ? 3 : 10), bn = o.bn ?? true, kind = o.model ?? 'dsh';
-  if (!Number.isInteger(B) || B < 4) throw new Error(`--batch ${B}: need an integer ≥ 4`);
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${steps}: need an integer ≥ 1`);
+  checkStepOptions(o);
+  // A peer file is read first: a wrong one is an error before the ceilings and steps are measured, not after.
+  const peerFile = typeof o.peer === 'string' ? readPeerFile(o.peer, 'step') : undefined;
   await autotuneIfAsked(log);
   const ceil = await measureCeilings({ quick: o.quick });
   log(header(ceil));
@@ -133,7 +141,7 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const compile = o.compile ? await compileTimes(step, log) : null;
   // The peer: same network, loss, optimiser, batch and bits in PyTorch (bench/peers/peers.py), before and after ours.
   const peer = new StepPeer(B, bits, steps, kind === 'dsh' && bn, log);
-  if (typeof o.peer === 'string') peer.take(readPeerFile(o.peer), `file ${o.peer}`);
+  if (peerFile) peer.take(peerFile, `file ${o.peer as string}`);
   else if (o.peer === true) await peer.runNow('before ours');
 
   const ours0 = cpuTimes();

@@ -4,6 +4,7 @@ import { runtime } from '../tensor.js';
 import { flagsSet } from '../config.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { timeIt, type Ceilings } from './harness.js';
+import { UsageError } from '../util/args.js';
 
 /** Median ms per call of `record` (dispatch overhead subtracted): about `targetMs` of work per submit, fewer repeats for slow calls. */
 export async function measure(record: () => void, dispatches: number, opts: { targetMs?: number; repeats?: number } = {}): Promise<{ ms: number; rawMs: number; cpuMs: number; inner: number }> {
@@ -74,25 +75,25 @@ export function fmt(v: number | null | undefined, digits = 3): string {
   return v.toPrecision(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
 }
 
-/** Parses `--name value`, `--name=value` and bare `--flag` arguments. */
+/** Parses `--name value`, `--name=value` and bare `--flag` arguments; a mistake throws a UsageError. */
 export function parseArgs(argv: readonly string[], known: Record<string, 'string' | 'number' | 'bool'>): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"; options: ${Object.keys(known).map((k) => `--${k}`).join(' ')}`);
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"; options: ${Object.keys(known).map((k) => `--${k}`).join(' ')}`);
     let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let neg = false;
     if (!(name in known) && name.startsWith('no-') && known[name.slice(3)] === 'bool') { name = name.slice(3); neg = true; }
     const kind = known[name];
-    if (!kind) throw new Error(`unknown option --${name}; options: ${Object.keys(known).map((k) => `--${k}`).join(' ')}`);
+    if (!kind) throw new UsageError(`unknown option --${name}; options: ${Object.keys(known).map((k) => `--${k}`).join(' ')}`);
     if (kind === 'bool') { out[name] = !neg; continue; }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
     }
     if (kind === 'number') {
       const v = Number(value);
-      if (!Number.isFinite(v)) throw new Error(`--${name} ${value}: expected a number`);
+      if (!Number.isFinite(v)) throw new UsageError(`--${name} ${value}: expected a number`);
       out[name] = v;
     } else out[name] = value;
   }

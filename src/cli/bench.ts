@@ -1,11 +1,13 @@
 // `tqhash bench kernels|step|search|metrics [options]`: the four benchmarks (src/bench/), each with its options and help.
-import { writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
+import { OutputError, prepareOutputDir, writeFileAtomic } from '../util/fs.js';
 import { runKernelBench } from '../bench/kernels.js';
-import { runStepBench } from '../bench/step.js';
-import { runSearchBench, checkSearchOptions } from '../bench/search.js';
-import { runMetricsBench, checkMetricsOptions } from '../bench/metrics.js';
-import { takePeerArg } from '../bench/peers.js';
+import { runStepBench, checkStepOptions, type StepBenchOptions } from '../bench/step.js';
+import { runSearchBench, checkSearchOptions, type SearchBenchOptions } from '../bench/search.js';
+import { runMetricsBench, checkMetricsOptions, type MetricsBenchOptions } from '../bench/metrics.js';
+import { readPeerFile, takePeerArg, type PeerSection } from '../bench/peers.js';
 import { init } from '../tensor.js';
 import { disposeRuntime } from '../gpu/runtime.js';
 import { commandLine, reportError } from './command.js';
@@ -19,7 +21,10 @@ const PEER = `  --peer [FILE]                          run the peer (bench/peers
 interface Bench {
   head: string;
   spec: Record<string, OptSpec>;
-  peer?: boolean;
+  /** Takes --peer [FILE]; a FILE must hold this part of a peers.py report. */
+  peer?: PeerSection;
+  /** Throws a UsageError for option values the benchmark cannot run with (called before the GPU starts). */
+  check?(o: Record<string, unknown>): void;
   /** Runs the benchmark with the parsed options; true when it found a mismatch (exit 1). */
   run(o: Record<string, unknown>, peer: string | true | undefined): Promise<{ report: object; failed?: boolean }>;
 }
@@ -32,34 +37,34 @@ const BENCHES = new Map<string, Bench>([
       quick: { type: 'bool', default: false, help: 'CI-sized shapes and short timings' }, batch: { type: 'int', min: 1, help: 'network batch (default: 128 and 256)' },
       'cpu-budget': { type: 'float', min: 0, help: 'a float64 CPU reference projected over S seconds is timed on a slice and scaled (default 20)' }, help,
     },
-    peer: true,
+    peer: 'convs',
     run: async (o, peer) => ({ report: await runKernelBench({ filter: o.filter as string | undefined, quick: o.quick as boolean, batches: o.batch ? [o.batch as number] : undefined, cpuBudgetS: o['cpu-budget'] as number | undefined, peer }) }),
   }],
   ['step', {
     head: 'usage: tqhash bench step [options]     (also: node bench/step.js)\n\nTraining-step throughput of the hashing network (forward + TQL loss + backward + Adam, one submit per step) and a\nper-kernel breakdown; with --peer, PyTorch\'s step of the same network, loss and optimiser.',
     spec: {
-      batch: { type: 'int', min: 1, help: 'images per step (default 128)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
+      batch: { type: 'int', help: 'images per step (default 128; at least 4)' }, model: { type: 'string', choices: ['dsh', 'resnet'], help: 'network (default dsh)' },
       bits: { type: 'int', min: 1, help: 'code length (default 48)' }, steps: { type: 'int', min: 1, help: 'timed steps after 2 warm-up steps (default 10)' },
       bn: { type: 'bool', help: 'batch norm after each conv (default on; --no-bn)' }, breakdown: { type: 'bool', help: 'the per-kernel replay breakdown (default on; --no-breakdown)' },
       compile: { type: 'bool', default: false, help: 'first the step with each command submitted alone: what the first use of each pipeline costs (its shader compile; with MESA_SHADER_CACHE_DISABLE=true on Mesa, as on a machine that never ran it)' },
       quick: { type: 'bool', default: false, help: 'CI-sized' }, json, help,
     },
-    peer: true,
-    run: async (o, peer) => ({
-      report: await runStepBench({ compile: o.compile as boolean, batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean, peer }),
-    }),
+    peer: 'step',
+    check: (o) => checkStepOptions(stepOptions(o)),
+    run: async (o, peer) => ({ report: await runStepBench({ ...stepOptions(o), peer }) }),
   }],
   ['search', {
-    head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.',
+    head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.\nNot this benchmark: node bench/search.js --index FILE --query ID runs tqhash search --index FILE --query ID (the top hits\nof one image in a run\'s db.codes).',
     // Whole numbers ≥ 1 are checked by checkSearchOptions, the library's own check, so both say the same.
     spec: {
       n: { type: 'float', help: 'database codes (default 1000000)' }, q: { type: 'float', help: 'queries (default 1000)' }, bits: { type: 'float', help: 'code length (default 64)' },
       k: { type: 'float', help: 'neighbours (default 100)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes (default 1)' }, repeats: { type: 'float', help: 'timed repeats, median (default 5)' },
       variants: { type: 'string', help: 'kernel variants, comma-separated: bmin,hist (default the adapter preset\'s)' }, json, help,
     },
-    peer: true,
+    peer: 'search',
+    check: (o) => checkSearchOptions(searchOptions(o)),
     run: async (o, peer) => {
-      const report = await runSearchBench({ ...(o as object), variants: (o.variants as string | undefined)?.split(',') as ('bmin' | 'hist')[] | undefined, peer });
+      const report = await runSearchBench({ ...searchOptions(o), peer });
       return { report, failed: report.variants.some((v) => v.mismatched_queries > 0) };
     },
   }],
@@ -71,16 +76,51 @@ const BENCHES = new Map<string, Bench>([
       classes: { type: 'float', help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
       repeats: { type: 'float', help: 'timed repeats of each way, median (default 3)' }, json, help,
     },
+    check: (o) => checkMetricsOptions(metricsOptions(o)),
     run: async (o) => {
-      const report = await runMetricsBench({ ...(o as object), realQ: o['real-q'] as number | undefined });
+      const report = await runMetricsBench(metricsOptions(o));
       return { report, failed: !report.same_bits };
     },
   }],
 ]);
 
+/** The parsed options of `bench step` as runStepBench takes them. */
+function stepOptions(o: Record<string, unknown>): StepBenchOptions {
+  return { compile: o.compile as boolean, batch: o.batch as number | undefined, model: o.model as 'dsh' | 'resnet' | undefined, bits: o.bits as number | undefined, steps: o.steps as number | undefined, bn: o.bn as boolean | undefined, noBreakdown: o.breakdown === false, quick: o.quick as boolean };
+}
+
+/** The parsed options of `bench search` as runSearchBench takes them. */
+function searchOptions(o: Record<string, unknown>): SearchBenchOptions {
+  return { ...(o as SearchBenchOptions), variants: (o.variants as string | undefined)?.split(',') as SearchBenchOptions['variants'] };
+}
+
+/** The parsed options of `bench metrics` as runMetricsBench takes them. */
+function metricsOptions(o: Record<string, unknown>): MetricsBenchOptions {
+  return { ...(o as MetricsBenchOptions), realQ: o['real-q'] as number | undefined };
+}
+
+/** Proves --json FILE writable before the benchmark runs (its folder made and probed; FILE not a folder or a device),
+ *  so a bad path fails in the first second rather than after minutes of measuring. Throws OutputError. */
+function prepareJsonFile(path: string, name: string): void {
+  prepareOutputDir(dirname(path), '--json');
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new OutputError(`--json ${path} is a folder: name a file, e.g. --json ${join(path, `${name}.json`)}`);
+  if (st && !st.isFile()) throw new OutputError(`--json ${path} is not a regular file: name a file for the JSON report`);
+}
+
+/** Writes the report to --json FILE (atomically: an old file stays whole); a failure is one line naming --json. */
+function writeJsonReport(path: string, report: object): void {
+  try {
+    writeFileAtomic(path, JSON.stringify({ command: commandLine(), ...report }, null, 2));
+  } catch (e) {
+    throw new OutputError(`--json: ${(e as Error).message} (the tables above are the report)`);
+  }
+  console.log(`wrote ${path}`);
+}
+
 const HEAD = `usage: tqhash bench ${[...BENCHES.keys()].join('|')} [options]     (--help after the name for its options)`;
 
-/** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments). */
+/** Runs the command; returns the exit code (0 done, 1 a variant disagreed with the reference, 2 bad arguments or files). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
@@ -91,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!bench) return reportError(new UsageError(`unknown benchmark "${name}": use ${[...BENCHES.keys()].join(', ')}`));
   let opts: Record<string, unknown>, peer: string | true | undefined;
   try {
+    // tqhash search's --index, which node bench/search.js hands over to it: say where it belongs, not "unknown option".
+    if (name === 'search' && rest.some((a) => a === '--index' || a.startsWith('--index='))) throw new UsageError('--index is an option of tqhash search, not of the benchmark: tqhash search --index FILE --query ID (or node bench/search.js --index FILE --query ID)');
     const split = bench.peer ? takePeerArg(rest) : { argv: rest, peer: undefined };
     peer = split.peer;
     let positional: string[];
@@ -100,21 +142,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
-    if (name === 'metrics') checkMetricsOptions({ ...opts, realQ: opts['real-q'] as number | undefined });
-    if (name === 'search') {
-      checkSearchOptions(opts);
-      for (const v of (opts.variants as string | undefined)?.split(',') ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
-    }
+    bench.check?.(opts);
+    // The benchmark reads the file again; read here too, a wrong one stops before the GPU starts.
+    if (typeof peer === 'string') readPeerFile(peer, bench.peer);
+    if (opts.json) prepareJsonFile(opts.json as string, name);
   } catch (e) {
     return reportError(e instanceof UsageError ? e : new UsageError((e as Error).message));
   }
   try {
     await init();
     const { report, failed } = await bench.run(opts, peer);
-    if (opts.json) {
-      writeFileSync(opts.json as string, JSON.stringify({ command: commandLine(), ...report }, null, 2));
-      console.log(`wrote ${opts.json as string}`);
-    }
+    if (opts.json) writeJsonReport(opts.json as string, report);
     return failed ? 1 : 0;
   } catch (e) {
     return reportError(e);
