@@ -176,7 +176,7 @@ test('sampler: named errors for P > classes, a class smaller than K, bad step', 
   const split = data.makeSplit(ds, 'cifar10', 0);
   assert.throws(() => new data.PKSampler(labels, split.train, 11, 4, 0), (e) => e.code === 'config' && /P=11.*only 10 classes; use P ≤ 10/.test(e.message));
   const few = Uint32Array.from([...split.train.filter((i) => labels[i] !== 3), ...split.train.filter((i) => labels[i] === 3).slice(0, 6)]);
-  assert.throws(() => new data.PKSampler(labels, few, 10, 8, 0), (e) => e.code === 'config' && /class 3 has 6 training images, fewer than K=8; lower K to ≤ 6/.test(e.message));
+  assert.throws(() => new data.PKSampler(labels, few, 10, 8, 0), (e) => e.code === 'config' && /class 3 has 6 training images, fewer than K=8, the images of a class in a batch; lower K to ≤ 6 \(tqhash train: --batch ≤ P×K\)/.test(e.message));
   const s = new data.PKSampler(labels, split.train, 10, 10, 0);
   assert.throws(() => s.batch(0, s.stepsPerEpoch), (e) => e.code === 'config' && /outside 0\.\.49/.test(e.message));
   assert.throws(() => new data.PKSampler(labels, split.train, 0, 10, 0), /P must be a positive integer/);

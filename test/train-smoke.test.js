@@ -92,7 +92,7 @@ test('bench/search.js --index shows the top hits of a query image with labels', 
   assert.match(r.stdout, /precision@5: [01]\.\d{3}/);
   const bad = spawnSync(process.execPath, ['bench/search.js', '--index', join(out, 'db.codes'), '--query', '99999999'], { encoding: 'utf8' });
   assert.is(bad.status, 2);
-  assert.match(bad.stderr, /image 99999999 is neither in/);
+  assert.match(bad.stderr, /--query 99999999: no image 99999999 in the run's queries or database \(.*db\.codes holds \d+ ids: /);
 });
 
 test('an interrupted run resumed with --resume ends with the same weights as the uninterrupted one', async () => {

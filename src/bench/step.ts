@@ -151,11 +151,8 @@ export async function runStepBench(o: StepBenchOptions = {}): Promise<StepReport
   const cpuMs = median(cpuSamples);
   log(`\nstep time median ${fmt(stepMs)} ms over ${steps} steps (min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}) → ${fmt(ips)} images/s; ${disp} dispatches per step`);
   log(`CPU time per step median ${fmt(cpuMs)} ms, all threads (${fmt((1000 * B) / cpuMs)} images per CPU-second; ${cpus().length} CPUs)`);
-  const unpaced = await timePipelined(stepLoss, steps, undefined);
-  const paced = await timePipelined(stepLoss, steps, 'train-step');
+  const { paced, unpaced } = await timeBackToBack(stepLoss, steps, B, log);
   const pipelinedMs = paced.ms;
-  log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(pipelinedMs)} ms/step → ${fmt((1000 * B) / pipelinedMs)} images/s; GC ${fmt(paced.gcMs)} ms/step`);
-  log(`          the same with Dawn polling for each loss at once (unpaced): ${fmt(unpaced.ms)} ms/step; GC ${fmt(unpaced.gcMs)} ms/step`);
   const recordMs = median(recordSamples);
   log(`host recording ${fmt(recordMs)} ms per step (median; our JS and Dawn's encoding up to the submit, the device idle): where the device runs a step faster than this, the host bounds the pipelined step`);
   const steal = logSteal(ours0, 'while our steps were timed', log);
@@ -251,6 +248,15 @@ async function timeSteps(step: () => void, steps: number, log: (s: string) => vo
     else log(`warm-up step ${i + 1}: ${fmt(dt)} ms${i === 0 && firstCompiles ? ' (includes shader compiles)' : ''}`);
   }
   return { samples, cpuSamples, recordSamples, disp };
+}
+
+/** The steps back to back as the trainer runs them, unpaced and paced (Runtime.readLater); logs both. */
+async function timeBackToBack(stepLoss: () => Tensor, steps: number, B: number, log: (s: string) => void) {
+  const unpaced = await timePipelined(stepLoss, steps, undefined);
+  const paced = await timePipelined(stepLoss, steps, 'train-step');
+  log(`back to back, each loss read one step late (as tqhash train runs them): ${fmt(paced.ms)} ms/step → ${fmt((1000 * B) / paced.ms)} images/s; GC ${fmt(paced.gcMs)} ms/step`);
+  log(`          the same with Dawn polling for each loss at once (unpaced): ${fmt(unpaced.ms)} ms/step; GC ${fmt(unpaced.gcMs)} ms/step`);
+  return { paced, unpaced };
 }
 
 /** Mean wall ms (and GC pause ms) per step of `steps` steps issued back to back, each step's loss read back one step

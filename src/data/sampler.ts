@@ -72,7 +72,7 @@ export class PKSampler {
       const j = this.classes.indexOf(small[0]);
       throw new DataError(
         'config',
-        `PKSampler: class ${small[0]} has ${this.members[j].length} training images, fewer than K=${K} a batch${small.length > 1 ? ` (${small.length} classes are that small)` : ''}; lower K to ≤ ${Math.min(...small.map((c) => this.members[this.classes.indexOf(c)].length))} (tqhash train: --batch ≤ P×K), or use a split with more training images.`,
+        `PKSampler: class ${small[0]} has ${this.members[j].length} training images, fewer than K=${K}, the images of a class in a batch${small.length > 1 ? ` (${small.length} classes are that small)` : ''}; lower K to ≤ ${Math.min(...small.map((c) => this.members[this.classes.indexOf(c)].length))} (tqhash train: --batch ≤ P×K), or use a split with more training images.`,
       );
     }
     this.stepsPerEpoch = Math.ceil(indices.length / (P * K));
