@@ -41,7 +41,7 @@ test('a checkpoint folder that is a file is named', async () => {
   const out = join(dir, 'ckfile');
   mkdirSync(out);
   writeFileSync(join(out, 'checkpoint'), 'not a folder');
-  await failsEarly([...common, '--out', out], /the checkpoint folder .*checkpoint is a file, not a folder/);
+  await failsEarly([...common, '--out', out], /the checkpoint folder .*checkpoint is a file, not a folder: choose another --out, or move the file away/);
 });
 
 test('each write fault gets its fix: EACCES, EPERM, EROFS, ENOSPC', () => {

@@ -72,7 +72,8 @@ export function prepareOutputDir(dir: string, what = '--out'): string[] {
   } catch (e) {
     throw outputError(dir, e, what);
   }
-  if (st && !st.isDirectory()) throw new OutputError(`${what} ${dir} is a file, not a folder: choose another ${what}, or move the file away`);
+  const fix = what.startsWith('--') ? `choose another ${what}` : 'choose another --out';
+  if (st && !st.isDirectory()) throw new OutputError(`${what} ${dir} is a file, not a folder: ${fix}, or move the file away`);
   const probe = join(dir, `.tqhash-write-probe.${process.pid}`);
   try {
     const created = makeDirs(dir);
