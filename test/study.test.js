@@ -142,6 +142,23 @@ test('--aggregate alone rewrites README.md and the SVGs: command, adapter, commi
   assert.is(readFileSync(join(study, 'map.svg'), 'utf8').match(/class="errorbar"/g)?.length ?? 0, s.conditions.filter((x) => x.binary.sd > 0).length);
 });
 
+test('a larger --epochs extends a finished cell; a results.json that holds no object is named, not a crash', async () => {
+  const out = join(dir, 'extend');
+  const one = ['--grid', 'seed=5', ...opts, '--out', out];
+  let r = await quietly(() => cli.studyMain(one));
+  assert.is(r.code, 0, r.errs);
+  const two = one.map((a, i) => (one[i - 1] === '--epochs' ? '2' : a));
+  r = await quietly(() => cli.studyMain(two));
+  assert.is(r.code, 0, r.errs);
+  assert.match(r.lines.join('\n'), /extending the run from 1 to 2 epochs/);
+  assert.is(JSON.parse(readFileSync(join(out, 'seed-5', 'results.json'), 'utf8')).epochs, 2);
+  writeFileSync(join(out, 'seed-5', 'results.json'), 'null');
+  r = await quietly(() => cli.studyMain(two));
+  assert.is(r.code, 2, r.errs);
+  assert.match(r.errs, /seed-5\/results\.json holds no results object; move that cell's folder away to run it again/);
+  assert.not.match(r.errs, /TypeError|\n\s+at /);
+});
+
 test('a stop request ends the study after the running cell saved its checkpoint', async () => {
   const out = join(dir, 'stopped');
   const a = cli.parseStudyArgs(['--grid', 'seed=3,4', ...opts, '--out', out]);

@@ -126,9 +126,11 @@ function finishedResults(cfg: TrainConfig): Record<string, any> | null {
   } catch (e) {
     throw new DataError('format', `${file} cannot be read (${(e as Error).message}); move that cell's folder away to run it again`, file);
   }
-  const diffs = r.config ? configDiffs(r.config, cfg) : ['(it records no config: made before studies existed)'];
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DataError('format', `${file} holds no results object; move that cell's folder away to run it again`, file);
+  const config = r.config !== null && typeof r.config === 'object' ? r.config : undefined;
+  const diffs = config ? configDiffs(config, cfg) : ['(it records no config: made before studies existed, or damaged)'];
   // A larger --epochs than the finished run's extends it (the trainer's --resume does that).
-  if (diffs.length === 1 && diffs[0].startsWith('epochs:') && r.config.epochs < cfg.epochs) return null;
+  if (config && diffs.length === 1 && diffs[0].startsWith('--epochs:') && config.epochs < cfg.epochs) return null;
   if (diffs.length) throw new DataError('config', `${file} was made with other options than this cell's:\n  ${diffs.join('\n  ')}\nRun the study with the same options, or use another --out.`, file);
   return r;
 }
@@ -167,7 +169,8 @@ export async function runStudy(plan: StudyPlan, opts: { stopSignal: AbortSignal;
     log(`\n== study cell ${i + 1}/${cells.length}: ${cell.name}`);
     const command = `node bench/train.js ${plan.dataset} ${shellJoin([...cell.argv, '--out', cell.dir, '--resume'])}`;
     try {
-      const r = await trainHashing(cfg, { resume: true, quiet: opts.quiet, stopSignal: opts.stopSignal, command });
+      const resume = existsSync(join(cfg.out, 'checkpoint', 'state.json')); // a new cell starts as a new run
+      const r = await trainHashing(cfg, { resume, quiet: opts.quiet, stopSignal: opts.stopSignal, command });
       if (r.finished) out.finished++;
     } catch (e) {
       // A diverged cell is an outcome of its options, not a fault of the study: the others still run.
