@@ -227,6 +227,23 @@ test('--resume takes the options not given from the checkpoint: the run goes on 
   assert.match(r.errs, /planned for 2 epochs; .*Leave --epochs out/);
   st = JSON.parse(readFileSync(join(out, 'checkpoint/state.json'), 'utf8'));
   assert.is(st.globalStep, 3, 'the refused resumes changed nothing');
+  // Several --bits put each length in OUT/<bits>b: a single run's checkpoint in OUT is named, not ignored.
+  r = await quietly(() => cli.run('train', ['cifar10', '--out', out, '--resume', '--bits', '16,32', '--quiet']));
+  assert.is(r.code, 2);
+  assert.match(r.errs, /holds the checkpoint of one 16-bit run, and with several --bits each length goes to .*<bits>b; pass --bits 16 alone/);
+});
+
+test('--resume with several --bits: a length that never started takes the options of the one resumed before it', async () => {
+  const base = join(dir, 'lengths');
+  const first = [...common.filter((a, i) => a !== '--bits' && common[i - 1] !== '--bits'), '--bits', '8,16', '--out', base, '--max-steps', '1'];
+  let r = await quietly(() => cli.run('train', first));
+  assert.is(r.code, 0, r.errs);
+  assert.ok(existsSync(join(base, '8b', 'checkpoint')) && !existsSync(join(base, '16b')), 'stopped inside the 8-bit run');
+  r = await quietly(() => cli.run('train', ['cifar10', '--out', base, '--bits', '8,16', '--resume', '--quiet']));
+  assert.is(r.code, 0, r.errs);
+  assert.match(r.lines.join('\n'), /starting the 16-bit run there with the 8-bit run's options not given: .*--epochs 2/);
+  const c = JSON.parse(readFileSync(join(base, '16b', 'results.json'), 'utf8')).config;
+  assert.equal([c.bits, c.epochs, c.trainLimit, c.evalLimit, c.K, c.data], [16, 2, 160, 60, 4, syn.path]);
 });
 
 test('a loss that diverges before the first checkpoint says none was saved', async () => {

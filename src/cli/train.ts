@@ -1,6 +1,8 @@
 // `tqhash train cifar10|inshop [options]`: one training run per code length (the options are TRAIN_SPEC).
 import { parseArgs, usage, UsageError } from '../util/args.js';
-import { TRAIN_SPEC } from '../train/options.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAIN_SPEC, type TrainConfig } from '../train/options.js';
 import { resolveConfig } from '../train/main.js';
 import { trainHashing } from '../train/run.js';
 import { disposeRuntime } from '../gpu/runtime.js';
@@ -15,6 +17,19 @@ const HEAD = `usage: tqhash train cifar10|inshop [options]     (also: node bench
 Trains the hashing network (DSH's CIFAR-10 CNN, from scratch) with the triplet quantization loss on P×K batches,
 checkpoints every epoch (and every --checkpoint-minutes within one), then evaluates retrieval (mAP binary vs real-valued) and writes results.json, report.md,
 SVG plots and the database codes into --out.`;
+
+/** With several --bits each length goes to OUT/<bits>b: a checkpoint in OUT itself is a single-length run's. */
+function refuseSingleRunBase(out: string, bitsList: number[]): void {
+  const file = join(out, 'checkpoint', 'state.json');
+  if (!existsSync(file)) return;
+  let bits = '?';
+  try {
+    bits = String(JSON.parse(readFileSync(file, 'utf8')).config.bits);
+  } catch {
+    // unreadable: the message still holds
+  }
+  throw new UsageError(`--resume --bits ${bitsList.join(',')}: ${out} holds the checkpoint of one ${bits}-bit run, and with several --bits each length goes to ${join(out, `<bits>b`)}; pass --bits ${bits} alone to continue it, or another --out`);
+}
 
 /** Runs the command; returns the process exit code (0 done, 1 failed, 2 usage or data error, 130/143 stopped by SIGINT/SIGTERM). */
 export async function main(argv: string[]): Promise<number> {
@@ -38,9 +53,12 @@ export async function main(argv: string[]): Promise<number> {
     const bitsList = opts.bits as number[];
     const twice = bitsList.find((b, i) => bitsList.indexOf(b) !== i);
     if (twice !== undefined) throw new UsageError(`--bits ${bitsList.join(',')}: ${twice} appears twice; list each code length once`);
+    if (opts.resume && bitsList.length > 1 && opts.out !== undefined) refuseSingleRunBase(opts.out as string, bitsList);
+    let sibling: TrainConfig | undefined; // the first length resumed: its options go to lengths that never started
     for (const bits of bitsList) {
       const cfg = resolveConfig(opts, bits, bitsList.length > 1, dataset);
-      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal, command: commandLine(), given });
+      const r = await trainHashing(cfg, { resume: opts.resume as boolean, quiet: opts.quiet as boolean, stopSignal: stops.requests.signal, command: commandLine(), given, sibling });
+      if (r.resumed) sibling ??= r.config;
       if (!r.finished) return stops.requests.signal.aborted ? stops.requests.code : 0;
     }
     return 0;

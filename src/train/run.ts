@@ -21,7 +21,7 @@ import { loadStateDict, stateDict, saveModel } from '../nn/io.js';
 import { makeOptimizer, lrAt, warmupSteps, warmupText, type TrainOptimizer } from './optimizer.js';
 import { ProgressBar, formatDuration } from './progress.js';
 import { saveCheckpoint, loadCheckpoint, checkResumePoint, writeFileAtomic, type EpochPartial } from './checkpoint.js';
-import { RESUME_KEYS, adoptSaved, configDiffs, runTag, type TrainConfig } from './options.js';
+import { RESUME_KEYS, adoptSaved, configDiffs, defaultMargin, runTag, type TrainConfig } from './options.js';
 import { evaluateAll, quickValidation, metricLines, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
@@ -39,6 +39,8 @@ export interface TrainOutcome {
   outDir: string;
   /** False when stopped early (a stop signal or --max-steps); the checkpoint allows --resume. */
   finished: boolean;
+  /** Continued from a checkpoint (--resume found one): config holds its options. */
+  resumed?: boolean;
   results?: Record<string, unknown>;
 }
 
@@ -51,6 +53,9 @@ export interface TrainOptions {
   /** The flags given on the command line: on --resume the options not given are the checkpoint's. Absent: every
    *  option is as given (a study's cells), and must match the checkpoint's. */
   given?: ReadonlySet<string>;
+  /** On --resume with several --bits: the options of a length resumed before this one, which a length without a
+   *  checkpoint takes where not given (it never started: the run stopped before it). */
+  sibling?: TrainConfig;
 }
 
 /**
@@ -85,7 +90,7 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
     ({ cfg, ck } = openCheckpoint(cfg0, ckptDir, opts, log));
     if (ck && isFinished(cfg, ck.state)) {
       log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
-      return { config: cfg, outDir: cfg.out, finished: true };
+      return { config: cfg, outDir: cfg.out, finished: true, resumed: true };
     }
     if (!ck) refuseOverwrite(cfg.out);
     log(`\n== ${runTag(cfg)} → ${cfg.out}`);
@@ -102,10 +107,10 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
   const run = await startOrResume(cfg, opts, ck, td, sampler, t0, log);
   if (!(await trainEpochs(run))) {
     run.store.dispose();
-    return { config: cfg, outDir: cfg.out, finished: false };
+    return { config: cfg, outDir: cfg.out, finished: false, resumed: !!ck };
   }
   try {
-    return await evaluateAndReport(run, rt);
+    return { ...(await evaluateAndReport(run, rt)), resumed: !!ck };
   } finally {
     run.store.dispose();
   }
@@ -402,6 +407,11 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, opts: TrainOptions, l
     throw new data.DataError('format', `--resume: the checkpoint in ${ckptDir} cannot be read (${(e as Error).message}). Move ${ckptDir} away to start over, or choose another --out.`, ckptDir);
   }
   if (!ck) {
+    if (opts.given && opts.sibling) {
+      const { cfg: like, taken } = adoptSaved(cfg, siblingOptions(opts.sibling, cfg.bits), opts.given);
+      log(`--resume: no checkpoint in ${ckptDir}: starting the ${cfg.bits}-bit run there${taken.length ? ` with the ${opts.sibling.bits}-bit run's options not given: ${taken.join(', ')}` : ''}`);
+      return { cfg: like, ck: null };
+    }
     log(`--resume: no checkpoint in ${ckptDir}, so nothing to continue: starting a new run there`);
     return { cfg, ck: null };
   }
@@ -423,6 +433,13 @@ function openCheckpoint(cfg: TrainConfig, ckptDir: string, opts: TrainOptions, l
     throw new data.DataError('config', `--resume --epochs ${cfg.epochs}: the run in ${cfg.out} was planned for ${savedEpochs} epochs; it can be extended (--epochs ${savedEpochs + 1} or more) but not shortened. Leave --epochs out, or use another --out.`, ckptDir);
   }
   return { cfg, ck };
+}
+
+/** The options of another length's run for a run of `bits` bits: its margins where they were that length's default
+ *  become this length's default (defaultMargin), the rest stay as they were. */
+function siblingOptions(other: TrainConfig, bits: number): TrainConfig {
+  const fit = (m: number) => (m === defaultMargin(other.bits) ? defaultMargin(bits) : m);
+  return { ...other, bits, margin: fit(other.margin), marginQ: fit(other.marginQ) };
 }
 
 type Checkpoint = NonNullable<ReturnType<typeof loadCheckpoint>>;
