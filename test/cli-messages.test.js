@@ -24,6 +24,14 @@ test('TQHASH_BACKEND=foo says that foo is not a backend, and lists the backends'
   oneError(node(['bench/train.js', 'cifar10'], { TQHASH_FEATURE_LEVEL: 'full' }), /TQHASH_FEATURE_LEVEL=full is not a feature level/);
 });
 
+test('a TQHASH_* variable that rules out every adapter is named, not answered with install instructions', () => {
+  const r = node(['bin/tqhash.js', 'info'], { TQHASH_ADAPTER: 'no-such-adapter' });
+  assert.is(r.status, 2, r.stderr);
+  // (Dawn may print its own adapter warnings first: the instances it rejected are torn down outside the muted window.)
+  assert.match(r.stderr, /^error: no WebGPU adapter matches TQHASH_ADAPTER=no-such-adapter: unset it to let tqhash choose/m);
+  assert.not.match(r.stderr, /apt-get/);
+});
+
 test('a bad TQHASH_KNOBS is a flag error like the others: one line, exit 2', () => {
   oneError(node(['bin/tqhash.js', 'info'], { TQHASH_KNOBS: 'garbage' }), /TQHASH_KNOBS: 'garbage' is not name=value/);
   oneError(node(['bin/tqhash.js', 'info'], { TQHASH_KNOBS: 'nope.x=1' }), /TQHASH_KNOBS: unknown knob 'nope\.x'; knobs: conv\.variant/);

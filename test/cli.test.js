@@ -211,6 +211,10 @@ test('tqhash info prints the adapter block', () => {
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /adapter/);
   assert.match(r.stdout, /^flags /m);
+  const j = tqhash('info', '--json');
+  assert.is(j.status, 0, j.stderr);
+  const info = JSON.parse(j.stdout); // nothing but the JSON on stdout
+  assert.ok(info.name && info.limits && info.knobs['conv.variant'] && typeof info.cpu === 'string' && typeof info.flags === 'object', Object.keys(info).join(', '));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

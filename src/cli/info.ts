@@ -4,12 +4,14 @@ import { parseArgs, usage, UsageError, type OptSpec } from '../util/args.js';
 import { getRuntime, disposeRuntime } from '../gpu/runtime.js';
 import { formatAdapterInfo } from '../gpu/adapter.js';
 import { flagsSet } from '../config.js';
+import { currentKnobs } from '../gpu/knobs.js';
+import { hostCpu } from '../util/host.js';
 import { reportError } from './command.js';
 
 export const summary = 'the WebGPU adapter, its limits and features, the knobs and the TQHASH_* flags';
 
 const SPEC: Record<string, OptSpec> = {
-  json: { type: 'bool', default: false, help: 'also print the adapter block as JSON' },
+  json: { type: 'bool', default: false, help: 'print it as one JSON object instead (the adapter, its limits and features, the knobs, the TQHASH_* flags, the CPU)' },
   help: { type: 'bool', default: false, help: 'this text' },
 };
 
@@ -23,10 +25,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"; options start with --`);
     const rt = await getRuntime();
+    if (opts.json) {
+      console.log(JSON.stringify({ ...rt.info, knobs: currentKnobs(), flags: flagsSet(), cpu: hostCpu() }, null, 2));
+      return 0;
+    }
     console.log(formatAdapterInfo(rt.info));
     const set = Object.entries(flagsSet());
     console.log(`flags     ${set.length ? set.map(([k, v]) => `${k}=${v}`).join(' ') : '(no TQHASH_* variables set)'}`);
-    if (opts.json) console.log(JSON.stringify(rt.info, null, 2));
     return 0;
   } catch (e) {
     return reportError(e);

@@ -149,7 +149,10 @@ export async function selectAdapter(): Promise<Selected> {
     tried.push(`${softwareFallback.attempt.label}: chosen as the last resort`);
     return await openDevice(softwareFallback.instance, softwareFallback.adapter, softwareFallback.attempt, softwareFallback.reason, tried);
   }
-  throw new NoAdapterError(`${FIX}\nTried:\n${tried.map((t) => `  - ${t}`).join('\n')}`);
+  const triedList = `Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}`;
+  const narrowed = ['TQHASH_BACKEND', 'TQHASH_FEATURE_LEVEL', 'TQHASH_ADAPTER'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  if (narrowed.length) throw new NoAdapterError(`no WebGPU adapter matches ${narrowed.join(' ')}: unset ${narrowed.length > 1 ? 'them' : 'it'} to let tqhash choose (tqhash info then names the adapter it finds)\n${triedList}`);
+  throw new NoAdapterError(`${FIX}\n${triedList}`);
 }
 
 /** Creates the instance of one attempt and asks it for an adapter; null (with the reason in `tried`) when none. */
