@@ -1,7 +1,7 @@
 // `node bench/train.js inshop` end to end on a generated fixture in the official layout (the real data set is not here).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, train, cli } from '../dist/index.js';
@@ -9,13 +9,13 @@ import { writeInshopFixture } from './fixtures/inshop.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tqhash-inshop-'));
 
-async function run(args) {
+async function run(args, command = 'train') {
   const log = console.log, err = console.error;
   const lines = [];
   console.log = (...a) => lines.push(a.join(' '));
   console.error = (...a) => lines.push(a.join(' '));
   try {
-    return { code: await cli.run('train', args), lines };
+    return { code: await cli.run(command, args), lines };
   } finally {
     console.log = log;
     console.error = err;
@@ -38,6 +38,12 @@ test('trains and evaluates In-shop with top-k accuracy and mAP, binary and real-
   assert.ok(Number.isFinite(res.binary.map) && res.binary.map > 0);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /Top-k retrieval accuracy/);
   assert.ok(existsSync(join(out, 'db.codes')));
+  // The data set moved: eval --data finds it there (the split names the partition file's path, which may change).
+  const moved = join(dir, 'shop-moved');
+  renameSync(fx.root ?? join(dir, 'shop'), moved);
+  const ev = await run([out, '--data', moved, '--quiet'], 'eval');
+  assert.is(ev.code, 0, ev.lines.join('\n'));
+  assert.is(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).binary.map, res.binary.map);
 });
 
 test('a bad partition line is named with its line; --skip-bad counts it instead', async () => {

@@ -55,8 +55,8 @@ export async function evaluateRun(run: string, opts: { data?: string; quiet?: bo
   console.log(formatAdapterInfo(rt.info));
   const model = loadRunModel(cfg, modelPath);
   const td = await loadTrainData(cfg, quiet);
-  // Compared as parsed JSON: a re-formatted split.json is the same split.
-  if (split !== undefined && !isDeepStrictEqual(split, JSON.parse(td.splitJSON))) {
+  // Compared as parsed JSON: a re-formatted split.json is the same split; where the data lies is not part of it.
+  if (split !== undefined && !isDeepStrictEqual(withoutLocation(split), withoutLocation(JSON.parse(td.splitJSON)))) {
     throw new DataError('format', `${splitPath}: the data read now (${td.source}) splits differently from the run's; pass the run's data with --data`, splitPath);
   }
   const store = new ImageStore(td.images, td.count, td.side);
@@ -107,4 +107,12 @@ export async function encodeImageFile(run: string, file: string): Promise<{ code
   } finally {
     store.dispose();
   }
+}
+
+/** A split as JSON without the In-shop partition file's path (its sha256 stays): the data set may have moved. */
+function withoutLocation(split: unknown): unknown {
+  const s = split as { description?: Record<string, unknown> };
+  if (!s || typeof s !== 'object' || !s.description || typeof s.description !== 'object') return split;
+  const { partitionFile: _moved, ...description } = s.description;
+  return { ...s, description };
 }
