@@ -155,12 +155,17 @@ test('3. JPEG: 3,000 repeated scans, a 7000×7000 frame in 1 KB, header only, a 
   noTable[6] = 0x33; // the first component's Huffman tables: 3, never defined (jpeg-js: a TypeError)
   const cases = [
     { id: '3000 scans', path: file('scans.jpg', Buffer.concat([head, ...Array(3000).fill(scan), eoi])), expect: /scans\.jpg: not a readable JPEG \(more than 50 scans, the limit\)/ },
-    { id: '7000×7000', path: file('huge.jpg', Buffer.concat([huge, scan.subarray(0, 200), eoi])), expect: /huge\.jpg: not a readable JPEG \(frame of 7000×7000 pixels is over the limit of 4 megapixels\)/ },
+    { id: '7000×7000', path: file('huge.jpg', Buffer.concat([huge, scan.subarray(0, 200), eoi])), expect: /huge\.jpg: not a readable JPEG \(frame of 7000×7000 pixels is over the limit of 25 megapixels\)/ },
     { id: 'header only', path: file('head.jpg', Buffer.concat([head, eoi])), expect: /head\.jpg: not a readable JPEG \(no scan data/ },
     { id: 'component 9', path: file('c9.jpg', Buffer.concat([head, comp9, eoi])), expect: /c9\.jpg: not a readable JPEG \(scan 1 names component 9, which the frame does not declare\)/ },
     { id: 'untouched', path: file('good.jpg', jpg), expect: 'ok' },
   ];
   await run(cases.map((c) => ({ parser: 'jpeg', ...c })));
+  // A phone's 12 MP photo (search --image) is within the frame limit.
+  const phone = Buffer.from(head);
+  phone.writeUInt16BE(3000, sof.start + 5);
+  phone.writeUInt16BE(4000, sof.start + 7);
+  assert.equal(data.checkJpegStructure(Buffer.concat([phone, scan, eoi]), 'phone.jpg'), { width: 4000, height: 3000, scans: 1 });
   // At the library API too, jpeg-js's own errors come out as the named error.
   assert.throws(() => data.decodeJpeg(Buffer.concat([head, noTable, eoi]), 'tables.jpg'), (e) => data.isDataError(e) && /^tables\.jpg: not a readable JPEG \(.*undefined/.test(e.message), 'jpeg-js TypeError wrapped');
 });

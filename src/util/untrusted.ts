@@ -25,10 +25,11 @@ export const LIMITS = {
   checksumListBytes: 1 * MiB,
   /** One JPEG file; In-shop's are 10–40 KB. */
   jpegFileBytes: 32 * MiB,
-  /** Frame size in megapixels (10⁶ pixels); In-shop's images are 256×256 = 0.07 MP. */
-  jpegMegapixels: 4,
+  /** Frame size in megapixels (10⁶ pixels); In-shop's images are 256×256 = 0.07 MP, a phone's photo for search
+   *  --image 12–24 MP (a 24 MP frame decodes in ~2.4 s with ~770 MB resident, 2026-12-03). */
+  jpegMegapixels: 25,
   /** jpeg-js's own accounting of what it allocates for one image (its real heap use is about 1.5× that). */
-  jpegMemoryMB: 128,
+  jpegMemoryMB: 512,
   /** Scans per JPEG; libjpeg's default progressive script has 10, a baseline colour image 1 to 3. */
   jpegScans: 50,
   /** The JSON header of a safetensors file; a 1,000-tensor model needs about 100 KB. */
