@@ -44,7 +44,9 @@ test('--checksums with a missing file names the flag', () => {
 });
 
 test('bench/search.js: --bits 0, and query codes of another length than the index name both files and lengths', () => {
-  oneError(node(['bench/search.js', '--bits', '0']), /--bits 0: need a whole number ≥ 1/);
+  oneError(node(['bench/search.js', '--bits', '0']), /--bits 0: must be ≥ 1/);
+  oneError(node(['bench/search.js', '--n', '1000.5']), /--n 1000\.5: expected a whole number/);
+  oneError(node(['bench/search.js', '--n', '1e3', '--k', '5000']), /--k 5000: more neighbours than the 1000 database codes \(--n\); use --k ≤ 1000/);
   for (const [qBits, dbBits] of [[48, 12], [12, 48]]) {
     const run = join(dir, `run-${qBits}-${dbBits}`);
     mkdirSync(run);

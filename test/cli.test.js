@@ -108,6 +108,9 @@ test('the spec parser: --no-flag, --name=value, defaults, positionals', () => {
   assert.equal([...cli.parseArgs(['--lr', '1'], spec).given], ['lr']);
   assert.equal(cli.parseArgs([], spec).opts, { bn: true, bits: [48] });
   assert.throws(() => cli.parseArgs(['--bits', '2'], spec), /--bits 2: must be ≥ 4/);
+  const ints = { n: { type: 'int', min: 1, help: '' } };
+  assert.equal(cli.parseArgs(['--n', '1e6'], ints).opts.n, 1_000_000, 'an int in e-notation');
+  assert.throws(() => cli.parseArgs(['--n', '1.5e0'], ints), /--n 1\.5e0: expected a whole number/);
   assert.throws(() => cli.parseArgs(['--mdoe', 'a'], spec), /unknown option --mdoe \(did you mean --mode\?\)/);
   // util.parseArgs takes a value starting with - only after =; the message says so.
   assert.throws(() => cli.parseArgs(['--lr', '-1'], spec), /--lr needs a value \(\); a value starting with - goes as --lr=VALUE/);

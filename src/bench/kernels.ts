@@ -163,6 +163,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<Kernel
   };
   for (const family of FAMILIES) await family(ctx);
   runner.flush();
+  if (filt && !runner.rows.length) log(`no kernel row matches --filter ${o.filter} (it matches the words of a row's family, name, variant and shape: e.g. conv, gemm, tql, hamming)`);
   await rt.sync();
   const peer = o.peer === undefined ? undefined : convPeer(runner.rows, ctx.batches, peerFile ?? true, quick, log);
   const steal = logSteal(times0, 'during this benchmark', log);

@@ -71,6 +71,8 @@ export function checkSearchOptions(o: SearchBenchOptions): void {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} ${v}: need a whole number ≥ 1`);
   }
   for (const v of o.variants ?? []) if (v !== 'bmin' && v !== 'hist') throw new UsageError(`--variants ${v}: use bmin and/or hist`);
+  const n = o.n ?? 1_000_000, k = o.k ?? 100;
+  if (k > n) throw new UsageError(`--k ${k}: more neighbours than the ${n} database codes (--n); use --k ≤ ${n}`);
 }
 
 type Config = SearchReport['config'];

@@ -55,10 +55,9 @@ const BENCHES = new Map<string, Bench>([
   }],
   ['search', {
     head: 'usage: tqhash bench search [options]     (also: node bench/search.js)\n\nHamming top-k over random codes: the GPU kernel variants vs the plain CPU implementation (queries/s), a check that all\nreturn the same neighbours, and with --peer the ratio to FAISS IndexBinaryFlat measured in the same run.\nNot this benchmark: node bench/search.js --index FILE --query ID runs tqhash search --index FILE --query ID (the top hits\nof one image in a run\'s db.codes).',
-    // Whole numbers ≥ 1 are checked by checkSearchOptions, the library's own check, so both say the same.
     spec: {
-      n: { type: 'float', help: 'database codes (default 1000000)' }, q: { type: 'float', help: 'queries (default 1000)' }, bits: { type: 'float', help: 'code length (default 64)' },
-      k: { type: 'float', help: 'neighbours (default 100)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes (default 1)' }, repeats: { type: 'float', help: 'timed repeats, median (default 5)' },
+      n: { type: 'int', min: 1, help: 'database codes (default 1000000; 1e6 works)' }, q: { type: 'int', min: 1, help: 'queries (default 1000)' }, bits: { type: 'int', min: 1, help: 'code length (default 64)' },
+      k: { type: 'int', min: 1, help: 'neighbours (default 100)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes (default 1)' }, repeats: { type: 'int', min: 1, help: 'timed repeats, median (default 5)' },
       variants: { type: 'string', help: 'kernel variants, comma-separated: bmin,hist (default the adapter preset\'s)' }, json, help,
     },
     peer: 'search',
@@ -71,10 +70,10 @@ const BENCHES = new Map<string, Bench>([
   ['metrics', {
     head: 'usage: tqhash bench metrics [options]     (also: node bench/metrics.js)\n\nThe retrieval metrics of a CIFAR-10-shaped evaluation with the rankings on the GPU against the CPU on one thread and on\nworker threads (binary: checked to be the same bits; real-valued: the mAP difference): what knob rank.on should be here.',
     spec: {
-      n: { type: 'float', help: 'database items (default 50000)' }, q: { type: 'float', help: 'binary queries (default 10000)' }, 'real-q': { type: 'float', help: 'real-valued queries (default 1000)' },
-      bits: { type: 'float', help: 'code length and feature dimension (default 48)' },
-      classes: { type: 'float', help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
-      repeats: { type: 'float', help: 'timed repeats of each way, median (default 3)' }, json, help,
+      n: { type: 'int', min: 1, help: 'database items (default 50000)' }, q: { type: 'int', min: 1, help: 'binary queries (default 10000)' }, 'real-q': { type: 'int', min: 1, help: 'real-valued queries (default 1000)' },
+      bits: { type: 'int', min: 1, help: 'code length and feature dimension (default 48)' },
+      classes: { type: 'int', min: 1, help: 'classes of the random labels (default 10)' }, seed: { type: 'int', min: 0, help: 'seed of the random codes and labels (default 1)' },
+      repeats: { type: 'int', min: 1, help: 'timed repeats of each way, median (default 3)' }, json, help,
     },
     check: (o) => checkMetricsOptions(metricsOptions(o)),
     run: async (o) => {

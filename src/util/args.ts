@@ -44,8 +44,8 @@ function convert(name: string, spec: OptSpec, raw: string): unknown {
   };
   switch (spec.type) {
     case 'int': {
-      if (!/^-?\d+$/.test(raw)) throw new UsageError(`--${name} ${raw}: expected a whole number`);
-      return bounds(Number(raw));
+      if (!/^-?\d+(e\d+)?$/i.test(raw) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`--${name} ${raw}: expected a whole number`);
+      return bounds(Number(raw)); // 1e6 is one
     }
     case 'float': {
       const v = Number(raw);
