@@ -277,6 +277,13 @@ test('bench/export.js: every format into RUN/export-F with export.json; errors a
   writeFileSync(photo, 'not a folder');
   bad([run, '--format', 'milvus', '--out', photo], new RegExp(`^error: --out ${photo} is a file, not a folder: choose another --out, or move the file away$`, 'm'));
   bad([run, '--format', 'milvus', '--out', join(photo, 'x')], new RegExp(`^error: cannot write --out ${join(photo, 'x')} \\(ENOTDIR\\): a file stands where a folder is needed`, 'm'));
+  // A folder with the user's own files of those names is not written over; an earlier export of ours is.
+  const mine = join(dir, 'mine');
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'codes.npy'), 'my data');
+  bad([run, '--format', 'npy', '--out', mine], /mine already holds codes\.npy, not written by tqhash export: an export would write over them; choose another --out, or move them away/);
+  assert.is(readFileSync(join(mine, 'codes.npy'), 'utf8'), 'my data');
+  assert.is(cli(run, '--format', 'npy').status, 0, 'exporting again into RUN/export-npy replaces the earlier export');
 });
 
 test.run();

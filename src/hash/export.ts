@@ -26,9 +26,9 @@
  *   API specification allows only `l2_norm` (Hamming) similarity on `bit` vectors.
  * - numpy: `np.packbits` defaults to bitorder='big'; the test unpacks the file with `np.unpackbits`.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { outputError, writeFileAtomic } from '../util/fs.js';
+import { makeDirs, outputError, OutputError, writeFileAtomic } from '../util/fs.js';
 import { DataError } from '../util/errors.js';
 import { CodeDB } from './codedb.js';
 import { packedBytes } from '../cpu/codes.js';
@@ -229,9 +229,13 @@ export function exportFiles(db: CodeDB, format: ExportFormat): ExportFiles {
 export function writeExport(db: CodeDB, format: ExportFormat, outDir: string): string[] {
   const files = exportFiles(db, format);
   try {
-    mkdirSync(outDir, { recursive: true });
+    makeDirs(outDir);
   } catch (e) {
     throw outputError(outDir, e);
+  }
+  const there = [...files.keys()].filter((name) => existsSync(join(outDir, name)));
+  if (there.length && !exportedHere(outDir, there)) {
+    throw new OutputError(`${outDir} already holds ${there.join(', ')}, not written by tqhash export: an export would write over them; choose another --out, or move them away`);
   }
   const paths: string[] = [];
   for (const [name, parts] of files) {
@@ -240,6 +244,17 @@ export function writeExport(db: CodeDB, format: ExportFormat, outDir: string): s
     paths.push(p);
   }
   return paths;
+}
+
+/** Whether the files `names` in `dir` are an earlier export's: its export.json lists them (exporting again replaces them). */
+function exportedHere(dir: string, names: readonly string[]): boolean {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { format?: unknown; files?: unknown };
+    const listed = Array.isArray(m.files) && typeof m.format === 'string' ? new Set([...m.files, 'export.json']) : new Set();
+    return names.every((n) => listed.has(n));
+  } catch {
+    return false; // no export.json, or not ours
+  }
 }
 
 /** The folder an export goes to unless one is given: RUN/export-FORMAT. */
