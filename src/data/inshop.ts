@@ -89,7 +89,7 @@ export function parseInshopPartition(text: string, file: string, opts: { skipBad
     else if (seen.has(image)) why = `image ${f[0]} is listed again (${image === f[0] ? '' : `as ${image}, `}first on line ${seen.get(image)})`;
     if (why) {
       const msg = `${file}, line ${line}: ${why}; got ${JSON.stringify(raw.length > 200 ? raw.slice(0, 200) + '…' : raw)}.`;
-      if (!opts.skipBad) throw new DataError('format', `${msg} Fix or delete the line, or pass skipBad (--skip-bad) to skip bad lines and images.`, file);
+      if (!opts.skipBad) throw new DataError('format', `${msg} Fix or delete the line, or pass --skip-bad (skipBad in the API) to skip bad lines and images.`, file);
       skipped.push({ file, line, reason: why, code: 'format' });
       continue;
     }
@@ -238,7 +238,7 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
       if (!isDataError(err)) throw err;
       const reason = err.code === 'missing' ? 'image file not found' : reasonOf(err, path);
       if (!skipBad) {
-        throw new DataError('missing', `${partition}, line ${e.line}: ${reason}: ${path}. Extract img/ of In-shop (Img/img.zip) next to ${INSHOP_PARTITION_FILE}, or pass skipBad (--skip-bad) to skip missing images.`, path);
+        throw new DataError('missing', `${partition}, line ${e.line}: ${reason}: ${path}. Extract img/ of In-shop (Img/img.zip) next to ${INSHOP_PARTITION_FILE}, or pass --skip-bad (skipBad in the API) to skip missing images.`, path);
       }
       skipped.push({ file: path, line: e.line, reason, code: 'missing' });
       continue;
@@ -249,7 +249,7 @@ export async function readInshop(root: string, opts: InshopOptions = {}): Promis
       if (!isDataError(err)) throw err;
       const reason = reasonOf(err, path);
       if (!skipBad) {
-        throw new DataError('corrupt', `${partition}, line ${e.line}: ${path} is ${reason}. Restore the file from the official Img/img.zip, or pass skipBad (--skip-bad) to skip unreadable images.`, path);
+        throw new DataError('corrupt', `${partition}, line ${e.line}: ${path} is ${reason}. Restore the file from the official Img/img.zip, or pass --skip-bad (skipBad in the API) to skip unreadable images.`, path);
       }
       skipped.push({ file: path, line: e.line, reason, code: 'corrupt' });
       continue;
