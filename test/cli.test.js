@@ -56,6 +56,7 @@ test('user mistakes: one error line, exit 2, before any GPU work', () => {
   oneError(tqhash('train', 'cifar10', '--side', '300'), /--side 300: must be ≤ 256/);
   oneError(tqhash('train', 'cifar10', '--side', '64'), /--side is an inshop option: .*leave it out/);
   oneError(tqhash('train', 'cifar10', '--skip-bad'), /--skip-bad is an inshop option/);
+  oneError(tqhash('train', 'inshop', '--protocol', 'cifar10'), /--protocol is a cifar10 option: In-shop has its own split/);
   oneError(tqhash('train', 'cifar10', '--schedule', 'linear'), /--schedule linear: choose one of cosine, step, constant/);
   oneError(tqhash('train', 'cifar10', '--quiet=yes'), /--quiet takes no value/);
   oneError(tqhash('train', 'cifar10', '--epochs'), /--epochs needs a value/);

@@ -49,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     if (dataset === 'inshop' && opts.side !== 32 && opts.model === 'dsh') throw new UsageError(`--side ${opts.side}: the dsh model takes 32×32 images; use --side 32`);
     const inshopOnly = ['side', 'skip-bad'].find((f) => given.has(f));
     if (dataset === 'cifar10' && inshopOnly) throw new UsageError(`--${inshopOnly} is an inshop option: CIFAR-10's images are 32×32 records with nothing to skip; leave it out`);
+    if (dataset === 'inshop' && given.has('protocol')) throw new UsageError(`--protocol is a cifar10 option: In-shop has its own split (list_eval_partition.txt); leave it out`);
     if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"; options start with --`);
     const bitsList = opts.bits as number[];
     const twice = bitsList.find((b, i) => bitsList.indexOf(b) !== i);
