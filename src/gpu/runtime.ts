@@ -422,7 +422,7 @@ export class Runtime {
    * `pace` names a read-back that repeats with a steady latency (the trainer's loss, once a step). Dawn's node binding
    * waits for a GPU promise by polling on every turn of the event loop (a setImmediate and a new native function per
    * turn): it keeps a core busy and makes garbage that outlives the young generation, so its collections land in
-   * the recording of later steps (bench/NOTES.md, 2026-12-03 19:xxZ). A paced read-back first sleeps on a timer for
+   * the recording of later steps (bench/NOTES.md, "2026-12-03 (18:35Z–)"). A paced read-back first sleeps on a timer for
    * most of the latency measured so far and hands Dawn only the rest.
    */
   readLater(src: BufferArg, bytes?: number, pace?: string): Promise<ArrayBuffer> {
