@@ -58,6 +58,7 @@ test('sample standard deviation: n − 1 in the denominator, none below two valu
 test('an interrupted study (--max-steps) resumes every cell from its checkpoint to the end', async () => {
   let r = await quietly(() => cli.studyMain([...args, '--max-steps', '1']));
   assert.is(r.code, 0, r.errs);
+  assert.match(r.lines.join('\n'), /checkpoint saved in .*; continue with the same study command/, 'a study has no --resume');
   assert.equal(readdirSync(study).filter((f) => !f.includes('.')).sort(), CELLS);
   for (const c of CELLS) {
     assert.is(state(c).globalStep, 1, c);

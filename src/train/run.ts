@@ -53,6 +53,8 @@ export interface TrainOptions {
   /** The flags given on the command line: on --resume the options not given are the checkpoint's. Absent: every
    *  option is as given (a study's cells), and must match the checkpoint's. */
   given?: ReadonlySet<string>;
+  /** How the user continues a stopped run, for its messages (default `--resume`; a study: its own command again). */
+  continueWith?: string;
   /** On --resume with several --bits: the options of a length resumed before this one, which a length without a
    *  checkpoint takes where not given (it never started: the run stopped before it). */
   sibling?: TrainConfig;
@@ -213,7 +215,7 @@ async function trainEpochs(run: Run): Promise<boolean> {
     }
     await saveRun(run, e.partial());
     const why = run.opts.stopSignal.aborted ? '' : `--max-steps ${cfg.maxSteps} reached, so no final evaluation; `;
-    run.log(`stopped at epoch ${p.epoch + 1}, step ${p.step} (${p.globalStep} steps done); ${why}checkpoint saved in ${run.ckptDir}; continue with --resume`);
+    run.log(`stopped at epoch ${p.epoch + 1}, step ${p.step} (${p.globalStep} steps done); ${why}checkpoint saved in ${run.ckptDir}; continue with ${run.opts.continueWith ?? '--resume'}`);
     return false;
   }
   return true;
@@ -312,7 +314,7 @@ async function evaluateAndReport(run: Run, rt: Runtime): Promise<TrainOutcome> {
     evalRes = await evaluateAll(run.model, run.store, run.td, cfg, run.opts.quiet, run.opts.stopSignal);
   } catch (e) {
     if (!(e instanceof StoppedError)) throw e;
-    log(`stopped during the final evaluation; the trained model is saved (${join(cfg.out, 'model.safetensors')}, checkpoint in ${run.ckptDir}); --resume runs the evaluation alone`);
+    log(`stopped during the final evaluation; the trained model is saved (${join(cfg.out, 'model.safetensors')}, checkpoint in ${run.ckptDir}); ${run.opts.continueWith ?? '--resume'} runs the evaluation alone`);
     return { config: cfg, outDir: cfg.out, finished: false };
   }
   const wall = wallNow(run);

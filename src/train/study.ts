@@ -170,7 +170,7 @@ export async function runStudy(plan: StudyPlan, opts: { stopSignal: AbortSignal;
     const command = `node bench/train.js ${plan.dataset} ${shellJoin([...cell.argv, '--out', cell.dir, '--resume'])}`;
     try {
       const resume = existsSync(join(cfg.out, 'checkpoint', 'state.json')); // a new cell starts as a new run
-      const r = await trainHashing(cfg, { resume, quiet: opts.quiet, stopSignal: opts.stopSignal, command });
+      const r = await trainHashing(cfg, { resume, quiet: opts.quiet, stopSignal: opts.stopSignal, command, continueWith: 'the same study command' });
       if (r.finished) out.finished++;
     } catch (e) {
       // A diverged cell is an outcome of its options, not a fault of the study: the others still run.
