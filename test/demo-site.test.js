@@ -104,4 +104,16 @@ test('tqhash demo: --out on a file, or under one, names --out and the fix before
   await oneError([run, '--out', join(photo, 'x')], new RegExp(`^error: cannot write --out ${join(photo, 'x')} \\(ENOTDIR\\): a file stands where a folder is needed`));
 });
 
+test("tqhash demo: a folder holding the user's own index.html is not written over; an earlier site's folder is", async () => {
+  const run = fakeRun();
+  const mine = join(run, 'mine');
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'index.html'), 'my page');
+  await oneError([run, '--out', mine], /mine already holds index\.html, not a site tqhash demo wrote: the site would write over them; choose another --out, or move them away/);
+  assert.is(readFileSync(join(mine, 'index.html'), 'utf8'), 'my page');
+  // A site.json of ours marks the folder as a site: the check passes and the demo goes on to the data (absent here).
+  writeFileSync(join(mine, 'site.json'), JSON.stringify({ tag: 't', side: 32, queries: {} }));
+  await oneError([run, '--out', mine], /no-data\.tar\.gz/);
+});
+
 test.run();

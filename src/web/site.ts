@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../util/args.js';
-import { prepareOutputDir, writeFileAtomic } from '../util/fs.js';
+import { OutputError, prepareOutputDir, writeFileAtomic } from '../util/fs.js';
 import { LIMITS, readRegularFile } from '../util/untrusted.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
 import { CodeDB } from '../hash/codedb.js';
@@ -42,6 +42,8 @@ export async function writeDemoSite(run: string, out: string, opts: DemoOptions 
   const model = readRegularFile(modelPath, LIMITS.safetensorsFileBytes, 'safetensors file');
   decodeSafetensors(model, modelPath);
   prepareOutputDir(out);
+  const there = SITE_FILES.filter((f) => existsSync(join(out, f)));
+  if (there.length && !isSite(out)) throw new OutputError(`${out} already holds ${there.join(', ')}, not a site tqhash demo wrote: the site would write over them; choose another --out, or move them away`);
   const td = await loadTrainData(cfg, true);
   const per = 3 * td.side * td.side;
   const idsOf = (c: CodeDB, fallback: Uint32Array): number[] => {
@@ -73,9 +75,20 @@ export async function writeDemoSite(run: string, out: string, opts: DemoOptions 
   writeFileAtomic(join(out, 'queries.rgb'), pixels(qIds));
   writeFileAtomic(join(out, 'database.rgb'), pixels(dbIds));
   writeFileAtomic(join(out, 'index.html'), INDEX_HTML);
-  return ['index.html', 'tqhash-web.js', 'model.safetensors', 'db.codes', 'site.json', 'queries.rgb', 'database.rgb'].map(
-    (f) => `${join(out, f)}  ${(statSync(join(out, f)).size / 1024).toFixed(0)} KiB`,
-  );
+  return SITE_FILES.map((f) => `${join(out, f)}  ${(statSync(join(out, f)).size / 1024).toFixed(0)} KiB`);
+}
+
+/** The files of a demo site. */
+const SITE_FILES = ['index.html', 'tqhash-web.js', 'model.safetensors', 'db.codes', 'site.json', 'queries.rgb', 'database.rgb'];
+
+/** Whether `dir` holds a site an earlier `tqhash demo` wrote (building it again replaces it): its site.json is ours. */
+function isSite(dir: string): boolean {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'site.json'), 'utf8')) as Partial<DemoMeta>;
+    return typeof m.tag === 'string' && typeof m.side === 'number' && typeof m.queries === 'object';
+  } catch {
+    return false;
+  }
 }
 
 const TYPES = new Map([
