@@ -26,9 +26,9 @@
  *   API specification allows only `l2_norm` (Hamming) similarity on `bit` vectors.
  * - numpy: `np.packbits` defaults to bitorder='big'; the test unpacks the file with `np.unpackbits`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeDirs, outputError, OutputError, writeFileAtomic } from '../util/fs.js';
+import { makeDirs, outputError, refuseOverwrite, writeFileAtomic } from '../util/fs.js';
 import { DataError } from '../util/errors.js';
 import { CodeDB } from './codedb.js';
 import { packedBytes } from '../cpu/codes.js';
@@ -233,10 +233,7 @@ export function writeExport(db: CodeDB, format: ExportFormat, outDir: string): s
   } catch (e) {
     throw outputError(outDir, e);
   }
-  const there = [...files.keys()].filter((name) => existsSync(join(outDir, name)));
-  if (there.length && !exportedHere(outDir, there)) {
-    throw new OutputError(`${outDir} already holds ${there.join(', ')}, not written by tqhash export: an export would write over them; choose another --out, or move them away`);
-  }
+  refuseOverwrite(outDir, [...files.keys()], ', not written by tqhash export: an export would write over them', (there) => exportedHere(outDir, there));
   const paths: string[] = [];
   for (const [name, parts] of files) {
     const p = join(outDir, name);

@@ -73,16 +73,11 @@ export async function evaluateRun(run: string, opts: { data?: string; quiet?: bo
   }
 }
 
-// Bounds on RUN/split.json (STYLE.md 19): a CIFAR-10 split is 0.6 MB and 3 levels deep; 64 MiB leaves room for a
-// pretty-printed one with one index a line. (They belong in LIMITS, src/util/untrusted.ts, beside the others.)
-const SPLIT_JSON_BYTES = 64 * 1024 * 1024;
-const SPLIT_JSON_DEPTH = 16;
-
 /** The parsed RUN/split.json, undefined when the run has none; a file that is not JSON is a DataError that says so. */
 function readRunSplit(path: string): unknown {
   if (!existsSync(path)) return undefined;
-  const bytes = readRegularFile(path, SPLIT_JSON_BYTES, 'split file');
-  checkJsonDepth(bytes, SPLIT_JSON_DEPTH, path, 'split file');
+  const bytes = readRegularFile(path, LIMITS.splitJsonBytes, 'split file');
+  checkJsonDepth(bytes, LIMITS.splitJsonDepth, path, 'split file');
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (e) {

@@ -25,7 +25,7 @@ import { RESUME_KEYS, adoptSaved, configDiffs, defaultMargin, runTag, type Train
 import { evaluateAll, quickValidation, metricLines, type EvalResult } from './evaluate.js';
 import { writeReport } from './report.js';
 import { codeVersion } from '../util/version.js';
-import { prepareOutputDir, removeCreatedDirs } from '../util/fs.js';
+import { prepareOutputDir, refuseOverwrite, removeCreatedDirs } from '../util/fs.js';
 import { StoppedError } from './signals.js';
 import { lossOptionsAt } from './loss-schedule.js';
 
@@ -94,7 +94,7 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
       log(`the run in ${cfg.out} is finished (${ck.state.config.epochs} epochs, ${ck.state.globalStep} steps); its results are in ${join(cfg.out, 'results.json')}. Nothing to do; to train it longer, pass --resume with a larger --epochs.`);
       return { config: cfg, outDir: cfg.out, finished: true, resumed: true };
     }
-    if (!ck) refuseOverwrite(cfg.out);
+    if (!ck) refuseOverwrite(cfg.out, RUN_FILES, ' but no checkpoint to continue: a new run would write over them');
     log(`\n== ${runTag(cfg)} → ${cfg.out}`);
     td = await loadTrainData(cfg, opts.quiet);
     sampler = new data.PKSampler(td.labels, td.train, cfg.P, cfg.K, cfg.seed); // P×K must fit the training set
@@ -120,12 +120,6 @@ export async function trainHashing(cfg0: TrainConfig, opts: TrainOptions): Promi
 
 /** The files a run writes into --out (besides checkpoint/ and split.json, which it makes again the same). */
 const RUN_FILES = ['results.json', 'report.md', 'model.safetensors', 'db.codes', 'query.codes', 'pr.svg', 'precision_at_k.svg', 'loss.svg'];
-
-/** Refuses a run without a checkpoint to continue in a folder that holds files it would write over. */
-function refuseOverwrite(out: string): void {
-  const there = RUN_FILES.filter((f) => existsSync(join(out, f)));
-  if (there.length) throw new data.DataError('config', `${out} already holds ${there.join(', ')} but no checkpoint to continue: a new run would write over them; choose another --out, or move them away`, out);
-}
 
 /** Where the loop stands: saved in every checkpoint, restored on --resume. */
 interface Progress {

@@ -1,5 +1,5 @@
 // File writing shared by every artefact the project saves (checkpoints, code files, results, caches).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -83,6 +83,16 @@ export function prepareOutputDir(dir: string, what = '--out'): string[] {
   } catch (e) {
     throw outputError(dir, e, what);
   }
+}
+
+/**
+ * Refuses to write the files `names` into `dir` where some are there already and `earlier(there)` does not own them
+ * (an earlier output of the same command, which is replaced): a user's own files are never written over. `why` says
+ * whose files they are not and what would write over them. Throws OutputError.
+ */
+export function refuseOverwrite(dir: string, names: readonly string[], why: string, earlier: (there: string[]) => boolean = () => false): void {
+  const there = names.filter((name) => existsSync(join(dir, name)));
+  if (there.length && !earlier(there)) throw new OutputError(`${dir} already holds ${there.join(', ')}${why}; choose another --out, or move them away`);
 }
 
 /** Removes the folders prepareOutputDir created (innermost first) where they are still empty; best effort. */

@@ -44,6 +44,10 @@ export const LIMITS = {
   checkpointStateBytes: 64 * MiB,
   /** Nesting of state.json (tqhash writes depth 3). */
   checkpointStateDepth: 16,
+  /** A run's split.json (CIFAR-10's is 0.6 MB, 3 levels deep; room for a pretty-printed one with an index a line). */
+  splitJsonBytes: 64 * MiB,
+  /** Nesting of split.json. */
+  splitJsonDepth: 16,
   /** In-shop's list_eval_partition.txt (the official one is 3.9 MB, 52,712 images). */
   inshopPartitionBytes: 64 * MiB,
   /** Images listed in an In-shop partition file (the official one lists 52,712). */

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../util/args.js';
-import { OutputError, prepareOutputDir, writeFileAtomic } from '../util/fs.js';
+import { prepareOutputDir, refuseOverwrite, writeFileAtomic } from '../util/fs.js';
 import { LIMITS, readRegularFile } from '../util/untrusted.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
 import { CodeDB } from '../hash/codedb.js';
@@ -42,8 +42,7 @@ export async function writeDemoSite(run: string, out: string, opts: DemoOptions 
   const model = readRegularFile(modelPath, LIMITS.safetensorsFileBytes, 'safetensors file');
   decodeSafetensors(model, modelPath);
   prepareOutputDir(out);
-  const there = SITE_FILES.filter((f) => existsSync(join(out, f)));
-  if (there.length && !isSite(out)) throw new OutputError(`${out} already holds ${there.join(', ')}, not a site tqhash demo wrote: the site would write over them; choose another --out, or move them away`);
+  refuseOverwrite(out, SITE_FILES, ', not a site tqhash demo wrote: the site would write over them', () => isSite(out));
   const td = await loadTrainData(cfg, true);
   const per = 3 * td.side * td.side;
   const idsOf = (c: CodeDB, fallback: Uint32Array): number[] => {
